@@ -1,0 +1,32 @@
+//! What an audit record of a token request holds. Never a secret.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Issued,
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Issued => "issued",
+            Self::Refused => "refused",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct TokenAudit {
+    pub at: i64,
+    /// As presented (it may not exist); capped in length by the writer.
+    pub client_id: String,
+    pub method: String,
+    pub audience: String,
+    pub scope: String,
+    pub jti: String,
+    pub outcome: Outcome,
+    pub reason: String,
+    pub source: String,
+    /// Set when a secret authenticated the request: its `last used` moves.
+    pub secret_id: Option<String>,
+}

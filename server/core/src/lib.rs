@@ -1,0 +1,36 @@
+//! Writ's identity logic.
+//!
+//! Everything here is plain, synchronous Rust: no HTTP, no database, no async
+//! runtime. Time and randomness come in from the caller (see [`clock`]) so the
+//! rules for expiry and replay can be tested exactly.
+
+pub mod audit;
+pub mod clock;
+pub mod discovery;
+pub mod error;
+pub mod grant;
+pub mod names;
+pub mod random;
+pub mod scope;
+pub mod sdk_config;
+pub mod secret;
+pub mod signing;
+pub mod tls;
+
+pub use clock::{Clock, SystemClock};
+pub use error::{OAuthError, OAuthErrorCode};
+
+/// The one authorization server Writ runs today; the SDK's issuer paths name it.
+pub const AUTHORIZATION_SERVER_ID: &str = "iauths_system";
+/// Audience of the built-in resource server that guards the developer API.
+pub const PAM_AUDIENCE: &str = "urn:cloud:idaas:pam";
+/// The grant every new client gets, and the generated configuration's default scope.
+pub const PAM_ALL_SCOPE: &str = "urn:cloud:idaas:pam|.all";
+/// Permissions of the built-in developer-API resource server.
+pub const PAM_PERMISSIONS: &[&str] = &[
+    "cloud_account:obtain_access_credential",
+    "credential:obtain",
+    "authentication_token:fetch",
+    "authentication_token:generate",
+    "authentication_token:manage",
+];

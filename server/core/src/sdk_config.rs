@@ -1,0 +1,117 @@
+//! The `client-config.json` the official IDaaS SDKs read (protocol doc §1).
+
+use serde::Serialize;
+
+pub const DEFAULT_SECRET_ENV: &str = "IDAAS_CLIENT_SECRET";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SdkAuthnMethod {
+    ClientSecretPost,
+    ClientSecretBasic,
+}
+
+impl SdkAuthnMethod {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "CLIENT_SECRET_POST" => Some(Self::ClientSecretPost),
+            "CLIENT_SECRET_BASIC" => Some(Self::ClientSecretBasic),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretPost => "CLIENT_SECRET_POST",
+            Self::ClientSecretBasic => "CLIENT_SECRET_BASIC",
+        }
+    }
+    pub const ALL: [Self; 2] = [Self::ClientSecretPost, Self::ClientSecretBasic];
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthnConfiguration {
+    pub identity_type: String,
+    pub authn_method: String,
+    pub client_secret_env_var_name: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientConfig {
+    pub idaas_instance_id: String,
+    pub client_id: String,
+    pub issuer: String,
+    pub token_endpoint: String,
+    pub scope: String,
+    pub developer_api_endpoint: String,
+    pub authn_configuration: AuthnConfiguration,
+}
+
+/// `host[:port]` of the public URL: the SDK prefixes `https://` itself and
+/// breaks on a path (the endpoint becomes the Host header).
+pub fn developer_api_endpoint(public_url: &str) -> String {
+    let rest = public_url.split_once("://").map_or(public_url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+pub fn build(
+    instance_id: &str,
+    client_id: &str,
+    urls: &crate::discovery::IssuerUrls,
+    public_url: &str,
+    method: SdkAuthnMethod,
+    scope: &str,
+    secret_env: &str,
+) -> ClientConfig {
+    ClientConfig {
+        idaas_instance_id: instance_id.to_owned(),
+        client_id: client_id.to_owned(),
+        issuer: urls.issuer.clone(),
+        token_endpoint: urls.token_endpoint.clone(),
+        scope: scope.to_owned(),
+        developer_api_endpoint: developer_api_endpoint(public_url),
+        authn_configuration: AuthnConfiguration {
+            identity_type: "CLIENT".into(),
+            authn_method: method.as_str().into(),
+            client_secret_env_var_name: secret_env.to_owned(),
+        },
+    }
+}
+
+/// Environment variable names the SDK can read: `[A-Za-z_][A-Za-z0-9_]*`.
+pub fn valid_env_var_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && s.len() <= 128
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discovery::IssuerUrls;
+
+    #[test]
+    fn config_has_the_sdk_keys() {
+        let urls = IssuerUrls::new("https://localhost:8443");
+        let c = build("idaas_x", "app_1", &urls, "https://localhost:8443", SdkAuthnMethod::ClientSecretBasic, crate::PAM_ALL_SCOPE, DEFAULT_SECRET_ENV);
+        let v = serde_json::to_value(&c).unwrap();
+        assert_eq!(v["idaasInstanceId"], "idaas_x");
+        assert_eq!(v["developerApiEndpoint"], "localhost:8443");
+        assert_eq!(v["tokenEndpoint"], urls.token_endpoint.as_str());
+        assert_eq!(v["authnConfiguration"]["authnMethod"], "CLIENT_SECRET_BASIC");
+        assert_eq!(v["authnConfiguration"]["clientSecretEnvVarName"], "IDAAS_CLIENT_SECRET");
+        assert_eq!(v["authnConfiguration"]["identityType"], "CLIENT");
+    }
+
+    #[test]
+    fn endpoint_and_env_names() {
+        assert_eq!(developer_api_endpoint("https://writ.example.com/"), "writ.example.com");
+        assert_eq!(developer_api_endpoint("https://127.0.0.1:9443/x"), "127.0.0.1:9443");
+        assert!(valid_env_var_name("IDAAS_CLIENT_SECRET"));
+        assert!(!valid_env_var_name("1ABC"));
+        assert!(!valid_env_var_name("A-B"));
+        assert_eq!(SdkAuthnMethod::parse("CLIENT_SECRET_POST"), Some(SdkAuthnMethod::ClientSecretPost));
+        assert_eq!(SdkAuthnMethod::parse("PCA"), None);
+    }
+}

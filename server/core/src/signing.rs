@@ -1,0 +1,123 @@
+//! The instance signing key (ES256) and the JWKS that publishes it.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("the signing key file is not a PKCS#8 P-256 private key")]
+    BadKey,
+    #[error("could not sign the token")]
+    Sign,
+}
+
+/// One public key in JWKS form (RFC 7517).
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct PublicJwk {
+    pub kty: String,
+    pub crv: String,
+    pub x: String,
+    pub y: String,
+    pub kid: String,
+    pub alg: String,
+    #[serde(rename = "use")]
+    pub use_: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Jwks {
+    pub keys: Vec<PublicJwk>,
+}
+
+pub struct SigningKey {
+    kid: String,
+    encoding: EncodingKey,
+    jwk: PublicJwk,
+    header: Header,
+}
+
+impl SigningKey {
+    /// A new P-256 key; returns it with its PKCS#8 PEM for storage.
+    pub fn generate() -> Result<(Self, String), KeyError> {
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|_| KeyError::BadKey)?;
+        let pem = kp.serialize_pem();
+        Ok((Self::from_pkcs8_pem(&pem)?, pem))
+    }
+
+    pub fn from_pkcs8_pem(pem: &str) -> Result<Self, KeyError> {
+        let kp = rcgen::KeyPair::from_pem(pem).map_err(|_| KeyError::BadKey)?;
+        if kp.algorithm() != &rcgen::PKCS_ECDSA_P256_SHA256 {
+            return Err(KeyError::BadKey);
+        }
+        let raw = kp.public_key_raw();
+        // Uncompressed SEC1 point: 0x04 || x (32) || y (32).
+        if raw.len() != 65 || raw[0] != 4 {
+            return Err(KeyError::BadKey);
+        }
+        let x = URL_SAFE_NO_PAD.encode(&raw[1..33]);
+        let y = URL_SAFE_NO_PAD.encode(&raw[33..65]);
+        // RFC 7638 thumbprint as the kid: stable for the key, different per key.
+        let thumb_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
+        let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumb_input.as_bytes()));
+        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|_| KeyError::BadKey)?;
+        let mut header = Header::new(Algorithm::ES256);
+        header.kid = Some(kid.clone());
+        header.typ = Some("at+jwt".into()); // RFC 9068 access token
+        let jwk = PublicJwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            x,
+            y,
+            kid: kid.clone(),
+            alg: "ES256".into(),
+            use_: "sig".into(),
+        };
+        Ok(Self { kid, encoding, jwk, header })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    pub fn jwk(&self) -> &PublicJwk {
+        &self.jwk
+    }
+
+    pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
+        jsonwebtoken::encode(&self.header, claims, &self.encoding).map_err(|_| KeyError::Sign)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jsonwebtoken::{DecodingKey, Validation};
+
+    #[test]
+    fn signs_tokens_the_jwk_verifies() {
+        let (key, pem) = SigningKey::generate().unwrap();
+        let again = SigningKey::from_pkcs8_pem(&pem).unwrap();
+        assert_eq!(key.kid(), again.kid());
+        let token = key.sign(&serde_json::json!({"sub": "x", "exp": 4_000_000_000u64})).unwrap();
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(key.kid()));
+        assert_eq!(header.alg, Algorithm::ES256);
+        let dk = DecodingKey::from_ec_components(&key.jwk().x, &key.jwk().y).unwrap();
+        let mut v = Validation::new(Algorithm::ES256);
+        v.validate_aud = false;
+        let data = jsonwebtoken::decode::<serde_json::Value>(&token, &dk, &v).unwrap();
+        assert_eq!(data.claims["sub"], "x");
+        // A different key's JWK does not verify it.
+        let (other, _) = SigningKey::generate().unwrap();
+        let dk2 = DecodingKey::from_ec_components(&other.jwk().x, &other.jwk().y).unwrap();
+        assert!(jsonwebtoken::decode::<serde_json::Value>(&token, &dk2, &v).is_err());
+    }
+
+    #[test]
+    fn rejects_garbage_pem() {
+        assert!(SigningKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+    }
+}
