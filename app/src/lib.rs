@@ -1,0 +1,52 @@
+//! Writ's console: pages, components and server functions.
+//! With `ssr` it renders on the server; with `hydrate` it runs in the browser.
+
+pub mod api;
+mod components;
+mod pages;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// Session key holding the signed-in admin's id.
+pub const SESSION_ADMIN_KEY: &str = "admin_id";
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="writ" href="/pkg/writ.css"/>
+        <Title text="Writ console"/>
+        <Router>
+            <Routes fallback=|| view! { <p class="notice">"Page not found."</p> }>
+                <Route path=path!("/login") view=pages::login::LoginPage/>
+                <Route path=path!("/") view=pages::agents::AgentsPage/>
+                <Route path=path!("/agents") view=pages::agents::AgentsPage/>
+                <Route path=path!("/agents/:id") view=pages::client_detail::AgentDetailPage/>
+                <Route path=path!("/m2m") view=pages::m2m::M2mPage/>
+                <Route path=path!("/m2m/:id") view=pages::client_detail::M2mDetailPage/>
+                <Route path=path!("/resource-servers") view=pages::resource_servers::ResourceServersPage/>
+                <Route path=path!("/resource-servers/:id") view=pages::resource_servers::ResourceServerDetailPage/>
+            </Routes>
+        </Router>
+    }
+}

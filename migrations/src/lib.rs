@@ -1,0 +1,16 @@
+//! Writ's schema, as SeaORM migrations that run unchanged on SQLite and
+//! PostgreSQL. Files are named `mYYYYMMDD_HHMMSS_what.rs`; never edit one
+//! that has shipped, add a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261126_000001_init;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_init::Migration)]
+    }
+}

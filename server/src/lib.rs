@@ -1,0 +1,115 @@
+//! The Writ server: one HTTPS listener for the console, the OAuth2 token
+//! endpoint, discovery, JWKS and the admin API. Handlers are thin: they parse,
+//! call [`writ_store::Writ`], and map its errors in one place per boundary.
+
+pub mod bootstrap;
+pub mod config;
+pub mod routes;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use writ_store::{Writ, WritOptions};
+
+pub use config::Config;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub writ: Arc<Writ>,
+}
+
+/// A started server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub public_url: String,
+    pub ca_path: Option<std::path::PathBuf>,
+    pub writ: Arc<Writ>,
+    /// Printed once when `admin` was created with a generated password.
+    pub generated_admin_password: Option<String>,
+    pub handle: axum_server::Handle<SocketAddr>,
+    pub task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Bootstrap(#[from] bootstrap::BootstrapError),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(std::io::Error),
+    #[error("storage: {0}")]
+    Store(#[from] writ_store::ServiceError),
+}
+
+pub async fn start(cfg: Config) -> Result<Running, StartError> {
+    // Both rustls crypto providers end up linked; pick one explicitly.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
+    let listener = std::net::TcpListener::bind(cfg.bind).map_err(|e| StartError::Bind(cfg.bind, e))?;
+    let addr = listener.local_addr().map_err(|e| StartError::Bind(cfg.bind, e))?;
+    let public_url = cfg
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("https://localhost:{}", addr.port()))
+        .trim_end_matches('/')
+        .to_owned();
+
+    let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
+    if let Some(h) = public_host(&public_url) {
+        if !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
+    let clock: Arc<dyn writ_core::Clock> = Arc::new(writ_core::SystemClock);
+    let tls_files = cfg.tls_cert.clone().zip(cfg.tls_key.clone());
+    let data = bootstrap::prepare(&cfg.data_dir, tls_files, &hosts, clock.now())?;
+
+    let writ = Writ::open(WritOptions {
+        database_url: cfg.database_url.clone(),
+        public_url: public_url.clone(),
+        instance_id: cfg.instance_id.clone(),
+        signing_key: data.signing_key,
+        tls_sha1_fingerprint: data.tls_sha1_fingerprint,
+        clock,
+    })
+    .await?;
+    let generated_admin_password = writ.bootstrap_admin(cfg.admin_password.clone()).await?;
+    if let Some(t) = &cfg.bootstrap_admin_token {
+        writ.bootstrap_admin_token(t).await?;
+    }
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("writ")
+        .site_root(cfg.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let state = AppState { leptos_options, writ: writ.clone() };
+    let app = routes::router(state);
+
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&data.tls_cert, &data.tls_key)
+        .await
+        .map_err(StartError::Tls)?;
+    let handle = axum_server::Handle::new();
+    let server = axum_server::from_tcp_rustls(listener, tls)
+        .map_err(StartError::Tls)?
+        .handle(handle.clone());
+    let task = tokio::spawn(async move {
+        server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+    Ok(Running { addr, public_url, ca_path: data.ca_path, writ, generated_admin_password, handle, task })
+}
+
+fn public_host(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let hostport = rest.split('/').next()?;
+    let host = if hostport.starts_with('[') {
+        hostport.split(']').next()?.trim_start_matches('[')
+    } else {
+        hostport.split(':').next()?
+    };
+    (!host.is_empty()).then(|| host.to_owned())
+}

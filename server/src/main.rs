@@ -1,1 +1,60 @@
-fn main(){}
+//! `writ`: starts the server from `WRIT_*` environment variables.
+
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WRIT_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .init();
+    let cfg = match writ_server::Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("writ: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let data_dir = cfg.data_dir.display().to_string();
+    let backend = cfg.database_url.split(':').next().unwrap_or("?").to_owned();
+    let running = match writ_server::start(cfg).await {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("writ: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if let Some(pw) = &running.generated_admin_password {
+        // Printed once, on the start that created the admin; never again.
+        println!("writ: created console admin 'admin' with password: {pw}");
+    }
+    let urls = running.writ.urls();
+    println!(
+        "writ: console {}/  issuer {}  jwks {}  listening {}  data {}  db {}  ca {}  instance {}",
+        running.public_url,
+        urls.issuer,
+        urls.jwks_uri,
+        running.addr,
+        data_dir,
+        backend,
+        running.ca_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(given TLS files)".into()),
+        running.writ.instance_id(),
+    );
+    let handle = running.handle.clone();
+    tokio::spawn(async move {
+        let _ = tokio::signal::ctrl_c().await;
+        handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
+    });
+    match running.task.await {
+        Ok(Ok(())) => {
+            running.writ.flush_audit().await;
+            ExitCode::SUCCESS
+        }
+        Ok(Err(e)) => {
+            eprintln!("writ: server error: {e}");
+            ExitCode::FAILURE
+        }
+        Err(_) => ExitCode::FAILURE,
+    }
+}

@@ -1,0 +1,9 @@
+//! Writ's storage and service layer. The console's server functions and the
+//! HTTP handlers both call [`Writ`]; neither touches SQL.
+
+pub mod entities;
+pub mod error;
+pub mod service;
+
+pub use error::{Result, ServiceError};
+pub use service::{Writ, WritOptions};

@@ -1,0 +1,176 @@
+//! Server functions: the console's only way to the service layer. Each one
+//! checks the session, calls [`writ_store::Writ`], and turns a service error
+//! into a message fit for the page (no internal detail).
+
+use leptos::prelude::*;
+use writ_types::*;
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use leptos::prelude::*;
+    use std::sync::Arc;
+    use tower_sessions::Session;
+    use writ_store::{ServiceError, Writ};
+
+    pub fn err(e: ServiceError) -> ServerFnError {
+        ServerFnError::new(e.to_string())
+    }
+
+    pub fn writ() -> Result<Arc<Writ>, ServerFnError> {
+        use_context::<Arc<Writ>>().ok_or_else(|| ServerFnError::new("the server is not ready"))
+    }
+
+    pub async fn session() -> Result<Session, ServerFnError> {
+        leptos_axum::extract::<Session>().await.map_err(|_| ServerFnError::new("no session"))
+    }
+
+    /// The signed-in admin's service handle, or "Please sign in".
+    pub async fn admin() -> Result<Arc<Writ>, ServerFnError> {
+        let s = session().await?;
+        let id: Option<String> = s.get(crate::SESSION_ADMIN_KEY).await.ok().flatten();
+        let w = writ()?;
+        match id {
+            Some(id) if w.admin_by_id(&id).await.map_err(err)?.is_some() => Ok(w),
+            _ => Err(ServerFnError::new(super::SIGN_IN_MESSAGE)),
+        }
+    }
+}
+
+pub const SIGN_IN_MESSAGE: &str = "Please sign in.";
+
+/// The human part of a server function error.
+pub fn message(e: &ServerFnError) -> String {
+    match e {
+        ServerFnError::ServerError(m) => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[server(prefix = "/console/api")]
+pub async fn whoami() -> Result<Option<String>, ServerFnError> {
+    let s = ssr::session().await?;
+    let id: Option<String> = s.get(crate::SESSION_ADMIN_KEY).await.ok().flatten();
+    let Some(id) = id else { return Ok(None) };
+    Ok(ssr::writ()?.admin_by_id(&id).await.map_err(ssr::err)?.map(|a| a.username))
+}
+
+#[server(prefix = "/console/api")]
+pub async fn login(username: String, password: String) -> Result<(), ServerFnError> {
+    let w = ssr::writ()?;
+    let admin = w.login(&username, &password).await.map_err(ssr::err)?;
+    let s = ssr::session().await?;
+    // A new session id on sign-in defeats session fixation.
+    s.cycle_id().await.map_err(|_| ServerFnError::new("session error"))?;
+    s.insert(crate::SESSION_ADMIN_KEY, admin.id).await.map_err(|_| ServerFnError::new("session error"))?;
+    leptos_axum::redirect("/agents");
+    Ok(())
+}
+
+#[server(prefix = "/console/api")]
+pub async fn logout() -> Result<(), ServerFnError> {
+    let s = ssr::session().await?;
+    let _ = s.flush().await;
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/console/api")]
+pub async fn get_issuer_info() -> Result<IssuerInfo, ServerFnError> {
+    Ok(ssr::admin().await?.issuer_info())
+}
+
+#[server(prefix = "/console/api")]
+pub async fn list_clients(kind: String) -> Result<Vec<ClientView>, ServerFnError> {
+    let kind = ClientKind::parse(&kind).ok_or_else(|| ServerFnError::new("unknown client kind"))?;
+    ssr::admin().await?.list_clients(kind).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn register_agent(name: String, owner: String, description: String, auth_type: String) -> Result<ClientView, ServerFnError> {
+    let w = ssr::admin().await?;
+    w.create_agent(NewAgent { name, owner, description: Some(description), auth_type: Some(auth_type) }).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn add_m2m_application(name: String, description: String) -> Result<ClientView, ServerFnError> {
+    let w = ssr::admin().await?;
+    w.create_m2m_application(NewM2mApplication { name, description: Some(description) }).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn get_client(id: String) -> Result<ClientView, ServerFnError> {
+    ssr::admin().await?.get_client(&id).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn list_secrets(client: String) -> Result<Vec<SecretView>, ServerFnError> {
+    ssr::admin().await?.list_client_secrets(&client).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn add_secret(client: String) -> Result<NewSecret, ServerFnError> {
+    ssr::admin().await?.add_client_secret(&client).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn set_secret_enabled(client: String, secret: String, enabled: bool) -> Result<(), ServerFnError> {
+    ssr::admin().await?.set_client_secret_enabled(&client, &secret, enabled).await.map_err(ssr::err).map(|_| ())
+}
+
+#[server(prefix = "/console/api")]
+pub async fn delete_secret(client: String, secret: String) -> Result<(), ServerFnError> {
+    ssr::admin().await?.delete_client_secret(&client, &secret).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn sdk_config(client: String, authn_method: String, scope: String) -> Result<SdkConfigView, ServerFnError> {
+    ssr::admin().await?.sdk_config(&client, &authn_method, Some(&scope), None).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn recent_audit(client: String) -> Result<Vec<AuditView>, ServerFnError> {
+    ssr::admin().await?.recent_audit(&client, 50).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn client_grants(client: String) -> Result<Vec<GrantView>, ServerFnError> {
+    ssr::admin().await?.grants_of_client(&client).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn list_resource_servers() -> Result<Vec<ResourceServerView>, ServerFnError> {
+    ssr::admin().await?.list_resource_servers().await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn create_resource_server(name: String, audience: String, permissions: String, ttl: String, custom_subject: bool) -> Result<ResourceServerView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let ttl: i64 = ttl.trim().parse().map_err(|_| ServerFnError::new("access token lifetime: enter a number of seconds"))?;
+    let permissions = permissions.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+    w.create_resource_server(NewResourceServer { name, audience, permissions, access_token_ttl_seconds: Some(ttl), custom_subject: Some(custom_subject) })
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn get_resource_server(id: String) -> Result<ResourceServerView, ServerFnError> {
+    ssr::admin().await?.get_resource_server(&id).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn list_grants(resource_server: String) -> Result<Vec<GrantView>, ServerFnError> {
+    ssr::admin().await?.list_grants(&resource_server).await.map_err(ssr::err)
+}
+
+/// `permissions` is space-separated (`.all` for every permission).
+#[server(prefix = "/console/api")]
+pub async fn grant_permissions(resource_server: String, client_id: String, permissions: String) -> Result<GrantView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let permissions = permissions.split_whitespace().map(str::to_owned).collect();
+    w.grant_permissions(&resource_server, NewGrant { client_id, permissions }).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api")]
+pub async fn revoke_grant(resource_server: String, grant: String) -> Result<(), ServerFnError> {
+    ssr::admin().await?.revoke_grant(&resource_server, &grant).await.map_err(ssr::err)
+}

@@ -1,0 +1,107 @@
+//! Pieces every page uses: the signed-in layout, copy buttons, error notes.
+
+use crate::api::{self, Logout};
+use leptos::prelude::*;
+use leptos_router::components::{Redirect, A};
+
+/// The signed-in frame: navigation and sign-out. Sends visitors who are not
+/// signed in to `/login`.
+#[component]
+pub fn Layout(children: ChildrenFn) -> impl IntoView {
+    let me = Resource::new(|| (), |_| api::whoami());
+    let logout = ServerAction::<Logout>::new();
+    view! {
+        <Suspense fallback=|| view! { <p class="notice">"Loading…"</p> }>
+            {move || {
+                let children = children.clone();
+                Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(user)) => view! {
+                            <header class="topbar">
+                                <span class="brand">"Writ"</span>
+                                <nav>
+                                    <A href="/agents">"Agent ID Guard"</A>
+                                    <A href="/m2m">"M2M Applications"</A>
+                                    <A href="/resource-servers">"Resource Servers"</A>
+                                </nav>
+                                <span class="user">{user}</span>
+                                <ActionForm action=logout>
+                                    <button type="submit" class="link">"Sign out"</button>
+                                </ActionForm>
+                            </header>
+                            <main class="content">{children()}</main>
+                        }.into_any(),
+                        _ => view! { <Redirect path="/login"/> }.into_any(),
+                    }
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A value with a copy-to-clipboard button.
+#[component]
+pub fn CopyField(label: &'static str, value: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let v = value.clone();
+    view! {
+        <div class="copy-field">
+            <span class="label">{label}</span>
+            <code>{value}</code>
+            <button class="small" type="button" on:click=move |_| {
+                copy_to_clipboard(&v);
+                copied.set(true);
+            }>{move || if copied.get() { "Copied" } else { "Copy" }}</button>
+        </div>
+    }
+}
+
+pub fn copy_to_clipboard(text: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        let _ = window().navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = text;
+}
+
+/// Shows a server function's error as a readable note.
+pub fn error_note(e: &ServerFnError) -> AnyView {
+    let m = api::message(e);
+    if m == api::SIGN_IN_MESSAGE {
+        view! { <p class="error">"Your session has ended. " <a href="/login">"Sign in again"</a></p> }.into_any()
+    } else {
+        view! { <p class="error" role="alert">{m}</p> }.into_any()
+    }
+}
+
+pub fn fmt_time(t: i64) -> String {
+    // UTC, to the minute: enough to tell events apart in a list.
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, (secs % 3600) / 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn formats_utc() {
+        assert_eq!(super::fmt_time(0), "1970-01-01 00:00 UTC");
+        assert_eq!(super::fmt_time(1_795_000_000), "2026-11-18 10:26 UTC");
+    }
+}

@@ -1,0 +1,287 @@
+//! An agent's or M2M application's page: the flowchart, General (with
+//! Authentication Management), SDK configuration and recent token requests.
+
+use crate::api::{self, AddSecret, DeleteSecret, SetSecretEnabled};
+use crate::components::{error_note, fmt_time, CopyField, Layout};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+use writ_types::{ClientKind, ClientView, SecretView};
+
+#[component]
+pub fn AgentDetailPage() -> impl IntoView {
+    view! { <Title text="Agent · Writ"/><Layout><ClientDetail/></Layout> }
+}
+
+#[component]
+pub fn M2mDetailPage() -> impl IntoView {
+    view! { <Title text="M2M application · Writ"/><Layout><ClientDetail/></Layout> }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    Overview,
+    General,
+    Sdk,
+    Audit,
+}
+
+#[component]
+fn ClientDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let client = Resource::new(id, api::get_client);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match client.await {
+                    Ok(c) => view! { <ClientView client=c/> }.into_any(),
+                    Err(e) => error_note(&e),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ClientView(client: ClientView) -> impl IntoView {
+    let tab = RwSignal::new(Tab::Overview);
+    let is_agent = client.kind == ClientKind::Agent;
+    let c = StoredValue::new(client.clone());
+    let tab_button = move |t: Tab, label: &'static str| view! {
+        <button role="tab" class:active=move || tab.get() == t aria-selected=move || (tab.get() == t).to_string()
+            on:click=move |_| tab.set(t)>{label}</button>
+    };
+    view! {
+        <div class="page-head">
+            <h1>{client.name.clone()}</h1>
+            <span class="badge">{if is_agent { "Agent" } else { "M2M application" }}</span>
+        </div>
+        <div class="flowchart" aria-label="Token flow">
+            <button class="node agent" on:click=move |_| tab.set(Tab::General) title="Open General settings">
+                <strong>{if is_agent { "Agent" } else { "Application" }}</strong>
+                <span>{client.name.clone()}</span>
+            </button>
+            <span class="arrow">"→"</span>
+            <div class="node writ"><strong>"Writ"</strong><span>"token endpoint"</span></div>
+            <span class="arrow">"→"</span>
+            <div class="node resource"><strong>"Gateway / resource"</strong><span>"verifies with JWKS"</span></div>
+        </div>
+        <div class="tabs" role="tablist">
+            {tab_button(Tab::Overview, "Overview")}
+            {tab_button(Tab::General, "General")}
+            {tab_button(Tab::Sdk, "SDK Configuration")}
+            {tab_button(Tab::Audit, "Token Requests")}
+        </div>
+        {move || match tab.get() {
+            Tab::Overview => view! { <Overview client=c.get_value()/> }.into_any(),
+            Tab::General => view! { <General client=c.get_value()/> }.into_any(),
+            Tab::Sdk => view! { <SdkConfig client=c.get_value()/> }.into_any(),
+            Tab::Audit => view! { <Audit client=c.get_value()/> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn Overview(client: ClientView) -> impl IntoView {
+    view! {
+        <section class="card">
+            <dl>
+                {client.agent_id.clone().map(|a| view! { <dt>"Agent ID"</dt><dd><code>{a}</code></dd> })}
+                <dt>"Client ID"</dt><dd><code class="client-id">{client.client_id.clone()}</code></dd>
+                {client.owner.clone().map(|o| view! { <dt>"Owner"</dt><dd>{o}</dd> })}
+                <dt>"Description"</dt><dd>{if client.description.is_empty() { "—".to_string() } else { client.description.clone() }}</dd>
+                <dt>"Created"</dt><dd>{fmt_time(client.created_at)}</dd>
+            </dl>
+            <p class="muted">"Click the agent in the flowchart to manage its credentials."</p>
+        </section>
+    }
+}
+
+#[component]
+fn General(client: ClientView) -> impl IntoView {
+    let issuer = Resource::new(|| (), |_| api::get_issuer_info());
+    let grants = Resource::new({ let id = client.id.clone(); move || id.clone() }, api::client_grants);
+    view! {
+        <section class="card">
+            <h2>"Issuer"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match issuer.await {
+                        Ok(i) => view! {
+                            <CopyField label="Issuer" value=i.issuer/>
+                            <CopyField label="OIDC discovery URL" value=i.discovery_url/>
+                            <CopyField label="JWKS URL" value=i.jwks_url/>
+                            <CopyField label="Token endpoint" value=i.token_endpoint/>
+                        }.into_any(),
+                        Err(e) => error_note(&e),
+                    }
+                })}
+            </Suspense>
+        </section>
+        <section class="card">
+            <h2>"Authentication Management"</h2>
+            <div class="tabs sub" role="tablist"><button role="tab" class="active">"Client Secret Credential"</button></div>
+            <ClientSecrets client=client.id.clone()/>
+        </section>
+        <section class="card">
+            <h2>"Permissions"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match grants.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No permissions granted."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="grants">
+                                {list.into_iter().map(|g| view! { <li><code>{g.audience}</code>" : "{g.permissions.join(", ")}</li> }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => error_note(&e),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+#[component]
+fn ClientSecrets(client: String) -> impl IntoView {
+    let add = ServerAction::<AddSecret>::new();
+    let toggle = ServerAction::<SetSecretEnabled>::new();
+    let delete = ServerAction::<DeleteSecret>::new();
+    let cid = StoredValue::new(client.clone());
+    let secrets = Resource::new(
+        move || (cid.get_value(), add.version().get(), toggle.version().get(), delete.version().get()),
+        |(c, ..)| api::list_secrets(c),
+    );
+    view! {
+        <button class="primary" on:click=move |_| { add.dispatch(AddSecret { client: cid.get_value() }); }>"Add client_secret"</button>
+        {move || add.value().get().map(|r| match r {
+            Ok(s) => view! {
+                <div class="secret-once" role="status">
+                    <p class="warning">"Copy this client secret now. It is shown only once and cannot be retrieved later."</p>
+                    <CopyField label="client_secret" value=s.client_secret/>
+                </div>
+            }.into_any(),
+            Err(e) => error_note(&e),
+        })}
+        {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match secrets.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No client secrets yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="list secrets">
+                            <thead><tr><th>"Secret"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                            <tbody>{list.into_iter().map(|s| secret_row(s, cid, toggle, delete)).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => error_note(&e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn secret_row(s: SecretView, cid: StoredValue<String>, toggle: ServerAction<SetSecretEnabled>, delete: ServerAction<DeleteSecret>) -> impl IntoView {
+    let (sid, sid2) = (s.id.clone(), s.id.clone());
+    let enabled = s.enabled;
+    view! {
+        <tr>
+            <td><code>{format!("writcs_{}…", s.hint)}</code></td>
+            <td>{fmt_time(s.created_at)}</td>
+            <td>{s.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
+            <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
+            <td>
+                <button class="small" on:click=move |_| { toggle.dispatch(SetSecretEnabled { client: cid.get_value(), secret: sid.clone(), enabled: !enabled }); }>
+                    {if enabled { "Disable" } else { "Enable" }}
+                </button>
+                <button class="small danger" disabled=enabled
+                    title=if enabled { "Disable the secret before deleting it" } else { "Delete this secret" }
+                    on:click=move |_| { delete.dispatch(DeleteSecret { client: cid.get_value(), secret: sid2.clone() }); }>"Delete"</button>
+                {enabled.then(|| view! { <span class="hint">"Disable it first to delete it."</span> })}
+            </td>
+        </tr>
+    }
+}
+
+#[component]
+fn SdkConfig(client: ClientView) -> impl IntoView {
+    let method = RwSignal::new("CLIENT_SECRET_POST".to_string());
+    let scope = RwSignal::new("urn:cloud:idaas:pam|.all".to_string());
+    let id = StoredValue::new(client.id.clone());
+    let config = Resource::new(move || (id.get_value(), method.get(), scope.get()), |(c, m, s)| api::sdk_config(c, m, s));
+    let href = move || {
+        format!(
+            "/console/clients/{}/client-config.json?authn_method={}&scope={}",
+            id.get_value(),
+            method.get(),
+            urlencode(&scope.get())
+        )
+    };
+    view! {
+        <section class="card">
+            <h2>"Generate SDK Configuration"</h2>
+            <label>"Authentication method"
+                <select name="authn_method" on:change=move |ev| method.set(event_target_value(&ev))>
+                    <option value="CLIENT_SECRET_POST" selected>"CLIENT_SECRET_POST"</option>
+                    <option value="CLIENT_SECRET_BASIC">"CLIENT_SECRET_BASIC"</option>
+                </select>
+            </label>
+            <label>"Scope" <input type="text" name="scope" bind:value=scope/></label>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match config.await {
+                        Ok(c) => view! {
+                            <pre class="config" aria-label="client-config.json">{c.json}</pre>
+                            <ol class="howto">
+                                <li>"Download the file and save it as " <code>"~/.cloud_idaas/client-config.json"</code> " (or point " <code>"CLOUD_IDAAS_CONFIG_PATH"</code> " at it)."</li>
+                                <li>"Export the client secret: " <code>{format!("export {}=<your client_secret>", c.secret_env_var)}</code></li>
+                                <li>"Trust Writ's CA: " <code>"export SSL_CERT_FILE=<data dir>/ca.pem"</code> " when Writ uses its own certificate."</li>
+                            </ol>
+                        }.into_any(),
+                        Err(e) => error_note(&e),
+                    }
+                })}
+            </Transition>
+            <a class="button primary" href=href download="client-config.json" rel="external">"Download"</a>
+        </section>
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+#[component]
+fn Audit(client: ClientView) -> impl IntoView {
+    let events = Resource::new({ let id = client.id.clone(); move || id.clone() }, api::recent_audit);
+    view! {
+        <section class="card">
+            <h2>"Recent token requests"</h2>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match events.await {
+                        Ok(list) if list.is_empty() => view! { <p class="muted">"No token requests yet."</p> }.into_any(),
+                        Ok(list) => view! {
+                            <table class="list audit">
+                                <thead><tr><th>"Time"</th><th>"Outcome"</th><th>"Reason"</th><th>"Method"</th><th>"Scope"</th><th>"Source"</th></tr></thead>
+                                <tbody>{list.into_iter().map(|e| view! {
+                                    <tr><td>{fmt_time(e.at)}</td><td>{e.outcome}</td><td>{e.reason}</td><td>{e.method}</td><td><code>{e.scope}</code></td><td>{e.source}</td></tr>
+                                }).collect_view()}</tbody>
+                            </table>
+                        }.into_any(),
+                        Err(e) => error_note(&e),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

@@ -1,0 +1,5 @@
+pub mod agents;
+pub mod client_detail;
+pub mod login;
+pub mod m2m;
+pub mod resource_servers;

@@ -1,0 +1,104 @@
+//! Configuration from the environment (`WRIT_*`, with `*_FILE` variants for
+//! secrets). Defaults run on a laptop.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub bind: SocketAddr,
+    /// None: derived from the bound port (`https://localhost:<port>`).
+    pub public_url: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub instance_id: Option<String>,
+    pub admin_password: Option<String>,
+    pub bootstrap_admin_token: Option<String>,
+    pub site_root: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// `NAME`, else the contents of the file named by `NAME_FILE` (trimmed).
+fn secret_var(name: &str) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = var(name) {
+        return Ok(Some(v));
+    }
+    match var(&format!("{name}_FILE")) {
+        Some(path) => std::fs::read_to_string(&path)
+            .map(|s| Some(s.trim().to_owned()))
+            .map_err(|e| ConfigError(format!("{name}_FILE: cannot read {path}: {e}"))),
+        None => Ok(None),
+    }
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let data_dir = PathBuf::from(var("WRIT_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match var("WRIT_DATABASE_URL") {
+            Some(u) => u,
+            None => format!("sqlite://{}?mode=rwc", data_dir.join("writ.db").display()),
+        };
+        let bind = var("WRIT_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8443".into())
+            .parse()
+            .map_err(|_| ConfigError("WRIT_BIND must be an address like 127.0.0.1:8443".into()))?;
+        let public_url = var("WRIT_PUBLIC_URL");
+        if let Some(u) = &public_url {
+            if !u.starts_with("https://") {
+                return Err(ConfigError("WRIT_PUBLIC_URL must start with https://".into()));
+            }
+        }
+        let tls_cert = var("WRIT_TLS_CERT").map(PathBuf::from);
+        let tls_key = var("WRIT_TLS_KEY").map(PathBuf::from);
+        if tls_cert.is_some() != tls_key.is_some() {
+            return Err(ConfigError("set both WRIT_TLS_CERT and WRIT_TLS_KEY, or neither".into()));
+        }
+        Ok(Self {
+            data_dir,
+            database_url,
+            bind,
+            public_url,
+            tls_cert,
+            tls_key,
+            instance_id: var("WRIT_INSTANCE_ID"),
+            admin_password: secret_var("WRIT_ADMIN_PASSWORD")?,
+            bootstrap_admin_token: secret_var("WRIT_BOOTSTRAP_ADMIN_TOKEN")?,
+            site_root: var("WRIT_SITE_ROOT").map(PathBuf::from).unwrap_or_else(default_site_root),
+        })
+    }
+
+    /// A configuration for tests: everything under `data_dir`, port 0.
+    pub fn for_tests(data_dir: PathBuf, database_url: Option<String>) -> Self {
+        Self {
+            database_url: database_url
+                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("writ.db").display())),
+            data_dir,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            public_url: None,
+            tls_cert: None,
+            tls_key: None,
+            instance_id: None,
+            admin_password: Some("correct horse battery staple".into()),
+            bootstrap_admin_token: Some("test-admin-token-0123456789".into()),
+            site_root: default_site_root(),
+        }
+    }
+}
+
+/// The console assets: `<target>/site` beside `<target>/<profile>/writ`.
+fn default_site_root() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().and_then(|p| p.parent()).map(|t| t.join("site")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("target/site"))
+}

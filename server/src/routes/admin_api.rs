@@ -1,0 +1,233 @@
+//! Admin REST API under `/api/admin/v1`, `Authorization: Bearer <admin token>`.
+//! Each handler is a line or two over the service layer the console uses.
+
+use super::errors::{bad_request, ApiError};
+use crate::AppState;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::OpenApi;
+use writ_types::*;
+
+type ApiResult<T> = Result<Json<T>, ApiError>;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Writ admin API", description = "Manage agents, M2M applications, client secrets, resource servers and grants."),
+    paths(issuer, create_agent, list_agents, create_m2m, list_m2m, get_client, add_secret, list_secrets,
+          disable_secret, enable_secret, delete_secret, sdk_config, client_audit, client_grants,
+          create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant),
+    components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
+                       NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView)),
+    modifiers(&BearerAuth),
+    security(("admin_token" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme("admin_token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router<AppState> {
+    let protected = Router::new()
+        .route("/issuer", get(issuer))
+        .route("/agents", post(create_agent).get(list_agents))
+        .route("/m2m-applications", post(create_m2m).get(list_m2m))
+        .route("/{collection}/{id}", get(get_client))
+        .route("/{collection}/{id}/client-secrets", post(add_secret).get(list_secrets))
+        .route("/{collection}/{id}/client-secrets/{sid}/disable", post(disable_secret))
+        .route("/{collection}/{id}/client-secrets/{sid}/enable", post(enable_secret))
+        .route("/{collection}/{id}/client-secrets/{sid}", delete(delete_secret))
+        .route("/{collection}/{id}/sdk-config", get(sdk_config))
+        .route("/{collection}/{id}/audit", get(client_audit))
+        .route("/{collection}/{id}/grants", get(client_grants))
+        .route("/resource-servers", post(create_resource_server).get(list_resource_servers))
+        .route("/resource-servers/{id}", get(get_resource_server))
+        .route("/resource-servers/{id}/grants", post(create_grant).get(list_grants))
+        .route("/resource-servers/{id}/grants/{gid}", delete(revoke_grant))
+        .route_layer(middleware::from_fn_with_state(state, require_admin_token));
+    Router::new()
+        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .merge(protected)
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .fallback(|| async { ApiError(writ_store::ServiceError::NotFound("endpoint")) })
+}
+
+async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .unwrap_or_default()
+        .to_owned();
+    match state.writ.verify_admin_token(&token).await {
+        Ok(true) => next.run(req).await,
+        Ok(false) => ApiError(writ_store::ServiceError::Unauthenticated).into_response(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    r.map(|Json(v)| v).map_err(|e| bad_request(format!("request body: {}", e.body_text())))
+}
+
+fn kind(collection: &str) -> Result<ClientKind, ApiError> {
+    match collection {
+        "agents" => Ok(ClientKind::Agent),
+        "m2m-applications" => Ok(ClientKind::M2m),
+        _ => Err(ApiError(writ_store::ServiceError::NotFound("endpoint"))),
+    }
+}
+
+/// Resolves `/{collection}/{id}` to a client of that kind.
+async fn client_of(state: &AppState, collection: &str, id: &str) -> Result<ClientView, ApiError> {
+    Ok(state.writ.get_client_of_kind(id, kind(collection)?).await?)
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/issuer", responses((status = 200, body = IssuerInfo)))]
+async fn issuer(State(s): State<AppState>) -> Json<IssuerInfo> {
+    Json(s.writ.issuer_info())
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/agents", request_body = NewAgent, responses((status = 201, body = ClientView)))]
+async fn create_agent(State(s): State<AppState>, b: Result<Json<NewAgent>, JsonRejection>) -> Result<(StatusCode, Json<ClientView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.writ.create_agent(body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/agents", responses((status = 200, body = Vec<ClientView>)))]
+async fn list_agents(State(s): State<AppState>) -> ApiResult<Vec<ClientView>> {
+    Ok(Json(s.writ.list_clients(ClientKind::Agent).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/m2m-applications", request_body = NewM2mApplication, responses((status = 201, body = ClientView)))]
+async fn create_m2m(State(s): State<AppState>, b: Result<Json<NewM2mApplication>, JsonRejection>) -> Result<(StatusCode, Json<ClientView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.writ.create_m2m_application(body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/m2m-applications", responses((status = 200, body = Vec<ClientView>)))]
+async fn list_m2m(State(s): State<AppState>) -> ApiResult<Vec<ClientView>> {
+    Ok(Json(s.writ.list_clients(ClientKind::M2m).await?))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}",
+    params(("collection" = String, Path, description = "agents or m2m-applications"), ("id" = String, Path)),
+    responses((status = 200, body = ClientView), (status = 404)))]
+async fn get_client(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<ClientView> {
+    Ok(Json(client_of(&s, &c, &id).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets",
+    params(("collection" = String, Path), ("id" = String, Path)),
+    responses((status = 201, body = NewSecret, description = "The secret is in this response only")))]
+async fn add_secret(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok((StatusCode::CREATED, Json(s.writ.add_client_secret(&client.id).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/client-secrets",
+    params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<SecretView>)))]
+async fn list_secrets(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<SecretView>> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.list_client_secrets(&client.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets/{sid}/disable",
+    params(("collection" = String, Path), ("id" = String, Path), ("sid" = String, Path)), responses((status = 200, body = SecretView)))]
+async fn disable_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(String, String, String)>) -> ApiResult<SecretView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.set_client_secret_enabled(&client.id, &sid, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets/{sid}/enable",
+    params(("collection" = String, Path), ("id" = String, Path), ("sid" = String, Path)), responses((status = 200, body = SecretView)))]
+async fn enable_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(String, String, String)>) -> ApiResult<SecretView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.set_client_secret_enabled(&client.id, &sid, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}/client-secrets/{sid}",
+    params(("collection" = String, Path), ("id" = String, Path), ("sid" = String, Path)),
+    responses((status = 204), (status = 409, description = "The secret is still enabled")))]
+async fn delete_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    let client = client_of(&s, &c, &id).await?;
+    s.writ.delete_client_secret(&client.id, &sid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct SdkConfigQuery {
+    /// CLIENT_SECRET_POST (default) or CLIENT_SECRET_BASIC
+    authn_method: Option<String>,
+    /// Default `urn:cloud:idaas:pam|.all`
+    scope: Option<String>,
+    /// Default IDAAS_CLIENT_SECRET
+    secret_env_var: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/sdk-config",
+    params(("collection" = String, Path), ("id" = String, Path), SdkConfigQuery),
+    responses((status = 200, description = "client-config.json", body = Object)))]
+async fn sdk_config(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, q: Result<Query<SdkConfigQuery>, QueryRejection>) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
+    let client = client_of(&s, &c, &id).await?;
+    let view = s.writ.sdk_config(&client.id, q.authn_method.as_deref().unwrap_or("CLIENT_SECRET_POST"), q.scope.as_deref(), q.secret_env_var.as_deref()).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], view.json).into_response())
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/audit",
+    params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<AuditView>)))]
+async fn client_audit(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<AuditView>> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.recent_audit(&client.id, 100).await?))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/grants",
+    params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<GrantView>)))]
+async fn client_grants(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<GrantView>> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.grants_of_client(&client.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/resource-servers", request_body = NewResourceServer, responses((status = 201, body = ResourceServerView), (status = 409)))]
+async fn create_resource_server(State(s): State<AppState>, b: Result<Json<NewResourceServer>, JsonRejection>) -> Result<(StatusCode, Json<ResourceServerView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.writ.create_resource_server(body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/resource-servers", responses((status = 200, body = Vec<ResourceServerView>)))]
+async fn list_resource_servers(State(s): State<AppState>) -> ApiResult<Vec<ResourceServerView>> {
+    Ok(Json(s.writ.list_resource_servers().await?))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/resource-servers/{id}", params(("id" = String, Path)), responses((status = 200, body = ResourceServerView)))]
+async fn get_resource_server(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<ResourceServerView> {
+    Ok(Json(s.writ.get_resource_server(&id).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/resource-servers/{id}/grants", params(("id" = String, Path)), request_body = NewGrant, responses((status = 201, body = GrantView)))]
+async fn create_grant(State(s): State<AppState>, Path(id): Path<String>, b: Result<Json<NewGrant>, JsonRejection>) -> Result<(StatusCode, Json<GrantView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.writ.grant_permissions(&id, body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/resource-servers/{id}/grants", params(("id" = String, Path)), responses((status = 200, body = Vec<GrantView>)))]
+async fn list_grants(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<GrantView>> {
+    Ok(Json(s.writ.list_grants(&id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/resource-servers/{id}/grants/{gid}", params(("id" = String, Path), ("gid" = String, Path)), responses((status = 204)))]
+async fn revoke_grant(State(s): State<AppState>, Path((id, gid)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+    s.writ.revoke_grant(&id, &gid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

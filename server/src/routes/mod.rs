@@ -1,0 +1,30 @@
+//! The router: which path goes to which thin handler, and the layers.
+
+mod admin_api;
+mod console;
+mod errors;
+mod oauth;
+
+use crate::AppState;
+use axum::http::{header, HeaderValue};
+use axum::Router;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub use errors::{ApiError, OAuthHttpError};
+
+pub fn router(state: AppState) -> Router {
+    let issuer_path = format!("/api/v2/{}/oauth2", writ_core::AUTHORIZATION_SERVER_ID);
+    Router::new()
+        .nest(&issuer_path, oauth::router())
+        .nest("/api/admin/v1", admin_api::router(state.clone()))
+        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .with_state(state.clone())
+        .merge(console::router(state))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        ))
+}

@@ -1,0 +1,103 @@
+//! The authorization server: token endpoint (RFC 6749 §4.4, §2.3.1),
+//! metadata (RFC 8414) and JWKS (RFC 7517).
+
+use super::errors::OAuthHttpError;
+use crate::AppState;
+use axum::body::Body;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use std::net::SocketAddr;
+use writ_core::OAuthError;
+use writ_store::service::TokenRequest;
+
+/// Token requests are a few hundred bytes; a federated assertion with a
+/// certificate chain stays well under this.
+const MAX_TOKEN_BODY: usize = 64 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/token", post(token))
+        .route("/.well-known/openid-configuration", get(metadata))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/jwks", get(jwks))
+}
+
+async fn token(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
+    let fail = |error: OAuthError| OAuthHttpError { error, basic_challenge: basic }.into_response();
+
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
+        return fail(OAuthError::invalid_request("content_type", "send the request as application/x-www-form-urlencoded"));
+    }
+    let bytes = match axum::body::to_bytes(body, MAX_TOKEN_BODY).await {
+        Ok(b) => b,
+        Err(_) => {
+            let mut r = fail(OAuthError::invalid_request("body_too_large", "request body too large"));
+            *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
+            return r;
+        }
+    };
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
+        Ok(p) => p,
+        Err(_) => return fail(OAuthError::invalid_request("body_malformed", "the form body could not be parsed")),
+    };
+    let mut req = TokenRequest { source: peer.ip().to_string(), ..Default::default() };
+    for (k, v) in pairs {
+        let slot = match k.as_str() {
+            "grant_type" => &mut req.grant_type,
+            "client_id" => &mut req.client_id,
+            "client_secret" => &mut req.client_secret,
+            "scope" => &mut req.scope,
+            _ => continue,
+        };
+        // RFC 6749 §3.2: parameters must not be repeated.
+        if slot.replace(v).is_some() {
+            return fail(OAuthError::invalid_request("param_repeated", format!("parameter '{k}' given more than once")));
+        }
+    }
+    req.authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+
+    match state.writ.token(req).await {
+        Ok(t) => {
+            let body = serde_json::json!({
+                "access_token": t.access_token,
+                "token_type": "Bearer",
+                "expires_in": t.expires_in,
+                "expires_at": t.expires_at,
+                "scope": t.scope,
+            });
+            let mut r = Json(body).into_response();
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            r
+        }
+        Err(e) => fail(e),
+    }
+}
+
+async fn metadata(State(state): State<AppState>) -> Response {
+    let m = writ_core::discovery::metadata(state.writ.urls());
+    let mut r = Json(m).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r
+}
+
+async fn jwks(State(state): State<AppState>) -> Response {
+    let set = writ_core::signing::Jwks { keys: vec![state.writ.signing_key().jwk().clone()] };
+    let mut r = Json(set).into_response();
+    // Short enough that a rotated key is picked up soon; long enough to spare us.
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}

@@ -1,0 +1,141 @@
+//! SeaORM entities, one per table of the init migration.
+
+macro_rules! entity_boilerplate {
+    () => {
+        #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+        pub enum Relation {}
+        impl ActiveModelBehavior for ActiveModel {}
+    };
+}
+
+pub mod setting {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "settings")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub value: String,
+    }
+    entity_boilerplate!();
+}
+
+pub mod admin {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "admins")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub username: String,
+        pub password_hash: String,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod admin_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "admin_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub token_hash: String,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod client {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "clients")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_id: String,
+        pub kind: String,
+        pub name: String,
+        pub owner: Option<String>,
+        pub agent_id: Option<String>,
+        pub description: String,
+        pub auth_type: String,
+        pub enabled: bool,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod client_secret {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_secrets")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_pk: String,
+        pub secret_hash: String,
+        pub hint: String,
+        pub enabled: bool,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+    }
+    entity_boilerplate!();
+}
+
+pub mod resource_server {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "resource_servers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub audience: String,
+        /// JSON array of permission values.
+        pub permissions: String,
+        pub token_ttl_secs: i64,
+        pub custom_subject: bool,
+        pub builtin: bool,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod permission_grant {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "permission_grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub resource_server_id: String,
+        pub client_pk: String,
+        /// JSON array of permission values, or `[".all"]`.
+        pub permissions: String,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod audit_event {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "audit_events")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: i64,
+        pub client_id: String,
+        pub method: String,
+        pub audience: String,
+        pub scope: String,
+        pub jti: String,
+        pub outcome: String,
+        pub reason: String,
+        pub source: String,
+    }
+    entity_boilerplate!();
+}

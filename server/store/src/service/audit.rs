@@ -1,0 +1,142 @@
+//! The token audit log. Requests hand records to a channel; one task writes
+//! them in batches (and moves secrets' `last used`), off the hot path. The
+//! channel is bounded and senders wait when it is full: records are slowed
+//! down under overload, never dropped.
+
+use super::Writ;
+use crate::entities::{audit_event, client_secret};
+use crate::error::Result;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+use writ_core::audit::TokenAudit;
+use writ_types::AuditView;
+
+enum Msg {
+    Record(TokenAudit),
+    Flush(oneshot::Sender<()>),
+}
+
+pub struct AuditSink(mpsc::Sender<Msg>);
+
+const BATCH: usize = 512;
+
+impl AuditSink {
+    pub fn start(db: DatabaseConnection) -> Self {
+        let (tx, rx) = mpsc::channel(16_384);
+        tokio::spawn(writer(db, rx));
+        Self(tx)
+    }
+
+    pub async fn record(&self, rec: TokenAudit) {
+        if self.0.send(Msg::Record(rec)).await.is_err() {
+            tracing::error!("audit writer has stopped; record not written");
+        }
+    }
+
+    pub async fn flush(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.0.send(Msg::Flush(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+fn cap(s: &str, n: usize) -> String {
+    s.chars().take(n).collect()
+}
+
+async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Msg>) {
+    let mut batch: Vec<TokenAudit> = Vec::with_capacity(BATCH);
+    let mut waiters: Vec<oneshot::Sender<()>> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut next = Some(first);
+        // Gather whatever is already queued, up to one batch.
+        while let Some(msg) = next.take() {
+            match msg {
+                Msg::Record(r) => batch.push(r),
+                Msg::Flush(w) => waiters.push(w),
+            }
+            if batch.len() >= BATCH {
+                break;
+            }
+            next = rx.try_recv().ok();
+        }
+        let mut attempt = 0u32;
+        while !batch.is_empty() {
+            match write_batch(&db, &batch).await {
+                Ok(()) => batch.clear(),
+                Err(e) => {
+                    // Keep the records and retry: the log must not lose them.
+                    attempt += 1;
+                    tracing::error!(error = %e, attempt, "audit batch write failed; retrying");
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(50)))).await;
+                }
+            }
+        }
+        for w in waiters.drain(..) {
+            let _ = w.send(());
+        }
+    }
+}
+
+async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<(), sea_orm::DbErr> {
+    let rows = batch.iter().map(|r| audit_event::ActiveModel {
+        at: Set(r.at),
+        client_id: Set(cap(&r.client_id, 128)),
+        method: Set(cap(&r.method, 64)),
+        audience: Set(cap(&r.audience, 256)),
+        scope: Set(cap(&r.scope, 2048)),
+        jti: Set(cap(&r.jti, 64)),
+        outcome: Set(r.outcome.as_str().into()),
+        reason: Set(cap(&r.reason, 64)),
+        source: Set(cap(&r.source, 64)),
+        ..Default::default()
+    });
+    audit_event::Entity::insert_many(rows).exec(db).await?;
+    // Latest use per secret in this batch.
+    let mut used: Vec<(&str, i64)> = Vec::new();
+    for r in batch.iter().filter(|r| r.outcome == writ_core::audit::Outcome::Issued) {
+        if let Some(id) = r.secret_id.as_deref() {
+            match used.iter_mut().find(|(i, _)| *i == id) {
+                Some(e) => e.1 = e.1.max(r.at),
+                None => used.push((id, r.at)),
+            }
+        }
+    }
+    for (id, at) in used {
+        client_secret::Entity::update_many()
+            .col_expr(client_secret::Column::LastUsedAt, Expr::value(at))
+            .filter(client_secret::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+impl Writ {
+    /// The client's most recent token requests, newest first.
+    pub async fn recent_audit(&self, client_pk: &str, limit: u64) -> Result<Vec<AuditView>> {
+        let c = self.client_model(client_pk).await?;
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::ClientId.eq(c.client_id))
+            .order_by_desc(audit_event::Column::Id)
+            .limit(limit.min(500))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|e| AuditView {
+                at: e.at,
+                client_id: e.client_id,
+                method: e.method,
+                audience: e.audience,
+                scope: e.scope,
+                jti: e.jti,
+                outcome: e.outcome,
+                reason: e.reason,
+                source: e.source,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,195 @@
+//! Agents and M2M applications (one client model), their secrets, and the
+//! SDK configuration generated for them.
+
+use super::{new_id, Writ};
+use crate::entities::{client, client_secret, permission_grant, resource_server};
+use crate::error::{conflict_on_unique, Result, ServiceError};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use writ_core::names::{Description, DisplayName};
+use writ_core::sdk_config::{self, SdkAuthnMethod};
+use writ_core::secret;
+use writ_types::{ClientKind, ClientView, NewAgent, NewM2mApplication, NewSecret, SecretView, SdkConfigView};
+
+pub const AUTH_CLIENT_SECRET: &str = "client_secret";
+
+pub(crate) fn view(m: client::Model) -> ClientView {
+    ClientView {
+        kind: ClientKind::parse(&m.kind).unwrap_or(ClientKind::M2m),
+        id: m.id,
+        client_id: m.client_id,
+        agent_id: m.agent_id,
+        name: m.name,
+        owner: m.owner,
+        description: m.description,
+        auth_type: m.auth_type,
+        enabled: m.enabled,
+        created_at: m.created_at,
+    }
+}
+
+fn secret_view(m: client_secret::Model) -> SecretView {
+    SecretView { id: m.id, hint: m.hint, enabled: m.enabled, created_at: m.created_at, last_used_at: m.last_used_at }
+}
+
+impl Writ {
+    pub async fn create_agent(&self, input: NewAgent) -> Result<ClientView> {
+        let name = DisplayName::parse("agent name", &input.name)?;
+        let owner = DisplayName::parse("owner", &input.owner)?;
+        let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
+        let auth_type = input.auth_type.unwrap_or_else(|| AUTH_CLIENT_SECRET.into());
+        if auth_type != AUTH_CLIENT_SECRET {
+            return Err(ServiceError::Invalid("authentication type: only 'client_secret' is available".into()));
+        }
+        self.insert_client(ClientKind::Agent, name, Some(owner), description).await
+    }
+
+    pub async fn create_m2m_application(&self, input: NewM2mApplication) -> Result<ClientView> {
+        let name = DisplayName::parse("application name", &input.name)?;
+        let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
+        self.insert_client(ClientKind::M2m, name, None, description).await
+    }
+
+    /// Inserts the client and its default grant of `urn:cloud:idaas:pam|.all`
+    /// in one transaction, so a new client can fetch a PAM token at once.
+    async fn insert_client(&self, kind: ClientKind, name: DisplayName, owner: Option<DisplayName>, description: Description) -> Result<ClientView> {
+        let now = self.now();
+        let pam = resource_server::Entity::find()
+            .filter(resource_server::Column::Audience.eq(writ_core::PAM_AUDIENCE))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::Internal)?;
+        let model = client::ActiveModel {
+            id: Set(new_id()),
+            client_id: Set(format!("app_{}", writ_core::random::alnum(24))),
+            kind: Set(kind.as_str().into()),
+            name: Set(name.into_inner()),
+            owner: Set(owner.map(DisplayName::into_inner)),
+            agent_id: Set((kind == ClientKind::Agent).then(|| format!("agent_{}", writ_core::random::alnum(24)))),
+            description: Set(description.into_inner()),
+            auth_type: Set(AUTH_CLIENT_SECRET.into()),
+            enabled: Set(true),
+            created_at: Set(now),
+        };
+        let txn = self.db.begin().await?;
+        let created = model.insert(&txn).await.map_err(|e| conflict_on_unique(e, "client id collision: try again"))?;
+        permission_grant::ActiveModel {
+            id: Set(new_id()),
+            resource_server_id: Set(pam.id),
+            client_pk: Set(created.id.clone()),
+            permissions: Set(r#"[".all"]"#.into()),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(view(created))
+    }
+
+    pub async fn list_clients(&self, kind: ClientKind) -> Result<Vec<ClientView>> {
+        Ok(client::Entity::find()
+            .filter(client::Column::Kind.eq(kind.as_str()))
+            .order_by_desc(client::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
+    pub async fn get_client(&self, id: &str) -> Result<ClientView> {
+        self.client_model(id).await.map(view)
+    }
+
+    pub(crate) async fn client_model(&self, id: &str) -> Result<client::Model> {
+        client::Entity::find_by_id(id.to_owned()).one(&self.db).await?.ok_or(ServiceError::NotFound("client"))
+    }
+
+    /// A client by its id (console / API path) when it has the given kind.
+    pub async fn get_client_of_kind(&self, id: &str, kind: ClientKind) -> Result<ClientView> {
+        let c = self.get_client(id).await?;
+        if c.kind != kind {
+            return Err(ServiceError::NotFound(match kind {
+                ClientKind::Agent => "agent",
+                ClientKind::M2m => "M2M application",
+            }));
+        }
+        Ok(c)
+    }
+
+    pub async fn add_client_secret(&self, client_pk: &str) -> Result<NewSecret> {
+        let c = self.client_model(client_pk).await?;
+        let value = secret::generate_client_secret();
+        let hash = secret::hash(&value).map_err(|_| ServiceError::Internal)?;
+        let hint: String = value.trim_start_matches(secret::CLIENT_SECRET_PREFIX).chars().take(4).collect();
+        let m = client_secret::ActiveModel {
+            id: Set(new_id()),
+            client_pk: Set(c.id),
+            secret_hash: Set(hash),
+            hint: Set(hint),
+            enabled: Set(true),
+            created_at: Set(self.now()),
+            last_used_at: Set(None),
+        }
+        .insert(&self.db)
+        .await?;
+        Ok(NewSecret { id: m.id, client_secret: value })
+    }
+
+    pub async fn list_client_secrets(&self, client_pk: &str) -> Result<Vec<SecretView>> {
+        self.client_model(client_pk).await?;
+        Ok(client_secret::Entity::find()
+            .filter(client_secret::Column::ClientPk.eq(client_pk))
+            .order_by_desc(client_secret::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(secret_view)
+            .collect())
+    }
+
+    async fn secret_of(&self, client_pk: &str, secret_id: &str) -> Result<client_secret::Model> {
+        client_secret::Entity::find_by_id(secret_id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|s| s.client_pk == client_pk)
+            .ok_or(ServiceError::NotFound("client secret"))
+    }
+
+    pub async fn set_client_secret_enabled(&self, client_pk: &str, secret_id: &str, enabled: bool) -> Result<SecretView> {
+        let s = self.secret_of(client_pk, secret_id).await?;
+        let mut am: client_secret::ActiveModel = s.into();
+        am.enabled = Set(enabled);
+        let s = am.update(&self.db).await?;
+        if !enabled {
+            self.secrets.forget(&s.id);
+        }
+        Ok(secret_view(s))
+    }
+
+    pub async fn delete_client_secret(&self, client_pk: &str, secret_id: &str) -> Result<()> {
+        let s = self.secret_of(client_pk, secret_id).await?;
+        if s.enabled {
+            return Err(ServiceError::Conflict("disable the client secret before deleting it".into()));
+        }
+        client_secret::Entity::delete_by_id(s.id.clone()).exec(&self.db).await?;
+        self.secrets.forget(&s.id);
+        Ok(())
+    }
+
+    /// The `client-config.json` for a client and the chosen method and scope.
+    pub async fn sdk_config(&self, client_pk: &str, method: &str, scope: Option<&str>, env_var: Option<&str>) -> Result<SdkConfigView> {
+        let c = self.client_model(client_pk).await?;
+        let method = SdkAuthnMethod::parse(method).ok_or_else(|| {
+            ServiceError::Invalid("authn_method must be CLIENT_SECRET_POST or CLIENT_SECRET_BASIC".into())
+        })?;
+        let scope = scope.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(writ_core::PAM_ALL_SCOPE);
+        writ_core::scope::ScopeRequest::parse(Some(scope)).map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
+        let env_var = env_var.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(sdk_config::DEFAULT_SECRET_ENV);
+        if !sdk_config::valid_env_var_name(env_var) {
+            return Err(ServiceError::Invalid("secret environment variable name must match [A-Za-z_][A-Za-z0-9_]*".into()));
+        }
+        let cfg = sdk_config::build(&self.instance_id, &c.client_id, &self.urls, &self.public_url, method, scope, env_var);
+        let json = serde_json::to_string_pretty(&cfg).map_err(|_| ServiceError::Internal)?;
+        Ok(SdkConfigView { json, secret_env_var: env_var.to_owned() })
+    }
+}

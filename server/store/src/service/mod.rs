@@ -1,0 +1,148 @@
+//! [`Writ`]: the services the console and the HTTP API share.
+
+mod admins;
+mod audit;
+mod clients;
+mod resource_servers;
+mod token;
+
+use crate::entities::setting;
+use crate::error::Result;
+use sea_orm::{ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
+use writ_migrations::MigratorTrait;
+use std::sync::Arc;
+use writ_core::discovery::IssuerUrls;
+use writ_core::secret::VerifiedCache;
+use writ_core::signing::SigningKey;
+use writ_core::Clock;
+
+pub use admins::LoginThrottle;
+pub use audit::AuditSink;
+pub use token::TokenRequest;
+
+/// What the server decides at start and hands to the service layer.
+pub struct WritOptions {
+    pub database_url: String,
+    pub public_url: String,
+    /// `WRIT_INSTANCE_ID`; else the stored one; else a new `idaas_…`.
+    pub instance_id: Option<String>,
+    pub signing_key: SigningKey,
+    pub tls_sha1_fingerprint: Option<String>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Writ {
+    db: DatabaseConnection,
+    instance_id: String,
+    public_url: String,
+    urls: IssuerUrls,
+    key: SigningKey,
+    tls_sha1_fingerprint: Option<String>,
+    secrets: VerifiedCache,
+    throttle: LoginThrottle,
+    audit: AuditSink,
+    clock: Arc<dyn Clock>,
+}
+
+impl Writ {
+    /// Connects, applies migrations, settles the instance id and the built-in
+    /// resource server, and starts the audit writer. Needs a Tokio runtime.
+    pub async fn open(opts: WritOptions) -> Result<Arc<Self>> {
+        let mut co = ConnectOptions::new(opts.database_url.clone());
+        co.sqlx_logging(false).max_connections(16).min_connections(1);
+        let db = Database::connect(co).await?;
+        if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+            // WAL lets the console read while the audit writer writes.
+            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
+            db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
+        }
+        writ_migrations::Migrator::up(&db, None).await?;
+
+        let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
+        let audit = AuditSink::start(db.clone());
+        let writ = Arc::new(Self {
+            urls: IssuerUrls::new(&opts.public_url),
+            public_url: opts.public_url.trim_end_matches('/').to_owned(),
+            db,
+            instance_id,
+            key: opts.signing_key,
+            tls_sha1_fingerprint: opts.tls_sha1_fingerprint,
+            secrets: VerifiedCache::default(),
+            throttle: LoginThrottle::default(),
+            audit,
+            clock: opts.clock,
+        });
+        writ.ensure_builtin_resource_server().await?;
+        Ok(writ)
+    }
+
+    async fn settle_instance_id(db: &DatabaseConnection, wanted: Option<String>) -> Result<String> {
+        let stored = setting::Entity::find_by_id("instance_id").one(db).await?;
+        match (stored, wanted) {
+            (Some(s), Some(w)) if s.value != w => Err(crate::ServiceError::Invalid(format!(
+                "WRIT_INSTANCE_ID is '{w}' but this database belongs to instance '{}'; unset it or use the matching database",
+                s.value
+            ))),
+            (Some(s), _) => Ok(s.value),
+            (None, wanted) => {
+                let id = match wanted {
+                    Some(w) if valid_instance_id(&w) => w,
+                    Some(_) => return Err(crate::ServiceError::Invalid(
+                        "WRIT_INSTANCE_ID must be 3-64 characters of a-z, 0-9, '_' or '-'".into())),
+                    None => format!("idaas_{}", writ_core::random::alnum(20)),
+                };
+                setting::ActiveModel { key: Set("instance_id".into()), value: Set(id.clone()) }.insert(db).await?;
+                Ok(id)
+            }
+        }
+    }
+
+    pub fn instance_id(&self) -> &str {
+        &self.instance_id
+    }
+    pub fn urls(&self) -> &IssuerUrls {
+        &self.urls
+    }
+    pub fn public_url(&self) -> &str {
+        &self.public_url
+    }
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.key
+    }
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn issuer_info(&self) -> writ_types::IssuerInfo {
+        let hostport = writ_core::sdk_config::developer_api_endpoint(&self.public_url);
+        let connect = if hostport.contains(':') { hostport.clone() } else { format!("{hostport}:443") };
+        let host = hostport.split(':').next().unwrap_or(&hostport).to_owned();
+        writ_types::IssuerInfo {
+            instance_id: self.instance_id.clone(),
+            issuer: self.urls.issuer.clone(),
+            token_endpoint: self.urls.token_endpoint.clone(),
+            discovery_url: self.urls.discovery.clone(),
+            jwks_url: self.urls.jwks_uri.clone(),
+            tls_sha1_fingerprint: self.tls_sha1_fingerprint.clone(),
+            fingerprint_command: format!(
+                "openssl s_client -connect {connect} -servername {host} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha1"
+            ),
+        }
+    }
+
+    /// Waits until every audit record handed over so far is written.
+    pub async fn flush_audit(&self) {
+        self.audit.flush().await;
+    }
+}
+
+fn valid_instance_id(s: &str) -> bool {
+    (3..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

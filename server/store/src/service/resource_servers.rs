@@ -1,0 +1,219 @@
+//! Resource servers (audiences with permissions) and permission grants.
+
+use super::{new_id, Writ};
+use crate::entities::{client, permission_grant, resource_server};
+use crate::error::{conflict_on_unique, Result, ServiceError};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use writ_core::names::{self, Audience, DisplayName, Permission};
+use writ_types::{GrantView, NewGrant, NewResourceServer, ResourceServerView};
+
+pub(crate) fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+fn to_json(v: &[String]) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
+}
+
+fn view(m: resource_server::Model) -> ResourceServerView {
+    ResourceServerView {
+        permissions: json_list(&m.permissions),
+        id: m.id,
+        name: m.name,
+        audience: m.audience,
+        access_token_ttl_seconds: m.token_ttl_secs,
+        custom_subject: m.custom_subject,
+        builtin: m.builtin,
+        created_at: m.created_at,
+    }
+}
+
+impl Writ {
+    pub(super) async fn ensure_builtin_resource_server(&self) -> Result<()> {
+        let found = resource_server::Entity::find()
+            .filter(resource_server::Column::Audience.eq(writ_core::PAM_AUDIENCE))
+            .one(&self.db)
+            .await?;
+        if found.is_none() {
+            let perms: Vec<String> = writ_core::PAM_PERMISSIONS.iter().map(|s| s.to_string()).collect();
+            resource_server::ActiveModel {
+                id: Set(new_id()),
+                name: Set("Writ developer API (PAM)".into()),
+                audience: Set(writ_core::PAM_AUDIENCE.into()),
+                permissions: Set(to_json(&perms)),
+                token_ttl_secs: Set(3600),
+                custom_subject: Set(false),
+                builtin: Set(true),
+                created_at: Set(self.now()),
+            }
+            .insert(&self.db)
+            .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn create_resource_server(&self, input: NewResourceServer) -> Result<ResourceServerView> {
+        let name = DisplayName::parse("name", &input.name)?;
+        let audience = Audience::parse(&input.audience)?;
+        if audience.as_str().starts_with("urn:cloud:idaas") {
+            return Err(ServiceError::Invalid("audience: identifiers starting with 'urn:cloud:idaas' are reserved".into()));
+        }
+        let permissions = Permission::parse_list(&input.permissions)?;
+        if permissions.len() > 100 {
+            return Err(ServiceError::Invalid("permissions: at most 100 per resource server".into()));
+        }
+        let ttl = names::parse_token_ttl(input.access_token_ttl_seconds.unwrap_or(3600))?;
+        let perms: Vec<String> = permissions.into_iter().map(Permission::into_inner).collect();
+        let m = resource_server::ActiveModel {
+            id: Set(new_id()),
+            name: Set(name.into_inner()),
+            audience: Set(audience.as_str().to_owned()),
+            permissions: Set(to_json(&perms)),
+            token_ttl_secs: Set(ttl),
+            custom_subject: Set(input.custom_subject.unwrap_or(false)),
+            builtin: Set(false),
+            created_at: Set(self.now()),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| conflict_on_unique(e, format!("a resource server with audience '{}' already exists", audience)))?;
+        Ok(view(m))
+    }
+
+    pub async fn list_resource_servers(&self) -> Result<Vec<ResourceServerView>> {
+        Ok(resource_server::Entity::find()
+            .order_by_desc(resource_server::Column::Builtin)
+            .order_by_asc(resource_server::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
+    pub async fn get_resource_server(&self, id: &str) -> Result<ResourceServerView> {
+        resource_server::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .map(view)
+            .ok_or(ServiceError::NotFound("resource server"))
+    }
+
+    /// Grants permissions (or `.all`) of a resource server to a client,
+    /// replacing what that client held there before.
+    pub async fn grant_permissions(&self, rs_id: &str, input: NewGrant) -> Result<GrantView> {
+        let rs = self.get_resource_server(rs_id).await?;
+        let c = client::Entity::find()
+            .filter(client::Column::ClientId.eq(input.client_id.trim()))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("client"))?;
+        let perms: Vec<String> = if input.permissions.iter().any(|p| p.trim() == ".all") {
+            vec![".all".into()]
+        } else {
+            let list = Permission::parse_list(&input.permissions)?;
+            if list.is_empty() {
+                return Err(ServiceError::Invalid("permissions: choose at least one permission or '.all'".into()));
+            }
+            for p in &list {
+                if !rs.permissions.iter().any(|r| r == p.as_str()) {
+                    return Err(ServiceError::Invalid(format!(
+                        "permissions: '{}' is not a permission of '{}'", p, rs.audience)));
+                }
+            }
+            list.into_iter().map(Permission::into_inner).collect()
+        };
+        let existing = permission_grant::Entity::find()
+            .filter(permission_grant::Column::ResourceServerId.eq(rs.id.clone()))
+            .filter(permission_grant::Column::ClientPk.eq(c.id.clone()))
+            .one(&self.db)
+            .await?;
+        let m = match existing {
+            Some(g) => {
+                let mut am: permission_grant::ActiveModel = g.into();
+                am.permissions = Set(to_json(&perms));
+                am.update(&self.db).await?
+            }
+            None => permission_grant::ActiveModel {
+                id: Set(new_id()),
+                resource_server_id: Set(rs.id.clone()),
+                client_pk: Set(c.id.clone()),
+                permissions: Set(to_json(&perms)),
+                created_at: Set(self.now()),
+            }
+            .insert(&self.db)
+            .await
+            .map_err(|e| conflict_on_unique(e, "this client already has a grant here"))?,
+        };
+        Ok(GrantView {
+            id: m.id,
+            resource_server_id: rs.id,
+            audience: rs.audience,
+            client_pk: c.id,
+            client_id: c.client_id,
+            client_name: c.name,
+            permissions: perms,
+            created_at: m.created_at,
+        })
+    }
+
+    pub async fn list_grants(&self, rs_id: &str) -> Result<Vec<GrantView>> {
+        let rs = self.get_resource_server(rs_id).await?;
+        let grants = permission_grant::Entity::find()
+            .filter(permission_grant::Column::ResourceServerId.eq(rs.id.clone()))
+            .order_by_asc(permission_grant::Column::CreatedAt)
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::with_capacity(grants.len());
+        for g in grants {
+            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone()).one(&self.db).await? {
+                out.push(GrantView {
+                    id: g.id,
+                    resource_server_id: rs.id.clone(),
+                    audience: rs.audience.clone(),
+                    client_pk: c.id,
+                    client_id: c.client_id,
+                    client_name: c.name,
+                    permissions: json_list(&g.permissions),
+                    created_at: g.created_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Grants a client holds, across resource servers.
+    pub async fn grants_of_client(&self, client_pk: &str) -> Result<Vec<GrantView>> {
+        let c = self.client_model(client_pk).await?;
+        let grants = permission_grant::Entity::find()
+            .filter(permission_grant::Column::ClientPk.eq(c.id.clone()))
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::with_capacity(grants.len());
+        for g in grants {
+            if let Some(rs) = resource_server::Entity::find_by_id(g.resource_server_id.clone()).one(&self.db).await? {
+                out.push(GrantView {
+                    id: g.id,
+                    resource_server_id: rs.id,
+                    audience: rs.audience,
+                    client_pk: c.id.clone(),
+                    client_id: c.client_id.clone(),
+                    client_name: c.name.clone(),
+                    permissions: json_list(&g.permissions),
+                    created_at: g.created_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn revoke_grant(&self, rs_id: &str, grant_id: &str) -> Result<()> {
+        let g = permission_grant::Entity::find_by_id(grant_id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|g| g.resource_server_id == rs_id)
+            .ok_or(ServiceError::NotFound("grant"))?;
+        permission_grant::Entity::delete_by_id(g.id).exec(&self.db).await?;
+        Ok(())
+    }
+}
