@@ -30,7 +30,8 @@ impl IntoResponse for OAuthHttpError {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if status == StatusCode::UNAUTHORIZED {
-            let challenge = if self.basic_challenge { r#"Basic realm="writ""# } else { r#"Bearer realm="writ""# };
+            let _ = self.basic_challenge;
+            let challenge = r#"Basic realm="writ""#;
             h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
         }
         resp
