@@ -46,7 +46,7 @@ pub fn message(e: &ServerFnError) -> String {
     }
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "whoami")]
 pub async fn whoami() -> Result<Option<String>, ServerFnError> {
     let s = ssr::session().await?;
     let id: Option<String> = s.get(crate::SESSION_ADMIN_KEY).await.ok().flatten();
@@ -54,7 +54,7 @@ pub async fn whoami() -> Result<Option<String>, ServerFnError> {
     Ok(ssr::writ()?.admin_by_id(&id).await.map_err(ssr::err)?.map(|a| a.username))
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), ServerFnError> {
     let w = ssr::writ()?;
     let admin = w.login(&username, &password).await.map_err(ssr::err)?;
@@ -66,7 +66,7 @@ pub async fn login(username: String, password: String) -> Result<(), ServerFnErr
     Ok(())
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "logout")]
 pub async fn logout() -> Result<(), ServerFnError> {
     let s = ssr::session().await?;
     let _ = s.flush().await;
@@ -74,75 +74,75 @@ pub async fn logout() -> Result<(), ServerFnError> {
     Ok(())
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "get_issuer_info")]
 pub async fn get_issuer_info() -> Result<IssuerInfo, ServerFnError> {
     Ok(ssr::admin().await?.issuer_info())
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "list_clients")]
 pub async fn list_clients(kind: String) -> Result<Vec<ClientView>, ServerFnError> {
     let kind = ClientKind::parse(&kind).ok_or_else(|| ServerFnError::new("unknown client kind"))?;
     ssr::admin().await?.list_clients(kind).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "register_agent")]
 pub async fn register_agent(name: String, owner: String, description: String, auth_type: String) -> Result<ClientView, ServerFnError> {
     let w = ssr::admin().await?;
     w.create_agent(NewAgent { name, owner, description: Some(description), auth_type: Some(auth_type) }).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "add_m2m_application")]
 pub async fn add_m2m_application(name: String, description: String) -> Result<ClientView, ServerFnError> {
     let w = ssr::admin().await?;
     w.create_m2m_application(NewM2mApplication { name, description: Some(description) }).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "get_client")]
 pub async fn get_client(id: String) -> Result<ClientView, ServerFnError> {
     ssr::admin().await?.get_client(&id).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "list_secrets")]
 pub async fn list_secrets(client: String) -> Result<Vec<SecretView>, ServerFnError> {
     ssr::admin().await?.list_client_secrets(&client).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "add_secret")]
 pub async fn add_secret(client: String) -> Result<NewSecret, ServerFnError> {
     ssr::admin().await?.add_client_secret(&client).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "set_secret_enabled")]
 pub async fn set_secret_enabled(client: String, secret: String, enabled: bool) -> Result<(), ServerFnError> {
     ssr::admin().await?.set_client_secret_enabled(&client, &secret, enabled).await.map_err(ssr::err).map(|_| ())
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "delete_secret")]
 pub async fn delete_secret(client: String, secret: String) -> Result<(), ServerFnError> {
     ssr::admin().await?.delete_client_secret(&client, &secret).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "sdk_config")]
 pub async fn sdk_config(client: String, authn_method: String, scope: String) -> Result<SdkConfigView, ServerFnError> {
     ssr::admin().await?.sdk_config(&client, &authn_method, Some(&scope), None).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "recent_audit")]
 pub async fn recent_audit(client: String) -> Result<Vec<AuditView>, ServerFnError> {
     ssr::admin().await?.recent_audit(&client, 50).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "client_grants")]
 pub async fn client_grants(client: String) -> Result<Vec<GrantView>, ServerFnError> {
     ssr::admin().await?.grants_of_client(&client).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "list_resource_servers")]
 pub async fn list_resource_servers() -> Result<Vec<ResourceServerView>, ServerFnError> {
     ssr::admin().await?.list_resource_servers().await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "create_resource_server")]
 pub async fn create_resource_server(name: String, audience: String, permissions: String, ttl: String, custom_subject: bool) -> Result<ResourceServerView, ServerFnError> {
     let w = ssr::admin().await?;
     let ttl: i64 = ttl.trim().parse().map_err(|_| ServerFnError::new("access token lifetime: enter a number of seconds"))?;
@@ -152,25 +152,25 @@ pub async fn create_resource_server(name: String, audience: String, permissions:
         .map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "get_resource_server")]
 pub async fn get_resource_server(id: String) -> Result<ResourceServerView, ServerFnError> {
     ssr::admin().await?.get_resource_server(&id).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "list_grants")]
 pub async fn list_grants(resource_server: String) -> Result<Vec<GrantView>, ServerFnError> {
     ssr::admin().await?.list_grants(&resource_server).await.map_err(ssr::err)
 }
 
 /// `permissions` is space-separated (`.all` for every permission).
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "grant_permissions")]
 pub async fn grant_permissions(resource_server: String, client_id: String, permissions: String) -> Result<GrantView, ServerFnError> {
     let w = ssr::admin().await?;
     let permissions = permissions.split_whitespace().map(str::to_owned).collect();
     w.grant_permissions(&resource_server, NewGrant { client_id, permissions }).await.map_err(ssr::err)
 }
 
-#[server(prefix = "/console/api")]
+#[server(prefix = "/console/api", endpoint = "revoke_grant")]
 pub async fn revoke_grant(resource_server: String, grant: String) -> Result<(), ServerFnError> {
     ssr::admin().await?.revoke_grant(&resource_server, &grant).await.map_err(ssr::err)
 }

@@ -1,0 +1,121 @@
+//! Starts a real Writ over TLS on an ephemeral port, on a fresh SQLite file
+//! or a fresh PostgreSQL database, and talks to it with reqwest trusting the
+//! CA that Writ made.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use reqwest::{Client, Response};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use writ_server::{Config, Running};
+
+pub const ADMIN_TOKEN: &str = "test-admin-token-0123456789";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestServer {
+    pub running: Running,
+    pub http: Client,
+    pub base: String,
+    pub dir: PathBuf,
+    pub database_url: String,
+    pg_db: Option<String>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("WRIT_TEST_PG_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+}
+
+/// A fresh, empty database for one test.
+async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<String>) {
+    match backend {
+        Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.join("writ.db").display()), None),
+        Backend::Postgres => {
+            let name = format!("writ_it_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(pg_admin_url()).await.expect("PostgreSQL at WRIT_TEST_PG_URL");
+            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            let base = pg_admin_url();
+            let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
+            (url, Some(name))
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestServer {
+    let dir = std::env::temp_dir().join(format!("writ-it-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (url, pg_db) = fresh_database(backend, &dir).await;
+    spawn_with(Config::for_tests(dir.clone(), Some(url.clone())), pg_db).await
+}
+
+pub async fn spawn_with(cfg: Config, pg_db: Option<String>) -> TestServer {
+    let dir = cfg.data_dir.clone();
+    let database_url = cfg.database_url.clone();
+    let running = writ_server::start(cfg).await.expect("server starts");
+    let ca = std::fs::read(running.ca_path.as_ref().unwrap()).unwrap();
+    let http = Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
+        .cookie_store(true)
+        .build()
+        .unwrap();
+    let base = running.public_url.clone();
+    TestServer { running, http, base, dir, database_url, pg_db }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+    pub fn token_url(&self) -> String {
+        self.url("/api/v2/iauths_system/oauth2/token")
+    }
+
+    pub async fn admin_post(&self, path: &str, body: Value) -> Response {
+        self.http.post(self.url(&format!("/api/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap()
+    }
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.http.get(self.url(&format!("/api/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+    }
+    pub async fn admin_delete(&self, path: &str) -> Response {
+        self.http.delete(self.url(&format!("/api/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+    }
+
+    /// A new agent with one secret: (agent json, secret id, secret value).
+    pub async fn agent_with_secret(&self, name: &str) -> (Value, String, String) {
+        let r = self.admin_post("/agents", json!({"name": name, "owner": "ops"})).await;
+        assert_eq!(r.status(), 201);
+        let agent: Value = r.json().await.unwrap();
+        let r = self.admin_post(&format!("/agents/{}/client-secrets", agent["id"].as_str().unwrap()), json!({})).await;
+        assert_eq!(r.status(), 201);
+        let s: Value = r.json().await.unwrap();
+        (agent, s["id"].as_str().unwrap().into(), s["client_secret"].as_str().unwrap().into())
+    }
+
+    pub async fn token_post(&self, client_id: &str, secret: &str, scope: &str) -> Response {
+        self.http
+            .post(self.token_url())
+            .form(&[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret), ("scope", scope)])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(self) {
+        self.running.handle.shutdown();
+        let _ = self.running.task.await;
+        drop(self.running.writ);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(db) = self.pg_db {
+            // Best effort: the pool may still hold connections for a moment.
+            if let Ok(admin) = Database::connect(pg_admin_url()).await {
+                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+            }
+        }
+    }
+}
