@@ -1,0 +1,141 @@
+import { test, expect, Page } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+// The seed flow, in a real Chromium against a real Writ: sign in, register an
+// agent, add a secret, create a resource server and a grant, download
+// client-config.json, and let the official SDK use it.
+
+const shots = path.join(__dirname, '..', 'artifacts', 'screenshots');
+fs.mkdirSync(shots, { recursive: true });
+let step = 0;
+async function shot(page: Page, name: string) {
+  step += 1;
+  await page.screenshot({ path: path.join(shots, `${String(step).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+async function hydrated(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+test('seed flow: agent, secret, resource server, grant, SDK config', async ({ page }) => {
+  const password = process.env.WRIT_E2E_ADMIN_PASSWORD!;
+
+  // Signing in: a wrong password gets a clear message, the right one the console.
+  await page.goto('/login');
+  await hydrated(page);
+  await shot(page, 'login');
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText('wrong user name or password');
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/agents$/);
+  await expect(page.getByRole('heading', { name: 'Agent ID Guard' })).toBeVisible();
+  await hydrated(page);
+  await shot(page, 'agent-list');
+
+  // Register Agent Identity: defaults are filled in; the description limit is enforced.
+  await page.getByRole('button', { name: 'Register Agent Identity' }).click();
+  const panel = page.getByRole('region', { name: 'Register Agent Identity' });
+  await expect(panel.getByLabel('Agent Name')).toHaveValue(/^agent-/);
+  await expect(panel.getByLabel('Owner')).toHaveValue('admin');
+  await panel.getByLabel('Agent Name').fill('e2e-support-agent');
+  await panel.getByLabel('Description').fill('x'.repeat(129));
+  await panel.getByRole('button', { name: 'Register' }).click();
+  await expect(panel.getByRole('alert')).toContainText('at most 128 characters');
+  await panel.getByLabel('Description').fill('Answers support tickets');
+  await shot(page, 'register-agent');
+  await panel.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/agents\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'e2e-support-agent' })).toBeVisible();
+  const clientId = (await page.locator('code.client-id').textContent())!.trim();
+  expect(clientId).toMatch(/^app_/);
+  const agentUrl = page.url();
+
+  // The Agent module opens General: issuer URLs and Authentication Management.
+  await page.locator('.flowchart .node.agent').click();
+  await expect(page.getByRole('heading', { name: 'Authentication Management' })).toBeVisible();
+  await expect(page.locator('.copy-field', { hasText: 'JWKS URL' })).toContainText('/api/v2/iauths_system/oauth2/jwks');
+  await page.getByRole('button', { name: 'Add client_secret' }).click();
+  const once = page.locator('.secret-once');
+  await expect(once).toContainText('shown only once');
+  const secret = (await once.locator('code').textContent())!.trim();
+  expect(secret).toMatch(/^writcs_/);
+  const row = page.locator('table.secrets tbody tr').first();
+  await expect(row).toContainText('Enabled');
+  await expect(row.getByRole('button', { name: 'Delete' })).toBeDisabled();
+  await shot(page, 'client-secret-added');
+
+  // A resource server, its OIDC-IdP facts, and a grant to the agent.
+  await page.goto('/resource-servers');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Add Resource Server' }).click();
+  const rsPanel = page.getByRole('region', { name: 'Add Resource Server' });
+  const audience = `https://orders-${Date.now()}.example`;
+  await rsPanel.getByLabel('Name').fill('Orders API');
+  await rsPanel.getByLabel('Audience identifier').fill(audience);
+  await rsPanel.getByLabel(/Permissions/).fill('orders:read orders:write');
+  await rsPanel.getByRole('button', { name: 'Create' }).click();
+  await expect(page).toHaveURL(/\/resource-servers\/[0-9a-f-]{36}$/);
+  await expect(page.locator('.copy-field', { hasText: 'SHA-1 of the TLS' })).toContainText(/([0-9A-F]{2}:){19}[0-9A-F]{2}/);
+  await expect(page.locator('.copy-field', { hasText: 'Client ID (audience identifier)' })).toContainText(audience);
+  await page.locator('select[name="client"]').selectOption(clientId);
+  await page.getByRole('checkbox', { name: 'orders:read' }).check();
+  await page.getByRole('button', { name: 'Grant' }).click();
+  await expect(page.locator('table.grants')).toContainText(clientId);
+  await expect(page.locator('table.grants')).toContainText('orders:read');
+  await shot(page, 'resource-server-grant');
+
+  // Generate SDK Configuration and download client-config.json.
+  await page.goto(agentUrl);
+  await hydrated(page);
+  await page.getByRole('tab', { name: 'SDK Configuration' }).click();
+  await page.locator('select[name="authn_method"]').selectOption('CLIENT_SECRET_BASIC');
+  await expect(page.locator('pre.config')).toContainText('"authnMethod": "CLIENT_SECRET_BASIC"');
+  await expect(page.locator('.howto')).toContainText('~/.cloud_idaas/client-config.json');
+  await shot(page, 'sdk-config');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download' }).click(),
+  ]);
+  expect(download.suggestedFilename()).toBe('client-config.json');
+  const saved = path.join(__dirname, '..', 'artifacts', 'client-config.json');
+  await download.saveAs(saved);
+  const config = JSON.parse(fs.readFileSync(saved, 'utf8'));
+  expect(config.clientId).toBe(clientId);
+  expect(config.scope).toBe('urn:cloud:idaas:pam|.all');
+  expect(config.authnConfiguration).toEqual({
+    identityType: 'CLIENT', authnMethod: 'CLIENT_SECRET_BASIC', clientSecretEnvVarName: 'IDAAS_CLIENT_SECRET',
+  });
+
+  // The official SDK, unmodified, gets a token with the downloaded file.
+  const sdk = spawnSync(process.env.WRIT_E2E_PYTHON!, [path.join(__dirname, '..', 'sdk', 'sdk_get_token.py')], {
+    env: { ...process.env, CLOUD_IDAAS_CONFIG_PATH: saved, IDAAS_CLIENT_SECRET: secret, SSL_CERT_FILE: process.env.WRIT_E2E_CA! },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const out = JSON.parse(sdk.stdout.trim().split('\n').pop()!);
+  expect(out.access_token, sdk.stdout + sdk.stderr).toBeTruthy();
+
+  // The token request shows on the agent's page.
+  await page.getByRole('tab', { name: 'Token Requests' }).click();
+  await expect(page.locator('table.audit')).toContainText('client_secret_basic');
+  await shot(page, 'token-requests');
+
+  // Disable, then delete the secret.
+  await page.getByRole('tab', { name: 'General' }).click();
+  const secretRow = page.locator('table.secrets tbody tr').first();
+  await secretRow.getByRole('button', { name: 'Disable' }).click();
+  await expect(secretRow).toContainText('Disabled');
+  await expect(secretRow.getByRole('button', { name: 'Delete' })).toBeEnabled();
+  await secretRow.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByText('No client secrets yet.')).toBeVisible();
+  await shot(page, 'secret-deleted');
+
+  // Sign out ends the session.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login$/);
+});
