@@ -58,8 +58,14 @@ run: build-release
 
 test: deps site-dev
 	cargo test --workspace --exclude writ-frontend
-	cargo build -p writ-server
+	@# cargo test built the `writ` binary (integration tests need it); reuse it.
 	WRIT_BIN=$(TARGET)/debug/writ WRIT_SITE_ROOT=$(TARGET)/site VENV=$(VENV) bash end2end/run.sh
+
+# Token endpoint load test and core micro-benchmarks (not part of `make test`).
+bench: build-release deps-python
+	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null
+	WRIT_BIN=$(TARGET)/release/writ WRIT_SITE_ROOT=$(TARGET)/site PYTHON=$(VENV)/bin/python bash server/bench/load.sh
+	cargo bench -p writ-core --bench core -- --quiet
 
 clean:
 	rm -rf $(TARGET)/site

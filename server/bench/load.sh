@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Token endpoint load test (`make bench`): a fresh release Writ, seeded through
+# the admin API, driven over HTTPS with keep-alive by wrk (Debian).
+# Writ is pinned to core 0 and wrk to core 1 (taskset), then both unpinned.
+# Prints one table: method, mode, tokens/s, p50, p99, errors, Writ's RSS.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+: "${WRIT_BIN:?}" "${WRIT_SITE_ROOT:?}" "${PYTHON:?python with PyJWT}"
+DURATION="${DURATION:-10s}"
+CONNS="${CONNS:-32}"
+
+DATA="$(mktemp -d /tmp/writ-bench.XXXXXX)"
+PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+URL="https://localhost:${PORT}"
+TOKEN="bench-$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+WRIT_DATA_DIR="$DATA" WRIT_BIND="127.0.0.1:${PORT}" WRIT_SITE_ROOT="$WRIT_SITE_ROOT" WRIT_LOG=warn \
+  WRIT_ADMIN_PASSWORD="bench-admin-password" WRIT_BOOTSTRAP_ADMIN_TOKEN="$TOKEN" \
+  taskset -c 0 "$WRIT_BIN" > "$DATA/writ.log" 2>&1 &
+PID=$!
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+for _ in $(seq 1 100); do curl -sf --cacert "$DATA/ca.pem" "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
+C=(curl -sf --cacert "$DATA/ca.pem" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json")
+
+# Seed: an agent with a secret, granted the default PAM scope.
+AGENT="$("${C[@]}" -d '{"name":"bench-agent","owner":"bench"}' "$URL/api/admin/v1/agents")"
+AID="$(echo "$AGENT" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
+CID="$(echo "$AGENT" | python3 -c 'import sys,json; print(json.load(sys.stdin)["client_id"])')"
+SECRET="$("${C[@]}" -X POST "$URL/api/admin/v1/agents/$AID/client-secrets" | python3 -c 'import sys,json; print(json.load(sys.stdin)["client_secret"])')"
+SCOPE='urn%3Acloud%3Aidaas%3Apam%7C.all'
+TOKEN_URL="$URL/api/v2/iauths_system/oauth2/token"
+BASIC="Basic $(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)"
+
+declare -A BODY AUTH
+BODY[client_secret_post]="grant_type=client_credentials&client_id=$CID&client_secret=$SECRET&scope=$SCOPE"; AUTH[client_secret_post]=""
+BODY[client_secret_basic]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE"; AUTH[client_secret_basic]="$BASIC"
+METHODS=(client_secret_post client_secret_basic)
+
+# One token per method must verify against the JWKS before any load.
+for m in "${METHODS[@]}"; do
+  args=(-d "${BODY[$m]}"); [ -n "${AUTH[$m]}" ] && args+=(-H "Authorization: ${AUTH[$m]}")
+  tok="$(curl -sf --cacert "$DATA/ca.pem" "${args[@]}" "$TOKEN_URL" | python3 -c 'import sys,json; print(json.load(sys.stdin)["access_token"])')"
+  SSL_CERT_FILE="$DATA/ca.pem" "$PYTHON" - "$tok" "$URL" <<'PY'
+import sys, ssl, jwt
+tok, url = sys.argv[1], sys.argv[2]
+ctx = ssl.create_default_context()
+key = jwt.PyJWKClient(f"{url}/api/v2/iauths_system/oauth2/jwks", ssl_context=ctx).get_signing_key_from_jwt(tok)
+jwt.decode(tok, key.key, algorithms=["ES256"], audience="urn:cloud:idaas:pam", issuer=f"{url}/api/v2/iauths_system/oauth2")
+PY
+done
+
+rss() { awk "/^$1:/ {printf \"%d\", \$2/1024}" "/proc/$PID/status"; }
+IDLE_RSS="$(rss VmRSS)"
+to_ms() { # wrk prints 1.23ms / 456.78us / 1.02s
+  python3 -c 'import sys,re; v=sys.argv[1]; n=float(re.match(r"[\d.]+",v).group()); u=v[len(re.match(r"[\d.]+",v).group()):]; print("%.2f"%(n*{"us":0.001,"ms":1,"s":1000,"m":60000}[u]))' "$1"
+}
+printf '\n%-22s %-9s %10s %9s %9s %7s %9s\n' method mode tokens/s p50_ms p99_ms errors rss_MB
+fail=0
+for mode in pinned unpinned; do
+  if [ $mode = pinned ]; then taskset -pc 0 $PID >/dev/null; WRK=(taskset -c 1 wrk); else taskset -pc 0-$(($(nproc)-1)) $PID >/dev/null; WRK=(wrk); fi
+  for m in "${METHODS[@]}"; do
+    out="$(BODY="${BODY[$m]}" AUTH="${AUTH[$m]}" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/token.lua "$TOKEN_URL")"
+    rps="$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')"
+    p50="$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")"
+    p99="$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"
+    errs="$(echo "$out" | awk '/Non-2xx/ {print $5}')"; errs="${errs:-0}"
+    sock="$(echo "$out" | awk '/Socket errors/ {gsub(",",""); print $4+$6+$8+$10}')"; errs=$((errs + ${sock:-0}))
+    printf '%-22s %-9s %10s %9s %9s %7s %9s\n' "$m" "$mode" "$rps" "$p50" "$p99" "$errs" "$(rss VmHWM)"
+    [ "$errs" = 0 ] || { fail=1; echo "$out" >&2; }
+  done
+done
+echo "idle RSS before load: ${IDLE_RSS} MB; peak RSS (VmHWM): $(rss VmHWM) MB; $CONNS connections, $DURATION per run"
+[ $fail = 0 ] || { echo "FAILED: non-2xx responses or socket errors under load" >&2; exit 1; }
