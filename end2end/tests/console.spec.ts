@@ -135,6 +135,20 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await expect(page.getByText('No client secrets yet.')).toBeVisible();
   await shot(page, 'secret-deleted');
 
+  // M2M applications share the client model: same credentials page.
+  await page.goto('/m2m');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Add Application' }).click();
+  const m2m = page.getByRole('region', { name: 'Add Application' });
+  await m2m.getByLabel('Application Name').fill('nightly-etl');
+  await m2m.getByRole('button', { name: 'Add' }).click();
+  await expect(page).toHaveURL(/\/m2m\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'nightly-etl' })).toBeVisible();
+  await page.locator('.flowchart .node.agent').click();
+  await page.getByRole('button', { name: 'Add client_secret' }).click();
+  await expect(page.locator('.secret-once code')).toContainText('writcs_');
+  await shot(page, 'm2m-application');
+
   // Sign out ends the session.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);

@@ -17,6 +17,8 @@ pub struct Config {
     pub admin_password: Option<String>,
     pub bootstrap_admin_token: Option<String>,
     pub site_root: PathBuf,
+    /// `WRIT_CLOCK_SKEW_SECS`: allowed clock difference for client assertions.
+    pub clock_skew_secs: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +75,11 @@ impl Config {
             admin_password: secret_var("WRIT_ADMIN_PASSWORD")?,
             bootstrap_admin_token: secret_var("WRIT_BOOTSTRAP_ADMIN_TOKEN")?,
             site_root: var("WRIT_SITE_ROOT").map(PathBuf::from).unwrap_or_else(default_site_root),
+            clock_skew_secs: match var("WRIT_CLOCK_SKEW_SECS") {
+                None => 60,
+                Some(v) => v.parse().ok().filter(|s| (0..=600).contains(s))
+                    .ok_or_else(|| ConfigError("WRIT_CLOCK_SKEW_SECS must be 0 to 600 seconds".into()))?,
+            },
         })
     }
 
@@ -90,6 +97,7 @@ impl Config {
             admin_password: Some("correct horse battery staple".into()),
             bootstrap_admin_token: Some("test-admin-token-0123456789".into()),
             site_root: default_site_root(),
+            clock_skew_secs: 60,
         }
     }
 }

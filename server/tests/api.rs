@@ -403,3 +403,33 @@ async fn first_start_generates_admin_password_and_private_files() {
     assert!(ok.is_ok());
     s.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn given_tls_files_are_served_instead_of_the_local_ca() {
+    // An operator's own certificate (here from a CA this test makes).
+    let dir = std::env::temp_dir().join(format!("writ-it-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pki = writ_core::tls::create_local_pki(&["localhost".into(), "127.0.0.1".into()], 1_790_000_000).unwrap();
+    let (cert, key) = (dir.join("op-cert.pem"), dir.join("op-key.pem"));
+    std::fs::write(&cert, &pki.server_cert_pem).unwrap();
+    std::fs::write(&key, &pki.server_key_pem).unwrap();
+    let mut cfg = writ_server::Config::for_tests(dir.join("data"), None);
+    cfg.tls_cert = Some(cert);
+    cfg.tls_key = Some(key);
+    let running = writ_server::start(cfg).await.unwrap();
+    assert!(running.ca_path.is_none(), "no local CA when TLS files are given");
+    assert!(!dir.join("data/ca.pem").exists());
+    let http = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_cert_pem.as_bytes()).unwrap())
+        .build()
+        .unwrap();
+    let r = http.get(format!("{}/healthz", running.public_url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        running.writ.issuer_info().tls_sha1_fingerprint,
+        writ_core::tls::sha1_fingerprint(&pki.server_cert_pem),
+        "the fingerprint shown is that of the certificate served"
+    );
+    running.handle.shutdown();
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -173,3 +173,28 @@ pub struct SdkConfigView {
     pub json: String,
     pub secret_env_var: String,
 }
+
+/// A public key registered for `private_key_jwt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct PublicKeyView {
+    pub id: String,
+    /// RFC 7638 thumbprint.
+    pub kid: String,
+    /// `RSA-2048`, `EC P-256`, …
+    pub key_type: String,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+/// Give one of `pem` (SubjectPublicKeyInfo or certificate) or `jwk`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewPublicKey {
+    #[serde(default)]
+    pub pem: Option<String>,
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwk: Option<serde_json::Value>,
+}

@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod error;
 pub mod grant;
 pub mod names;
+pub mod public_key;
 pub mod random;
 pub mod scope;
 pub mod sdk_config;

@@ -60,6 +60,8 @@ async fn token(
             "client_id" => &mut req.client_id,
             "client_secret" => &mut req.client_secret,
             "scope" => &mut req.scope,
+            "client_assertion_type" => &mut req.client_assertion_type,
+            "client_assertion" => &mut req.client_assertion,
             _ => continue,
         };
         // RFC 6749 §3.2: parameters must not be repeated.

@@ -2,5 +2,6 @@
 
 pub mod client_auth;
 pub mod client_credentials;
+pub mod jwt_bearer;
 
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";

@@ -139,3 +139,34 @@ pub mod audit_event {
     }
     entity_boilerplate!();
 }
+
+pub mod client_public_key {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "client_public_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_pk: String,
+        pub kid: String,
+        /// The public JWK as JSON.
+        pub jwk: String,
+        pub description: String,
+        pub enabled: bool,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+    }
+    entity_boilerplate!();
+}
+
+pub mod used_assertion {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "used_assertions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub expires_at: i64,
+    }
+    entity_boilerplate!();
+}

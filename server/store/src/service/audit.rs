@@ -4,7 +4,7 @@
 //! down under overload, never dropped.
 
 use super::Writ;
-use crate::entities::{audit_event, client_secret};
+use crate::entities::{audit_event, client_public_key, client_secret};
 use crate::error::Result;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -105,10 +105,16 @@ async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<()
             }
         }
     }
+    // The credential is a secret or a public key; ids are UUIDs, so at most one row matches.
     for (id, at) in used {
         client_secret::Entity::update_many()
             .col_expr(client_secret::Column::LastUsedAt, Expr::value(at))
             .filter(client_secret::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        client_public_key::Entity::update_many()
+            .col_expr(client_public_key::Column::LastUsedAt, Expr::value(at))
+            .filter(client_public_key::Column::Id.eq(id))
             .exec(db)
             .await?;
     }

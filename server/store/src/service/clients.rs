@@ -82,6 +82,7 @@ impl Writ {
         .insert(&txn)
         .await?;
         txn.commit().await?;
+        self.changed();
         Ok(view(created))
     }
 
@@ -132,6 +133,7 @@ impl Writ {
         }
         .insert(&self.db)
         .await?;
+        self.changed();
         Ok(NewSecret { id: m.id, client_secret: value })
     }
 
@@ -160,6 +162,7 @@ impl Writ {
         let mut am: client_secret::ActiveModel = s.into();
         am.enabled = Set(enabled);
         let s = am.update(&self.db).await?;
+        self.changed();
         if !enabled {
             self.secrets.forget(&s.id);
         }
@@ -172,6 +175,7 @@ impl Writ {
             return Err(ServiceError::Conflict("disable the client secret before deleting it".into()));
         }
         client_secret::Entity::delete_by_id(s.id.clone()).exec(&self.db).await?;
+        self.changed();
         self.secrets.forget(&s.id);
         Ok(())
     }

@@ -3,6 +3,8 @@
 mod admins;
 mod audit;
 mod clients;
+mod public_keys;
+mod hot_cache;
 mod resource_servers;
 mod token;
 
@@ -29,6 +31,8 @@ pub struct WritOptions {
     pub signing_key: SigningKey,
     pub tls_sha1_fingerprint: Option<String>,
     pub clock: Arc<dyn Clock>,
+    /// Allowed clock difference for client assertions (seconds).
+    pub clock_skew_secs: i64,
 }
 
 pub struct Writ {
@@ -42,6 +46,8 @@ pub struct Writ {
     throttle: LoginThrottle,
     audit: AuditSink,
     clock: Arc<dyn Clock>,
+    clock_skew_secs: i64,
+    hot: hot_cache::HotCache,
 }
 
 impl Writ {
@@ -71,6 +77,8 @@ impl Writ {
             throttle: LoginThrottle::default(),
             audit,
             clock: opts.clock,
+            clock_skew_secs: opts.clock_skew_secs.clamp(0, 600),
+            hot: hot_cache::HotCache::default(),
         });
         writ.ensure_builtin_resource_server().await?;
         Ok(writ)
@@ -131,6 +139,12 @@ impl Writ {
                 "openssl s_client -connect {connect} -servername {host} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha1"
             ),
         }
+    }
+
+    /// Every admin write calls this, so the token endpoint never serves a
+    /// decision the admin has just changed.
+    fn changed(&self) {
+        self.hot.clear();
     }
 
     /// Waits until every audit record handed over so far is written.

@@ -77,6 +77,7 @@ impl Writ {
         .insert(&self.db)
         .await
         .map_err(|e| conflict_on_unique(e, format!("a resource server with audience '{}' already exists", audience)))?;
+        self.changed();
         Ok(view(m))
     }
 
@@ -145,6 +146,7 @@ impl Writ {
             .await
             .map_err(|e| conflict_on_unique(e, "this client already has a grant here"))?,
         };
+        self.changed();
         Ok(GrantView {
             id: m.id,
             resource_server_id: rs.id,
@@ -214,6 +216,7 @@ impl Writ {
             .filter(|g| g.resource_server_id == rs_id)
             .ok_or(ServiceError::NotFound("grant"))?;
         permission_grant::Entity::delete_by_id(g.id).exec(&self.db).await?;
+        self.changed();
         Ok(())
     }
 }

@@ -1,8 +1,10 @@
 //! The token endpoint's service: authenticate the client, decide the scope,
 //! mint the token, and audit the outcome either way.
 
+use super::hot_cache::{ClientAuth, ResourceServerInfo};
 use super::Writ;
-use crate::entities::{client, client_secret, permission_grant, resource_server};
+use std::sync::Arc;
+use crate::entities::{client, client_public_key, client_secret, permission_grant, resource_server};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use writ_core::audit::{Outcome, TokenAudit};
 use writ_core::grant::client_auth::{presented_client, PresentedClient};
@@ -18,6 +20,8 @@ pub struct TokenRequest {
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
     pub scope: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
     /// Remote address, for the audit log.
     pub source: String,
 }
@@ -63,69 +67,177 @@ impl Writ {
                 ));
             }
         }
-        let presented = presented_client(req.authorization.as_deref(), req.client_id.as_deref(), req.client_secret.as_deref())?;
-        audit.client_id = presented.client_id.chars().take(128).collect();
-        audit.method = presented.method.as_str().into();
-        let (client, secret_id) = self.authenticate(&presented).await?;
-        audit.secret_id = Some(secret_id);
+        let (client, credential_id) = match req.client_assertion_type.as_deref() {
+            Some(t) => self.authenticate_assertion(req, t, audit).await?,
+            None => {
+                let presented = presented_client(req.authorization.as_deref(), req.client_id.as_deref(), req.client_secret.as_deref())?;
+                audit.client_id = presented.client_id.chars().take(128).collect();
+                audit.method = presented.method.as_str().into();
+                self.authenticate(&presented).await?
+            }
+        };
+        audit.secret_id = Some(credential_id);
 
         let scope = ScopeRequest::parse(req.scope.as_deref())?;
         audit.audience = scope.audience.chars().take(256).collect();
-        let rs = resource_server::Entity::find()
-            .filter(resource_server::Column::Audience.eq(scope.audience.as_str()))
+        let rs = self
+            .resource_server_by_audience(&scope.audience)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_scope("audience_unknown", "no resource server has this audience"))?;
+        let grant = self.grant_of(&rs.id, &client.pk).await?;
+        let audience = Audience {
+            audience: rs.audience.clone(),
+            permissions: rs.permissions.clone(),
+            token_ttl_secs: rs.token_ttl_secs,
+        };
+        let subject = TokenSubject { client_id: client.client_id.clone(), agent_id: client.agent_id.clone() };
+        client_credentials::issue(&self.key, &self.urls.issuer, self.now(), &subject, &scope, &audience, grant.as_deref())
+    }
+
+    /// Finds the client and the enabled secret that matches. The error text is
+    /// the same whatever failed; the audit reason tells them apart.
+    async fn authenticate(&self, p: &PresentedClient) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+        if p.client_id.len() > 128 || p.secret.len() > 512 {
+            return Err(OAuthError::invalid_client("credentials_too_long"));
+        }
+        let client = self.client_auth(&p.client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        if !client.enabled {
+            return Err(OAuthError::invalid_client("client_disabled"));
+        }
+        if client.secrets.is_empty() {
+            return Err(OAuthError::invalid_client("no_enabled_secret"));
+        }
+        for (id, hash) in &client.secrets {
+            if self.secrets.verify(id, &p.secret, hash) {
+                let id = id.clone();
+                return Ok((client, id));
+            }
+        }
+        Err(OAuthError::invalid_client("secret_mismatch"))
+    }
+
+    /// RFC 7523 client authentication with a JWT signed by one of the
+    /// client's registered keys; each `jti` is accepted once.
+    async fn authenticate_assertion(&self, req: &TokenRequest, assertion_type: &str, audit: &mut TokenAudit) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+        use writ_core::grant::jwt_bearer::{self, Policy, ASSERTION_TYPE_JWT_BEARER};
+        audit.method = "private_key_jwt".into();
+        if assertion_type != ASSERTION_TYPE_JWT_BEARER {
+            return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "assertion_type_unsupported", format!(
+                "client_assertion_type '{}' is not supported", assertion_type.chars().take(100).collect::<String>())));
+        }
+        if req.client_secret.is_some() || req.authorization.is_some() {
+            return Err(OAuthError::invalid_request("multiple_auth_methods", "use one client authentication method"));
+        }
+        let assertion = req.client_assertion.as_deref().map(str::trim).filter(|a| !a.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("assertion_missing", "client_assertion is required with client_assertion_type"))?;
+        let client_id = jwt_bearer::claimed_client_id(assertion)?;
+        audit.client_id = client_id.chars().take(128).collect();
+        if req.client_id.as_deref().is_some_and(|c| !c.is_empty() && c != client_id) {
+            return Err(OAuthError::invalid_client("client_id_mismatch"));
+        }
+        let client = self.client_auth(&client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        if !client.enabled {
+            return Err(OAuthError::invalid_client("client_disabled"));
+        }
+        if client.public_keys.is_empty() {
+            return Err(OAuthError::invalid_client("no_enabled_public_key"));
+        }
+        let keys: Vec<_> = client.public_keys.iter().map(|(_, k)| k.clone()).collect();
+        let policy = Policy { audiences: &[&self.urls.token_endpoint, &self.urls.issuer], now: self.now(), skew_secs: self.clock_skew_secs };
+        let v = jwt_bearer::verify(assertion, &client_id, &keys, &policy)?;
+        if !self.first_use_of_assertion(&client_id, &v.jti, v.exp).await.map_err(db_err)? {
+            return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "assertion_replayed",
+                "client assertion rejected: its jti was already used"));
+        }
+        let key_id = client.public_keys[v.key_index].0.clone();
+        Ok((client, key_id))
+    }
+
+    async fn client_auth(&self, client_id: &str) -> Result<Option<Arc<ClientAuth>>, OAuthError> {
+        let now = self.now();
+        if let Some(hit) = self.hot.client(client_id, now) {
+            return Ok(hit);
+        }
+        let found = client::Entity::find()
+            .filter(client::Column::ClientId.eq(client_id))
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
+        let value = match found {
+            None => None,
+            Some(c) => {
+                let secrets = client_secret::Entity::find()
+                    .filter(client_secret::Column::ClientPk.eq(c.id.as_str()))
+                    .filter(client_secret::Column::Enabled.eq(true))
+                    .all(&self.db)
+                    .await
+                    .map_err(db_err)?;
+                let keys = client_public_key::Entity::find()
+                    .filter(client_public_key::Column::ClientPk.eq(c.id.as_str()))
+                    .filter(client_public_key::Column::Enabled.eq(true))
+                    .all(&self.db)
+                    .await
+                    .map_err(db_err)?;
+                let public_keys = keys
+                    .into_iter()
+                    .filter_map(|k| {
+                        let jwk: serde_json::Value = serde_json::from_str(&k.jwk).ok()?;
+                        Some((k.id, writ_core::public_key::ClientPublicKey::from_jwk(&jwk).ok()?))
+                    })
+                    .collect();
+                Some(Arc::new(ClientAuth {
+                    public_keys,
+                    pk: c.id,
+                    client_id: c.client_id,
+                    agent_id: c.agent_id,
+                    enabled: c.enabled,
+                    secrets: secrets.into_iter().map(|s| (s.id, s.secret_hash)).collect(),
+                }))
+            }
+        };
+        self.hot.put_client(client_id, value.clone(), now);
+        Ok(value)
+    }
+
+    async fn resource_server_by_audience(&self, audience: &str) -> Result<Option<Arc<ResourceServerInfo>>, OAuthError> {
+        let now = self.now();
+        if let Some(hit) = self.hot.audience(audience, now) {
+            return Ok(hit);
+        }
+        let value = resource_server::Entity::find()
+            .filter(resource_server::Column::Audience.eq(audience))
             .one(&self.db)
             .await
             .map_err(db_err)?
-            .ok_or_else(|| OAuthError::invalid_scope("audience_unknown", "no resource server has this audience"))?;
-        let grant = permission_grant::Entity::find()
-            .filter(permission_grant::Column::ResourceServerId.eq(rs.id.as_str()))
-            .filter(permission_grant::Column::ClientPk.eq(client.id.as_str()))
+            .map(|rs| {
+                Arc::new(ResourceServerInfo {
+                    permissions: super::resource_servers::json_list(&rs.permissions),
+                    id: rs.id,
+                    audience: rs.audience,
+                    token_ttl_secs: rs.token_ttl_secs,
+                })
+            });
+        self.hot.put_audience(audience, value.clone(), now);
+        Ok(value)
+    }
+
+    async fn grant_of(&self, rs_id: &str, client_pk: &str) -> Result<Option<Arc<Granted>>, OAuthError> {
+        let now = self.now();
+        if let Some(hit) = self.hot.grant(rs_id, client_pk, now) {
+            return Ok(hit);
+        }
+        let value = permission_grant::Entity::find()
+            .filter(permission_grant::Column::ResourceServerId.eq(rs_id))
+            .filter(permission_grant::Column::ClientPk.eq(client_pk))
             .one(&self.db)
             .await
             .map_err(db_err)?
             .map(|g| {
                 let perms = super::resource_servers::json_list(&g.permissions);
-                if perms.iter().any(|p| p == ".all") { Granted::All } else { Granted::Some(perms) }
+                Arc::new(if perms.iter().any(|p| p == ".all") { Granted::All } else { Granted::Some(perms) })
             });
-        let audience = Audience {
-            audience: rs.audience.clone(),
-            permissions: super::resource_servers::json_list(&rs.permissions),
-            token_ttl_secs: rs.token_ttl_secs,
-        };
-        let subject = TokenSubject { client_id: client.client_id.clone(), agent_id: client.agent_id.clone() };
-        client_credentials::issue(&self.key, &self.urls.issuer, self.now(), &subject, &scope, &audience, grant.as_ref())
-    }
-
-    /// Finds the client and the enabled secret that matches. The error text is
-    /// the same whatever failed; the audit reason tells them apart.
-    async fn authenticate(&self, p: &PresentedClient) -> Result<(client::Model, String), OAuthError> {
-        if p.client_id.len() > 128 || p.secret.len() > 512 {
-            return Err(OAuthError::invalid_client("credentials_too_long"));
-        }
-        let client = client::Entity::find()
-            .filter(client::Column::ClientId.eq(p.client_id.as_str()))
-            .one(&self.db)
-            .await
-            .map_err(db_err)?
-            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
-        if !client.enabled {
-            return Err(OAuthError::invalid_client("client_disabled"));
-        }
-        let secrets = client_secret::Entity::find()
-            .filter(client_secret::Column::ClientPk.eq(client.id.as_str()))
-            .filter(client_secret::Column::Enabled.eq(true))
-            .all(&self.db)
-            .await
-            .map_err(db_err)?;
-        if secrets.is_empty() {
-            return Err(OAuthError::invalid_client("no_enabled_secret"));
-        }
-        for s in &secrets {
-            if self.secrets.verify(&s.id, &p.secret, &s.secret_hash) {
-                return Ok((client, s.id.clone()));
-            }
-        }
-        Err(OAuthError::invalid_client("secret_mismatch"))
+        self.hot.put_grant(rs_id, client_pk, value.clone(), now);
+        Ok(value)
     }
 }
 

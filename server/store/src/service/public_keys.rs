@@ -1,0 +1,104 @@
+//! Public keys for `private_key_jwt`, and single-use assertion ids.
+
+use super::{new_id, Writ};
+use crate::entities::{client_public_key, used_assertion};
+use crate::error::{conflict_on_unique, Result, ServiceError};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicU64, Ordering};
+use writ_core::public_key::ClientPublicKey;
+use writ_types::{NewPublicKey, PublicKeyView};
+
+fn view(m: client_public_key::Model) -> PublicKeyView {
+    PublicKeyView { id: m.id, kid: m.kid, key_type: m.description, enabled: m.enabled, created_at: m.created_at, last_used_at: m.last_used_at }
+}
+
+static REPLAY_INSERTS: AtomicU64 = AtomicU64::new(0);
+
+impl Writ {
+    pub async fn add_public_key(&self, client_pk: &str, input: NewPublicKey) -> Result<PublicKeyView> {
+        let c = self.client_model(client_pk).await?;
+        let key = match (input.pem.as_deref().filter(|p| !p.trim().is_empty()), input.jwk) {
+            (Some(pem), None) => ClientPublicKey::parse(pem)?,
+            (None, Some(jwk)) => ClientPublicKey::from_jwk(&jwk)?,
+            _ => return Err(ServiceError::Invalid("public key: give exactly one of 'pem' or 'jwk'".into())),
+        };
+        let m = client_public_key::ActiveModel {
+            id: Set(new_id()),
+            client_pk: Set(c.id),
+            kid: Set(key.kid().to_owned()),
+            jwk: Set(key.to_jwk().to_string()),
+            description: Set(key.describe()),
+            enabled: Set(true),
+            created_at: Set(self.now()),
+            last_used_at: Set(None),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| conflict_on_unique(e, "this public key is already registered for this client"))?;
+        self.changed();
+        Ok(view(m))
+    }
+
+    pub async fn list_public_keys(&self, client_pk: &str) -> Result<Vec<PublicKeyView>> {
+        self.client_model(client_pk).await?;
+        Ok(client_public_key::Entity::find()
+            .filter(client_public_key::Column::ClientPk.eq(client_pk))
+            .order_by_desc(client_public_key::Column::CreatedAt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
+    async fn public_key_of(&self, client_pk: &str, key_id: &str) -> Result<client_public_key::Model> {
+        client_public_key::Entity::find_by_id(key_id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|k| k.client_pk == client_pk)
+            .ok_or(ServiceError::NotFound("public key"))
+    }
+
+    pub async fn set_public_key_enabled(&self, client_pk: &str, key_id: &str, enabled: bool) -> Result<PublicKeyView> {
+        let k = self.public_key_of(client_pk, key_id).await?;
+        let mut am: client_public_key::ActiveModel = k.into();
+        am.enabled = Set(enabled);
+        let k = am.update(&self.db).await?;
+        self.changed();
+        Ok(view(k))
+    }
+
+    pub async fn delete_public_key(&self, client_pk: &str, key_id: &str) -> Result<()> {
+        let k = self.public_key_of(client_pk, key_id).await?;
+        if k.enabled {
+            return Err(ServiceError::Conflict("disable the public key before deleting it".into()));
+        }
+        client_public_key::Entity::delete_by_id(k.id).exec(&self.db).await?;
+        self.changed();
+        Ok(())
+    }
+
+    /// Records an assertion id; `false` if it was seen before (a replay).
+    /// The primary key makes this atomic across processes sharing a database.
+    pub(crate) async fn first_use_of_assertion(&self, client_id: &str, jti: &str, exp: i64) -> std::result::Result<bool, sea_orm::DbErr> {
+        let mut h = Sha256::new();
+        h.update(client_id.as_bytes());
+        h.update([0]);
+        h.update(jti.as_bytes());
+        let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let res = used_assertion::ActiveModel { key: Set(key), expires_at: Set(exp + 120) }.insert(&self.db).await;
+        // Now and then, forget ids whose assertions can no longer be used.
+        if REPLAY_INSERTS.fetch_add(1, Ordering::Relaxed) % 1024 == 0 {
+            let _ = used_assertion::Entity::delete_many()
+                .filter(used_assertion::Column::ExpiresAt.lt(self.now()))
+                .exec(&self.db)
+                .await;
+        }
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+}
