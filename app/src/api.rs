@@ -174,3 +174,31 @@ pub async fn grant_permissions(resource_server: String, client_id: String, permi
 pub async fn revoke_grant(resource_server: String, grant: String) -> Result<(), ServerFnError> {
     ssr::admin().await?.revoke_grant(&resource_server, &grant).await.map_err(ssr::err)
 }
+
+#[server(prefix = "/console/api", endpoint = "list_public_keys")]
+pub async fn list_public_keys(client: String) -> Result<Vec<PublicKeyView>, ServerFnError> {
+    ssr::admin().await?.list_public_keys(&client).await.map_err(ssr::err)
+}
+
+/// `key` is a PEM public key or certificate, or a JWK as JSON.
+#[server(prefix = "/console/api", endpoint = "add_public_key")]
+pub async fn add_public_key(client: String, key: String) -> Result<PublicKeyView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let input = if key.trim_start().starts_with('{') {
+        let jwk = serde_json::from_str(key.trim()).map_err(|_| ServerFnError::new("public key: the JWK is not valid JSON"))?;
+        NewPublicKey { pem: None, jwk: Some(jwk) }
+    } else {
+        NewPublicKey { pem: Some(key), jwk: None }
+    };
+    w.add_public_key(&client, input).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_public_key_enabled")]
+pub async fn set_public_key_enabled(client: String, key: String, enabled: bool) -> Result<(), ServerFnError> {
+    ssr::admin().await?.set_public_key_enabled(&client, &key, enabled).await.map_err(ssr::err).map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_public_key")]
+pub async fn delete_public_key(client: String, key: String) -> Result<(), ServerFnError> {
+    ssr::admin().await?.delete_public_key(&client, &key).await.map_err(ssr::err)
+}

@@ -54,3 +54,41 @@ def test_sdk_ungranted_scope_is_invalid_scope(writ, run_sdk):
     writ.admin("POST", "/resource-servers", {"name": "Ungranted", "audience": audience, "permissions": ["read"]})
     out = run_sdk(writ.sdk_config(agent["id"], "CLIENT_SECRET_POST", scope=f"{audience}|read"), secret["client_secret"])
     assert out.get("error_code") == "invalid_scope", out
+
+
+def _key_pair(kind):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    if kind.startswith("RSA-"):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=int(kind[4:]))
+    else:
+        curve = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}[kind]
+        key = ec.generate_private_key(curve)
+    private_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    public_pem = key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return private_pem, public_pem
+
+
+# The SDK picks RS256/RS384 by RSA size and ES256/384/512 by curve, with no kid.
+@pytest.mark.parametrize("kind", ["RSA-2048", "RSA-3072", "P-256", "P-384", "P-521"])
+def test_sdk_private_key_jwt(writ, run_sdk, kind):
+    agent = writ.admin("POST", "/agents", {"name": f"sdk-pkjwt-{kind}", "owner": "sdk-tests"})
+    private_pem, public_pem = _key_pair(kind)
+    key = writ.admin("POST", f"/agents/{agent['id']}/public-keys", {"pem": public_pem})
+    assert key["key_type"] in (kind, f"EC {kind}")
+    config = writ.sdk_config(agent["id"], "PRIVATE_KEY_JWT")
+    assert config["authnConfiguration"]["privateKeyEnvVarName"] == "IDAAS_PRIVATE_KEY"
+    out = run_sdk(config, private_pem, secret_env="IDAAS_PRIVATE_KEY")
+    assert "access_token" in out, out
+    claims = verify(writ, out["access_token"], "urn:cloud:idaas:pam")
+    assert claims["sub"] == agent["client_id"]
+
+
+def test_sdk_private_key_jwt_with_unregistered_key_is_invalid_client(writ, run_sdk):
+    agent = writ.admin("POST", "/agents", {"name": "sdk-pkjwt-wrong", "owner": "sdk-tests"})
+    _, registered = _key_pair("P-256")
+    writ.admin("POST", f"/agents/{agent['id']}/public-keys", {"pem": registered})
+    other_private, _ = _key_pair("P-256")
+    out = run_sdk(writ.sdk_config(agent["id"], "PRIVATE_KEY_JWT"), other_private, secret_env="IDAAS_PRIVATE_KEY")
+    assert out.get("error_code") == "invalid_client", out

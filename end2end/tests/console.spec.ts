@@ -1,5 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -68,6 +69,19 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await expect(row).toContainText('Enabled');
   await expect(row.getByRole('button', { name: 'Delete' })).toBeDisabled();
   await shot(page, 'client-secret-added');
+
+  // Certificates Credential: manually add a public key for private_key_jwt.
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  await page.getByRole('tab', { name: 'Certificates Credential' }).click();
+  await page.getByLabel('Public key').fill(publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  await page.getByRole('button', { name: 'Manually Add' }).click();
+  await expect(page.locator('table.public-keys tbody tr').first()).toContainText('EC P-256');
+  await expect(page.locator('table.public-keys tbody tr').first()).toContainText('Enabled');
+  await page.getByLabel('Public key').fill('-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----');
+  await page.getByRole('button', { name: 'Manually Add' }).click();
+  await expect(page.getByRole('alert')).toContainText('private key');
+  await shot(page, 'public-key-added');
+  await page.getByRole('tab', { name: 'Client Secret Credential' }).click();
 
   // A resource server, its OIDC-IdP facts, and a grant to the agent.
   await page.goto('/resource-servers');

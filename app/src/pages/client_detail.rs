@@ -1,12 +1,12 @@
 //! An agent's or M2M application's page: the flowchart, General (with
 //! Authentication Management), SDK configuration and recent token requests.
 
-use crate::api::{self, AddSecret, DeleteSecret, SetSecretEnabled};
+use crate::api::{self, AddPublicKey, AddSecret, DeletePublicKey, DeleteSecret, SetPublicKeyEnabled, SetSecretEnabled};
 use crate::components::{error_note, fmt_time, CopyField, Layout};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use writ_types::{ClientKind, ClientView, SecretView};
+use writ_types::{ClientKind, ClientView, PublicKeyView, SecretView};
 
 #[component]
 pub fn AgentDetailPage() -> impl IntoView {
@@ -121,8 +121,7 @@ fn General(client: ClientView) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Authentication Management"</h2>
-            <div class="tabs sub" role="tablist"><button role="tab" class="active">"Client Secret Credential"</button></div>
-            <ClientSecrets client=client.id.clone()/>
+            <AuthManagement client=client.id.clone()/>
         </section>
         <section class="card">
             <h2>"Permissions"</h2>
@@ -140,6 +139,80 @@ fn General(client: ClientView) -> impl IntoView {
                 })}
             </Suspense>
         </section>
+    }
+}
+
+#[component]
+fn AuthManagement(client: String) -> impl IntoView {
+    let certs = RwSignal::new(false);
+    let c2 = client.clone();
+    view! {
+        <div class="tabs sub" role="tablist">
+            <button role="tab" class:active=move || !certs.get() on:click=move |_| certs.set(false)>"Client Secret Credential"</button>
+            <button role="tab" class:active=move || certs.get() on:click=move |_| certs.set(true)>"Certificates Credential"</button>
+        </div>
+        <Show when=move || certs.get() fallback=move || view! { <ClientSecrets client=client.clone()/> }>
+            <PublicKeys client=c2.clone()/>
+        </Show>
+    }
+}
+
+#[component]
+fn PublicKeys(client: String) -> impl IntoView {
+    let add = ServerAction::<AddPublicKey>::new();
+    let toggle = ServerAction::<SetPublicKeyEnabled>::new();
+    let delete = ServerAction::<DeletePublicKey>::new();
+    let cid = StoredValue::new(client);
+    let key_text = RwSignal::new(String::new());
+    let keys = Resource::new(
+        move || (cid.get_value(), add.version().get(), toggle.version().get(), delete.version().get()),
+        |(c, ..)| api::list_public_keys(c),
+    );
+    view! {
+        <p class="muted">"Manually add a public key (PEM SubjectPublicKeyInfo, PEM certificate, or JWK; RSA 2048+ or EC P-256/384/521). The workload signs a client assertion (private_key_jwt) with its private key; Writ never sees it."</p>
+        <label>"Public key"
+            <textarea name="public_key" class="mono" prop:value=move || key_text.get() on:input=move |ev| key_text.set(event_target_value(&ev))
+                placeholder="-----BEGIN PUBLIC KEY-----"></textarea>
+        </label>
+        <button class="primary" on:click=move |_| { add.dispatch(AddPublicKey { client: cid.get_value(), key: key_text.get() }); }>"Manually Add"</button>
+        {move || add.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Ok(list) if list.is_empty() => view! { <p class="muted">"No public keys yet."</p> }.into_any(),
+                    Ok(list) => view! {
+                        <table class="list public-keys">
+                            <thead><tr><th>"Key"</th><th>"Created"</th><th>"Last used"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                            <tbody>{list.into_iter().map(|k| key_row(k, cid, toggle, delete)).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => error_note(&e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+fn key_row(k: PublicKeyView, cid: StoredValue<String>, toggle: ServerAction<SetPublicKeyEnabled>, delete: ServerAction<DeletePublicKey>) -> impl IntoView {
+    let (id1, id2) = (k.id.clone(), k.id.clone());
+    let enabled = k.enabled;
+    view! {
+        <tr>
+            <td>{k.key_type.clone()}<br/><code title="RFC 7638 thumbprint">{k.kid.clone()}</code></td>
+            <td>{fmt_time(k.created_at)}</td>
+            <td>{k.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
+            <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
+            <td>
+                <button class="small" on:click=move |_| { toggle.dispatch(SetPublicKeyEnabled { client: cid.get_value(), key: id1.clone(), enabled: !enabled }); }>
+                    {if enabled { "Disable" } else { "Enable" }}
+                </button>
+                <button class="small danger" disabled=enabled
+                    title=if enabled { "Disable the key before deleting it" } else { "Delete this key" }
+                    on:click=move |_| { delete.dispatch(DeletePublicKey { client: cid.get_value(), key: id2.clone() }); }>"Delete"</button>
+            </td>
+        </tr>
     }
 }
 
@@ -226,6 +299,7 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                 <select name="authn_method" on:change=move |ev| method.set(event_target_value(&ev))>
                     <option value="CLIENT_SECRET_POST" selected>"CLIENT_SECRET_POST"</option>
                     <option value="CLIENT_SECRET_BASIC">"CLIENT_SECRET_BASIC"</option>
+                    <option value="PRIVATE_KEY_JWT">"PRIVATE_KEY_JWT"</option>
                 </select>
             </label>
             <label>"Scope" <input type="text" name="scope" bind:value=scope/></label>
@@ -236,7 +310,11 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                             <pre class="config" aria-label="client-config.json">{c.json}</pre>
                             <ol class="howto">
                                 <li>"Download the file and save it as " <code>"~/.cloud_idaas/client-config.json"</code> " (or point " <code>"CLOUD_IDAAS_CONFIG_PATH"</code> " at it)."</li>
-                                <li>"Export the client secret: " <code>{format!("export {}=<your client_secret>", c.secret_env_var)}</code></li>
+                                {if method.get_untracked() == "PRIVATE_KEY_JWT" {
+                                    view! { <li>"Export the private key (PEM) whose public key is registered under Certificates Credential: " <code>{format!("export {}=\"$(cat private-key.pem)\"", c.secret_env_var)}</code></li> }.into_any()
+                                } else {
+                                    view! { <li>"Export the client secret: " <code>{format!("export {}=<your client_secret>", c.secret_env_var)}</code></li> }.into_any()
+                                }}
                                 <li>"Trust Writ's CA: " <code>"export SSL_CERT_FILE=<data dir>/ca.pem"</code> " when Writ uses its own certificate."</li>
                             </ol>
                         }.into_any(),

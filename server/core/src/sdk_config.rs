@@ -3,11 +3,13 @@
 use serde::Serialize;
 
 pub const DEFAULT_SECRET_ENV: &str = "IDAAS_CLIENT_SECRET";
+pub const DEFAULT_PRIVATE_KEY_ENV: &str = "IDAAS_PRIVATE_KEY";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SdkAuthnMethod {
     ClientSecretPost,
     ClientSecretBasic,
+    PrivateKeyJwt,
 }
 
 impl SdkAuthnMethod {
@@ -15,6 +17,7 @@ impl SdkAuthnMethod {
         match s {
             "CLIENT_SECRET_POST" => Some(Self::ClientSecretPost),
             "CLIENT_SECRET_BASIC" => Some(Self::ClientSecretBasic),
+            "PRIVATE_KEY_JWT" => Some(Self::PrivateKeyJwt),
             _ => None,
         }
     }
@@ -22,9 +25,18 @@ impl SdkAuthnMethod {
         match self {
             Self::ClientSecretPost => "CLIENT_SECRET_POST",
             Self::ClientSecretBasic => "CLIENT_SECRET_BASIC",
+            Self::PrivateKeyJwt => "PRIVATE_KEY_JWT",
         }
     }
-    pub const ALL: [Self; 2] = [Self::ClientSecretPost, Self::ClientSecretBasic];
+    pub const ALL: [Self; 3] = [Self::ClientSecretPost, Self::ClientSecretBasic, Self::PrivateKeyJwt];
+
+    /// The environment variable the SDK reads the credential from, by default.
+    pub fn default_env_var(self) -> &'static str {
+        match self {
+            Self::PrivateKeyJwt => DEFAULT_PRIVATE_KEY_ENV,
+            _ => DEFAULT_SECRET_ENV,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -32,7 +44,10 @@ impl SdkAuthnMethod {
 pub struct AuthnConfiguration {
     pub identity_type: String,
     pub authn_method: String,
-    pub client_secret_env_var_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret_env_var_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub private_key_env_var_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -73,7 +88,8 @@ pub fn build(
         authn_configuration: AuthnConfiguration {
             identity_type: "CLIENT".into(),
             authn_method: method.as_str().into(),
-            client_secret_env_var_name: secret_env.to_owned(),
+            client_secret_env_var_name: (method != SdkAuthnMethod::PrivateKeyJwt).then(|| secret_env.to_owned()),
+            private_key_env_var_name: (method == SdkAuthnMethod::PrivateKeyJwt).then(|| secret_env.to_owned()),
         },
     }
 }
@@ -113,5 +129,9 @@ mod tests {
         assert!(!valid_env_var_name("A-B"));
         assert_eq!(SdkAuthnMethod::parse("CLIENT_SECRET_POST"), Some(SdkAuthnMethod::ClientSecretPost));
         assert_eq!(SdkAuthnMethod::parse("PCA"), None);
+        let urls = IssuerUrls::new("https://h");
+        let v = serde_json::to_value(build("i", "c", &urls, "https://h", SdkAuthnMethod::PrivateKeyJwt, "a|b", DEFAULT_PRIVATE_KEY_ENV)).unwrap();
+        assert_eq!(v["authnConfiguration"]["privateKeyEnvVarName"], "IDAAS_PRIVATE_KEY");
+        assert!(v["authnConfiguration"].get("clientSecretEnvVarName").is_none());
     }
 }

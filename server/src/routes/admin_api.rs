@@ -20,10 +20,11 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 #[openapi(
     info(title = "Writ admin API", description = "Manage agents, M2M applications, client secrets, resource servers and grants."),
     paths(issuer, create_agent, list_agents, create_m2m, list_m2m, get_client, add_secret, list_secrets,
-          disable_secret, enable_secret, delete_secret, sdk_config, client_audit, client_grants,
+          disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
+          enable_public_key, delete_public_key, sdk_config, client_audit, client_grants,
           create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
-                       NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView)),
+                       NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
 )]
@@ -49,6 +50,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/{collection}/{id}/client-secrets/{sid}/disable", post(disable_secret))
         .route("/{collection}/{id}/client-secrets/{sid}/enable", post(enable_secret))
         .route("/{collection}/{id}/client-secrets/{sid}", delete(delete_secret))
+        .route("/{collection}/{id}/public-keys", post(add_public_key).get(list_public_keys))
+        .route("/{collection}/{id}/public-keys/{kid}/disable", post(disable_public_key))
+        .route("/{collection}/{id}/public-keys/{kid}/enable", post(enable_public_key))
+        .route("/{collection}/{id}/public-keys/{kid}", delete(delete_public_key))
         .route("/{collection}/{id}/sdk-config", get(sdk_config))
         .route("/{collection}/{id}/audit", get(client_audit))
         .route("/{collection}/{id}/grants", get(client_grants))
@@ -167,13 +172,52 @@ async fn delete_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(Stri
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/public-keys",
+    params(("collection" = String, Path), ("id" = String, Path)), request_body = NewPublicKey,
+    responses((status = 201, body = PublicKeyView), (status = 400), (status = 409)))]
+async fn add_public_key(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, b: Result<Json<NewPublicKey>, JsonRejection>) -> Result<(StatusCode, Json<PublicKeyView>), ApiError> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok((StatusCode::CREATED, Json(s.writ.add_public_key(&client.id, body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/public-keys",
+    params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<PublicKeyView>)))]
+async fn list_public_keys(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<PublicKeyView>> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.list_public_keys(&client.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/public-keys/{kid}/disable",
+    params(("collection" = String, Path), ("id" = String, Path), ("kid" = String, Path, description = "the key's id")), responses((status = 200, body = PublicKeyView)))]
+async fn disable_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(String, String, String)>) -> ApiResult<PublicKeyView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.set_public_key_enabled(&client.id, &kid, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/public-keys/{kid}/enable",
+    params(("collection" = String, Path), ("id" = String, Path), ("kid" = String, Path)), responses((status = 200, body = PublicKeyView)))]
+async fn enable_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(String, String, String)>) -> ApiResult<PublicKeyView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.set_public_key_enabled(&client.id, &kid, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}/public-keys/{kid}",
+    params(("collection" = String, Path), ("id" = String, Path), ("kid" = String, Path)),
+    responses((status = 204), (status = 409, description = "The key is still enabled")))]
+async fn delete_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    let client = client_of(&s, &c, &id).await?;
+    s.writ.delete_public_key(&client.id, &kid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 struct SdkConfigQuery {
-    /// CLIENT_SECRET_POST (default) or CLIENT_SECRET_BASIC
+    /// CLIENT_SECRET_POST (default), CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT
     authn_method: Option<String>,
     /// Default `urn:cloud:idaas:pam|.all`
     scope: Option<String>,
-    /// Default IDAAS_CLIENT_SECRET
+    /// Name of the environment variable holding the secret (default IDAAS_CLIENT_SECRET)
+    /// or the PEM private key (default IDAAS_PRIVATE_KEY)
     secret_env_var: Option<String>,
 }
 

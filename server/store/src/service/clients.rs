@@ -184,11 +184,11 @@ impl Writ {
     pub async fn sdk_config(&self, client_pk: &str, method: &str, scope: Option<&str>, env_var: Option<&str>) -> Result<SdkConfigView> {
         let c = self.client_model(client_pk).await?;
         let method = SdkAuthnMethod::parse(method).ok_or_else(|| {
-            ServiceError::Invalid("authn_method must be CLIENT_SECRET_POST or CLIENT_SECRET_BASIC".into())
+            ServiceError::Invalid("authn_method must be CLIENT_SECRET_POST, CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT".into())
         })?;
         let scope = scope.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(writ_core::PAM_ALL_SCOPE);
         writ_core::scope::ScopeRequest::parse(Some(scope)).map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
-        let env_var = env_var.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(sdk_config::DEFAULT_SECRET_ENV);
+        let env_var = env_var.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(method.default_env_var());
         if !sdk_config::valid_env_var_name(env_var) {
             return Err(ServiceError::Invalid("secret environment variable name must match [A-Za-z_][A-Za-z0-9_]*".into()));
         }
