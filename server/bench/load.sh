@@ -33,7 +33,17 @@ BASIC="Basic $(printf '%s:%s' "$CID" "$SECRET" | base64 -w0)"
 declare -A BODY AUTH
 BODY[client_secret_post]="grant_type=client_credentials&client_id=$CID&client_secret=$SECRET&scope=$SCOPE"; AUTH[client_secret_post]=""
 BODY[client_secret_basic]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE"; AUTH[client_secret_basic]="$BASIC"
-METHODS=(client_secret_post client_secret_basic)
+METHODS=(client_secret_post client_secret_basic private_key_jwt)
+
+# private_key_jwt: a P-256 key registered for the agent; assertions pre-signed
+# (each jti is single-use, so every request carries a new one).
+openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null | openssl pkcs8 -topk8 -nocrypt -out "$DATA/client-key.pem"
+openssl pkey -in "$DATA/client-key.pem" -pubout -out "$DATA/client-pub.pem"
+"${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"pem": open(sys.argv[1]).read()}))' "$DATA/client-pub.pem")" "$URL/api/admin/v1/agents/$AID/public-keys" >/dev/null
+ASSERTIONS="${ASSERTIONS:-150000}"
+assertions() { "$PYTHON" server/bench/make_assertions.py "$DATA/client-key.pem" "$CID" "$TOKEN_URL" "$1" "$2"; }
+assertions 1 "$DATA/check.txt"
+BODY[private_key_jwt]="$(cat "$DATA/check.txt")"; AUTH[private_key_jwt]=""
 
 # One token per method must verify against the JWKS before any load.
 for m in "${METHODS[@]}"; do
@@ -58,7 +68,12 @@ fail=0
 for mode in pinned unpinned; do
   if [ $mode = pinned ]; then taskset -pc 0 $PID >/dev/null; WRK=(taskset -c 1 wrk); else taskset -pc 0-$(($(nproc)-1)) $PID >/dev/null; WRK=(wrk); fi
   for m in "${METHODS[@]}"; do
-    out="$(BODY="${BODY[$m]}" AUTH="${AUTH[$m]}" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/token.lua "$TOKEN_URL")"
+    if [ "$m" = private_key_jwt ]; then
+      assertions "$ASSERTIONS" "$DATA/bodies.txt"
+      out="$(BODIES="$DATA/bodies.txt" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/assertions.lua "$TOKEN_URL")"
+    else
+      out="$(BODY="${BODY[$m]}" AUTH="${AUTH[$m]}" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/token.lua "$TOKEN_URL")"
+    fi
     rps="$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')"
     p50="$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")"
     p99="$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")"

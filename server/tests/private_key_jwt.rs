@@ -15,7 +15,7 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(assertion_gets_a_token_once, hostile_assertions_issue_nothing, key_lifecycle_and_validation);
+on_both_backends!(assertion_gets_a_token_once, concurrent_replays_get_one_token, hostile_assertions_issue_nothing, key_lifecycle_and_validation);
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -80,6 +80,18 @@ async fn assertion_gets_a_token_once(b: Backend) {
     assert!(events.as_array().unwrap().iter().any(|e| e["reason"] == "assertion_replayed"), "{events}");
     let keys: Value = s.admin_get(&format!("/agents/{}/public-keys", agent["id"].as_str().unwrap())).await.json().await.unwrap();
     assert!(keys[0]["last_used_at"].is_i64());
+    s.stop().await;
+}
+
+async fn concurrent_replays_get_one_token(b: Backend) {
+    let s = spawn(b).await;
+    let (agent, kp) = agent_with_key(&s).await;
+    let cid = agent["client_id"].as_str().unwrap().to_owned();
+    let a = assertion(&kp, &cid, &s.token_url(), json!({}));
+    let sends = (0..12).map(|_| post(&s, Some(&cid), &a));
+    let statuses: Vec<u16> = futures::future::join_all(sends).await.into_iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|&&st| st == 200).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|&&st| st == 401).count(), 11, "{statuses:?}");
     s.stop().await;
 }
 

@@ -4,6 +4,7 @@ mod admins;
 mod audit;
 mod clients;
 mod public_keys;
+mod replay;
 mod hot_cache;
 mod resource_servers;
 mod token;
@@ -48,6 +49,7 @@ pub struct Writ {
     clock: Arc<dyn Clock>,
     clock_skew_secs: i64,
     hot: hot_cache::HotCache,
+    replay: replay::ReplayGuard,
 }
 
 impl Writ {
@@ -55,7 +57,10 @@ impl Writ {
     /// resource server, and starts the audit writer. Needs a Tokio runtime.
     pub async fn open(opts: WritOptions) -> Result<Arc<Self>> {
         let mut co = ConnectOptions::new(opts.database_url.clone());
-        co.sqlx_logging(false).max_connections(16).min_connections(1);
+        // SQLite has one writer and a page cache per connection: a few
+        // connections serve it best and keep memory low.
+        let sqlite = opts.database_url.starts_with("sqlite:");
+        co.sqlx_logging(false).max_connections(if sqlite { 4 } else { 16 }).min_connections(1);
         let db = Database::connect(co).await?;
         if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
             // WAL lets the console read while the audit writer writes.
@@ -66,6 +71,7 @@ impl Writ {
 
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
         let audit = AuditSink::start(db.clone());
+        let replay = replay::ReplayGuard::start(db.clone(), opts.clock.clone());
         let writ = Arc::new(Self {
             urls: IssuerUrls::new(&opts.public_url),
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
@@ -79,6 +85,7 @@ impl Writ {
             clock: opts.clock,
             clock_skew_secs: opts.clock_skew_secs.clamp(0, 600),
             hot: hot_cache::HotCache::default(),
+            replay,
         });
         writ.ensure_builtin_resource_server().await?;
         Ok(writ)

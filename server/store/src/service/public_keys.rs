@@ -1,19 +1,16 @@
 //! Public keys for `private_key_jwt`, and single-use assertion ids.
 
 use super::{new_id, Writ};
-use crate::entities::{client_public_key, used_assertion};
+use crate::entities::client_public_key;
 use crate::error::{conflict_on_unique, Result, ServiceError};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
-use std::sync::atomic::{AtomicU64, Ordering};
 use writ_core::public_key::ClientPublicKey;
 use writ_types::{NewPublicKey, PublicKeyView};
 
 fn view(m: client_public_key::Model) -> PublicKeyView {
     PublicKeyView { id: m.id, kid: m.kid, key_type: m.description, enabled: m.enabled, created_at: m.created_at, last_used_at: m.last_used_at }
 }
-
-static REPLAY_INSERTS: AtomicU64 = AtomicU64::new(0);
 
 impl Writ {
     pub async fn add_public_key(&self, client_pk: &str, input: NewPublicKey) -> Result<PublicKeyView> {
@@ -80,25 +77,13 @@ impl Writ {
     }
 
     /// Records an assertion id; `false` if it was seen before (a replay).
-    /// The primary key makes this atomic across processes sharing a database.
     pub(crate) async fn first_use_of_assertion(&self, client_id: &str, jti: &str, exp: i64) -> std::result::Result<bool, sea_orm::DbErr> {
         let mut h = Sha256::new();
         h.update(client_id.as_bytes());
         h.update([0]);
         h.update(jti.as_bytes());
         let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        let res = used_assertion::ActiveModel { key: Set(key), expires_at: Set(exp + 120) }.insert(&self.db).await;
-        // Now and then, forget ids whose assertions can no longer be used.
-        if REPLAY_INSERTS.fetch_add(1, Ordering::Relaxed) % 1024 == 0 {
-            let _ = used_assertion::Entity::delete_many()
-                .filter(used_assertion::Column::ExpiresAt.lt(self.now()))
-                .exec(&self.db)
-                .await;
-        }
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if matches!(e.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => Ok(false),
-            Err(e) => Err(e),
-        }
+        // Kept past exp by more than the allowed clock skew.
+        self.replay.first_use(key, exp + 2 * self.clock_skew_secs + 60).await
     }
 }

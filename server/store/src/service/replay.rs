@@ -1,0 +1,82 @@
+//! Single use of client-assertion ids (`jti`), with group commit.
+//!
+//! Each check is a row insert whose primary key is sha256(client_id, jti); an
+//! insert that conflicts is a replay. The database makes this atomic across
+//! Writ processes sharing it. One task gathers the checks that arrive
+//! together and does them in one `INSERT … ON CONFLICT DO NOTHING RETURNING`
+//! statement, so SQLite's single writer is not one round trip per token.
+
+use sea_orm::sea_query::{Alias, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use std::collections::HashSet;
+use tokio::sync::{mpsc, oneshot};
+
+type Reply = oneshot::Sender<Result<bool, String>>;
+
+pub struct ReplayGuard(mpsc::Sender<(String, i64, Reply)>);
+
+const BATCH: usize = 256;
+
+impl ReplayGuard {
+    pub fn start(db: DatabaseConnection, clock: std::sync::Arc<dyn writ_core::Clock>) -> Self {
+        let (tx, rx) = mpsc::channel(4096);
+        tokio::spawn(writer(db, clock, rx));
+        Self(tx)
+    }
+
+    /// `Ok(true)` the first time `key` is seen, `Ok(false)` after.
+    pub async fn first_use(&self, key: String, expires_at: i64) -> Result<bool, DbErr> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send((key, expires_at, tx)).await.map_err(|_| DbErr::Custom("replay guard stopped".into()))?;
+        rx.await.map_err(|_| DbErr::Custom("replay guard stopped".into()))?.map_err(DbErr::Custom)
+    }
+}
+
+async fn writer(db: DatabaseConnection, clock: std::sync::Arc<dyn writ_core::Clock>, mut rx: mpsc::Receiver<(String, i64, Reply)>) {
+    let mut batches: u64 = 0;
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(item) => batch.push(item),
+                Err(_) => break,
+            }
+        }
+        // The same key twice in one batch: only the first can be new.
+        let mut seen = HashSet::new();
+        let unique: Vec<(String, i64)> = batch.iter().filter(|(k, ..)| seen.insert(k.clone())).map(|(k, e, _)| (k.clone(), *e)).collect();
+        let outcome = insert_new(&db, &unique).await;
+        let mut answered = HashSet::new();
+        for (key, _, reply) in batch {
+            let r = match &outcome {
+                Ok(inserted) => Ok(inserted.contains(&key) && answered.insert(key)),
+                Err(e) => Err(e.clone()),
+            };
+            let _ = reply.send(r);
+        }
+        batches += 1;
+        if batches % 512 == 0 {
+            let q = Query::delete()
+                .from_table(Alias::new("used_assertions"))
+                .and_where(sea_orm::sea_query::ExprTrait::lt(sea_orm::sea_query::Expr::col(Alias::new("expires_at")), clock.now()))
+                .to_owned();
+            let _ = db.execute(&q).await;
+        }
+    }
+}
+
+async fn insert_new(db: &DatabaseConnection, rows: &[(String, i64)]) -> Result<HashSet<String>, String> {
+    let mut q = Query::insert();
+    q.into_table(Alias::new("used_assertions")).columns([Alias::new("key"), Alias::new("expires_at")]);
+    for (k, e) in rows {
+        q.values([k.clone().into(), (*e).into()]).map_err(|e| e.to_string())?;
+    }
+    q.on_conflict(OnConflict::column(Alias::new("key")).do_nothing().to_owned());
+    q.returning_col(Alias::new("key"));
+    let stmt = db.get_database_backend().build(&q);
+    let rows = db.query_all_raw(stmt).await.map_err(|e| {
+        tracing::error!(error = %e, "replay guard insert failed");
+        "could not record the assertion id".to_string()
+    })?;
+    Ok(rows.iter().filter_map(|r| r.try_get::<String>("", "key").ok()).collect())
+}
