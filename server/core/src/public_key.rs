@@ -7,7 +7,8 @@
 //! jsonwebtoken does not, and keeps the algorithm allow-list explicit here.
 
 use crate::names::InvalidInput;
-use aws_lc_rs::signature::{self, RsaPublicKeyComponents, UnparsedPublicKey};
+use aws_lc_rs::signature::{self, ParsedPublicKey, RsaPublicKeyComponents};
+use std::sync::Arc;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
@@ -46,18 +47,27 @@ impl Curve {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 enum Material {
     Rsa { n: Vec<u8>, e: Vec<u8> },
-    /// Uncompressed SEC1 point.
-    Ec { curve: Curve, point: Vec<u8> },
+    /// Uncompressed SEC1 point, and the key parsed once for verification
+    /// (parsing validates the point, which costs field inversions).
+    Ec { curve: Curve, point: Vec<u8>, parsed: Arc<ParsedPublicKey> },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ClientPublicKey {
     material: Material,
     kid: String,
 }
+
+/// Keys are equal when their thumbprints are.
+impl PartialEq for ClientPublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.kid == other.kid
+    }
+}
+impl Eq for ClientPublicKey {}
 
 /// Signature algorithms accepted on client assertions. Nothing else: no
 /// `none`, no HMAC (a public key is not an HMAC secret), no PS* for now.
@@ -166,12 +176,10 @@ impl ClientPublicKey {
             Curve::P384 => &signature::ECDSA_P384_SHA384_FIXED,
             Curve::P521 => &signature::ECDSA_P521_SHA512_FIXED,
         };
-        if UnparsedPublicKey::new(alg, &point).parse().is_err() {
-            return Err(invalid("EC public key is not a point on the curve"));
-        }
+        let parsed = ParsedPublicKey::new(alg, &point).map_err(|_| invalid("EC public key is not a point on the curve"))?;
         let (x, y) = (URL_SAFE_NO_PAD.encode(&point[1..1 + c]), URL_SAFE_NO_PAD.encode(&point[1 + c..]));
         let thumb = format!(r#"{{"crv":"{}","kty":"EC","x":"{x}","y":"{y}"}}"#, curve.name());
-        Ok(Self { kid: URL_SAFE_NO_PAD.encode(Sha256::digest(thumb)), material: Material::Ec { curve, point } })
+        Ok(Self { kid: URL_SAFE_NO_PAD.encode(Sha256::digest(thumb)), material: Material::Ec { curve, point, parsed: Arc::new(parsed) } })
     }
 
     /// RFC 7638 thumbprint: the key's stable id.
@@ -190,7 +198,7 @@ impl ClientPublicKey {
     pub fn to_jwk(&self) -> Value {
         match &self.material {
             Material::Rsa { n, e } => json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e), "kid": self.kid}),
-            Material::Ec { curve, point } => {
+            Material::Ec { curve, point, .. } => {
                 let c = curve.coord_len();
                 json!({"kty": "EC", "crv": curve.name(), "x": URL_SAFE_NO_PAD.encode(&point[1..1 + c]), "y": URL_SAFE_NO_PAD.encode(&point[1 + c..]), "kid": self.kid})
             }
@@ -209,15 +217,9 @@ impl ClientPublicKey {
                 };
                 RsaPublicKeyComponents { n: n.as_slice(), e: e.as_slice() }.verify(params, message, sig).is_ok()
             }
-            (Material::Ec { curve: Curve::P256, point }, "ES256") => {
-                UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(message, sig).is_ok()
-            }
-            (Material::Ec { curve: Curve::P384, point }, "ES384") => {
-                UnparsedPublicKey::new(&signature::ECDSA_P384_SHA384_FIXED, point).verify(message, sig).is_ok()
-            }
-            (Material::Ec { curve: Curve::P521, point }, "ES512") => {
-                UnparsedPublicKey::new(&signature::ECDSA_P521_SHA512_FIXED, point).verify(message, sig).is_ok()
-            }
+            (Material::Ec { curve: Curve::P256, parsed, .. }, "ES256")
+            | (Material::Ec { curve: Curve::P384, parsed, .. }, "ES384")
+            | (Material::Ec { curve: Curve::P521, parsed, .. }, "ES512") => parsed.verify_sig(message, sig).is_ok(),
             _ => false,
         }
     }
