@@ -49,5 +49,29 @@ fn request_parsing(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, token_signing, secret_checks, request_parsing);
+fn assertion_verification(c: &mut Criterion) {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+    use writ_core::grant::jwt_bearer::{verify, Policy};
+    use writ_core::public_key::ClientPublicKey;
+
+    let rng = SystemRandom::new();
+    let doc = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+    let kp = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, doc.as_ref()).unwrap();
+    let p = kp.public_key().as_ref();
+    let key = ClientPublicKey::from_jwk(&serde_json::json!({"kty": "EC", "crv": "P-256", "x": B64.encode(&p[1..33]), "y": B64.encode(&p[33..65])})).unwrap();
+    let aud = "https://localhost:8443/api/v2/iauths_system/oauth2/token";
+    let now = 1_800_000_000;
+    let claims = serde_json::json!({"iss": "app_1", "sub": "app_1", "aud": aud, "jti": "6b1f2b8e-5b7d-4c1e-9a55-0d7e1c9f2a11", "iat": now, "exp": now + 600});
+    let input = format!("{}.{}", B64.encode(r#"{"alg":"ES256","typ":"JWT"}"#), B64.encode(claims.to_string()));
+    let sig = kp.sign(&rng, input.as_bytes()).unwrap();
+    let assertion = format!("{input}.{}", B64.encode(sig.as_ref()));
+    let policy = Policy { audiences: &[aud], now, skew_secs: 60 };
+    let keys = [key];
+    c.bench_function("private_key_jwt_verify_es256", |b| b.iter(|| verify(black_box(&assertion), "app_1", &keys, &policy).unwrap()));
+}
+
+criterion_group!(benches, token_signing, secret_checks, request_parsing, assertion_verification);
 criterion_main!(benches);
