@@ -10,7 +10,7 @@ TOOLS := $(HOME)/.cargo/bin
 VENV := end2end/.venv
 PROFILE ?= release
 
-.PHONY: run test deps deps-rust deps-browser deps-python site site-dev build-release build-dev test-rust test-e2e bench clean
+.PHONY: run test lint deps deps-rust deps-browser deps-python site site-dev build-release build-dev test-rust test-e2e bench clean
 
 ## Tooling -------------------------------------------------------------------
 
@@ -56,7 +56,10 @@ build-release: site
 run: build-release
 	WRIT_SITE_ROOT=$(TARGET)/site $(TARGET)/release/writ
 
-test: deps site-dev
+lint:
+	cargo clippy --workspace --exclude writ-frontend --all-targets -- -D warnings
+
+test: deps site-dev lint
 	cargo test --workspace --exclude writ-frontend
 	@# cargo test built the `writ` binary (integration tests need it); reuse it.
 	WRIT_BIN=$(TARGET)/debug/writ WRIT_SITE_ROOT=$(TARGET)/site VENV=$(VENV) bash end2end/run.sh

@@ -54,11 +54,10 @@ impl Config {
             .parse()
             .map_err(|_| ConfigError("WRIT_BIND must be an address like 127.0.0.1:8443".into()))?;
         let public_url = var("WRIT_PUBLIC_URL");
-        if let Some(u) = &public_url {
-            if !u.starts_with("https://") {
+        if let Some(u) = &public_url
+            && !u.starts_with("https://") {
                 return Err(ConfigError("WRIT_PUBLIC_URL must start with https://".into()));
             }
-        }
         let tls_cert = var("WRIT_TLS_CERT").map(PathBuf::from);
         let tls_key = var("WRIT_TLS_KEY").map(PathBuf::from);
         if tls_cert.is_some() != tls_key.is_some() {

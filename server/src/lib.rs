@@ -58,11 +58,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .to_owned();
 
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
-    if let Some(h) = public_host(&public_url) {
-        if !hosts.contains(&h) {
+    if let Some(h) = public_host(&public_url)
+        && !hosts.contains(&h) {
             hosts.push(h);
         }
-    }
     let clock: Arc<dyn writ_core::Clock> = Arc::new(writ_core::SystemClock);
     let tls_files = cfg.tls_cert.clone().zip(cfg.tls_key.clone());
     let data = bootstrap::prepare(&cfg.data_dir, tls_files, &hosts, clock.now())?;

@@ -76,11 +76,10 @@ pub fn validate_client_form(name: &str, owner: Option<&str>, description: &str) 
     if name.trim().chars().count() > 64 {
         return Some("Name must be at most 64 characters.".into());
     }
-    if let Some(o) = owner {
-        if o.trim().is_empty() {
+    if let Some(o) = owner
+        && o.trim().is_empty() {
             return Some("Owner is required.".into());
         }
-    }
     if description.chars().count() > DESCRIPTION_MAX {
         return Some(format!("Description must be at most {DESCRIPTION_MAX} characters."));
     }

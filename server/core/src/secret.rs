@@ -73,11 +73,10 @@ impl VerifiedCache {
     pub fn verify(&self, id: &str, secret: &str, phc: &str) -> bool {
         let mac = self.mac(id, secret);
         let cached = self.entries.read().ok().and_then(|e| e.get(id).copied());
-        if let Some(known) = cached {
-            if bool::from(known.ct_eq(&mac)) {
+        if let Some(known) = cached
+            && bool::from(known.ct_eq(&mac)) {
                 return true;
             }
-        }
         if verify(secret, phc) {
             if let Ok(mut e) = self.entries.write() {
                 e.insert(id.to_owned(), mac);

@@ -58,14 +58,13 @@ pub fn presented_client(
         // for them and right for clients that follow the RFC.
         let id = form_urldecode(id);
         let secret = form_urldecode(secret);
-        if let Some(body_id) = form_client_id {
-            if body_id != id {
+        if let Some(body_id) = form_client_id
+            && body_id != id {
                 return Err(OAuthError::invalid_request(
                     "client_id_mismatch",
                     "client_id in the body does not match the Basic credentials",
                 ));
             }
-        }
         return Ok(PresentedClient { client_id: id, method: AuthMethod::ClientSecretBasic, secret });
     }
     let Some(client_id) = form_client_id else {

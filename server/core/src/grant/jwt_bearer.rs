@@ -106,11 +106,10 @@ pub fn verify(assertion: &str, client_id: &str, keys: &[ClientPublicKey], policy
         return Err(bad("assertion_lifetime", "'exp' is too far ahead (at most 10 minutes)"));
     }
     for k in ["nbf", "iat"] {
-        if let Some(t) = num(k) {
-            if t > policy.now + policy.skew_secs {
+        if let Some(t) = num(k)
+            && t > policy.now + policy.skew_secs {
                 return Err(bad("assertion_not_yet_valid", "issued in the future"));
             }
-        }
     }
     let jti = s("jti").filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| bad("assertion_claims", "'jti' is required"))?;
     Ok(VerifiedAssertion { client_id: client_id.to_owned(), jti: jti.to_owned(), exp, key_index })

@@ -55,7 +55,7 @@ async fn writer(db: DatabaseConnection, clock: std::sync::Arc<dyn writ_core::Clo
             let _ = reply.send(r);
         }
         batches += 1;
-        if batches % 512 == 0 {
+        if batches.is_multiple_of(512) {
             let q = Query::delete()
                 .from_table(Alias::new("used_assertions"))
                 .and_where(sea_orm::sea_query::ExprTrait::lt(sea_orm::sea_query::Expr::col(Alias::new("expires_at")), clock.now()))
