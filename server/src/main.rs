@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+// The token endpoint allocates small, short-lived buffers on every request;
+// glibc malloc showed ~10 % of CPU under load, mimalloc much less.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // One worker per core this process may run on (honours taskset / cgroup
     // CPU sets): extra workers on a pinned core only add context switches.
