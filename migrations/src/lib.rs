@@ -6,12 +6,13 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_init;
 mod m20261126_000002_public_keys;
+mod m20261126_000003_federation;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_init::Migration), Box::new(m20261126_000002_public_keys::Migration)]
+        vec![Box::new(m20261126_000001_init::Migration), Box::new(m20261126_000002_public_keys::Migration), Box::new(m20261126_000003_federation::Migration)]
     }
 }

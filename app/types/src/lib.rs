@@ -198,3 +198,79 @@ pub struct NewPublicKey {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub jwk: Option<serde_json::Value>,
 }
+
+/// A federated credential provider (only `oidc` for now).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewFederatedProvider {
+    /// `oidc` (`pca` and `pkcs7` are not available yet)
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub issuer: Option<String>,
+    /// Expected `aud` of the external tokens.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// Verification keys, pasted as a JWKS object.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FederatedProviderView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct VerificationInput {
+    /// `kubernetes` or `principal_id` (OIDC)
+    pub mode: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    #[serde(default)]
+    pub service_account: Option<String>,
+    #[serde(default)]
+    pub principal_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewFederatedCredential {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub provider_id: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub verification: VerificationInput,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FederatedCredentialView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub provider_id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    /// The expression the verification stands for.
+    pub verification_expression: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod clock;
 pub mod discovery;
 pub mod error;
+pub mod federation;
 pub mod grant;
 pub mod names;
 pub mod public_key;

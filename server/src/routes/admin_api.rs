@@ -21,10 +21,13 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
     info(title = "Writ admin API", description = "Manage agents, M2M applications, client secrets, resource servers and grants."),
     paths(issuer, create_agent, list_agents, create_m2m, list_m2m, get_client, add_secret, list_secrets,
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
-          enable_public_key, delete_public_key, sdk_config, client_audit, client_grants,
+          enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
+          disable_federated_credential, enable_federated_credential, delete_federated_credential,
+          create_provider, list_providers, disable_provider, enable_provider, delete_provider, sdk_config, client_audit, client_grants,
           create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
-                       NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey)),
+                       NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
+                       NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
 )]
@@ -54,6 +57,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/{collection}/{id}/public-keys/{kid}/disable", post(disable_public_key))
         .route("/{collection}/{id}/public-keys/{kid}/enable", post(enable_public_key))
         .route("/{collection}/{id}/public-keys/{kid}", delete(delete_public_key))
+        .route("/{collection}/{id}/federated-credentials", post(add_federated_credential).get(list_federated_credentials))
+        .route("/{collection}/{id}/federated-credentials/{fid}/disable", post(disable_federated_credential))
+        .route("/{collection}/{id}/federated-credentials/{fid}/enable", post(enable_federated_credential))
+        .route("/{collection}/{id}/federated-credentials/{fid}", delete(delete_federated_credential))
+        .route("/federated-credential-providers", post(create_provider).get(list_providers))
+        .route("/federated-credential-providers/{id}/disable", post(disable_provider))
+        .route("/federated-credential-providers/{id}/enable", post(enable_provider))
+        .route("/federated-credential-providers/{id}", delete(delete_provider))
         .route("/{collection}/{id}/sdk-config", get(sdk_config))
         .route("/{collection}/{id}/audit", get(client_audit))
         .route("/{collection}/{id}/grants", get(client_grants))
@@ -210,6 +221,70 @@ async fn delete_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/federated-credentials",
+    params(("collection" = String, Path), ("id" = String, Path)), request_body = NewFederatedCredential,
+    responses((status = 201, body = FederatedCredentialView), (status = 400), (status = 409)))]
+async fn add_federated_credential(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, b: Result<Json<NewFederatedCredential>, JsonRejection>) -> Result<(StatusCode, Json<FederatedCredentialView>), ApiError> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok((StatusCode::CREATED, Json(s.writ.create_federated_credential(&client.id, body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/federated-credentials",
+    params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<FederatedCredentialView>)))]
+async fn list_federated_credentials(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<FederatedCredentialView>> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.list_federated_credentials(&client.id).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}/disable",
+    params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)), responses((status = 200, body = FederatedCredentialView)))]
+async fn disable_federated_credential(State(s): State<AppState>, Path((c, id, fid)): Path<(String, String, String)>) -> ApiResult<FederatedCredentialView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.set_federated_credential_enabled(&client.id, &fid, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}/enable",
+    params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)), responses((status = 200, body = FederatedCredentialView)))]
+async fn enable_federated_credential(State(s): State<AppState>, Path((c, id, fid)): Path<(String, String, String)>) -> ApiResult<FederatedCredentialView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(s.writ.set_federated_credential_enabled(&client.id, &fid, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}",
+    params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)), responses((status = 204), (status = 409)))]
+async fn delete_federated_credential(State(s): State<AppState>, Path((c, id, fid)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+    let client = client_of(&s, &c, &id).await?;
+    s.writ.delete_federated_credential(&client.id, &fid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/federated-credential-providers", request_body = NewFederatedProvider,
+    responses((status = 201, body = FederatedProviderView), (status = 400), (status = 409)))]
+async fn create_provider(State(s): State<AppState>, b: Result<Json<NewFederatedProvider>, JsonRejection>) -> Result<(StatusCode, Json<FederatedProviderView>), ApiError> {
+    Ok((StatusCode::CREATED, Json(s.writ.create_federated_provider(body(b)?).await?)))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/federated-credential-providers", responses((status = 200, body = Vec<FederatedProviderView>)))]
+async fn list_providers(State(s): State<AppState>) -> ApiResult<Vec<FederatedProviderView>> {
+    Ok(Json(s.writ.list_federated_providers().await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/federated-credential-providers/{id}/disable", params(("id" = String, Path)), responses((status = 200, body = FederatedProviderView)))]
+async fn disable_provider(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<FederatedProviderView> {
+    Ok(Json(s.writ.set_federated_provider_enabled(&id, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/federated-credential-providers/{id}/enable", params(("id" = String, Path)), responses((status = 200, body = FederatedProviderView)))]
+async fn enable_provider(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<FederatedProviderView> {
+    Ok(Json(s.writ.set_federated_provider_enabled(&id, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/federated-credential-providers/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
+async fn delete_provider(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    s.writ.delete_federated_provider(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 #[derive(Deserialize, utoipa::IntoParams)]
 struct SdkConfigQuery {
     /// CLIENT_SECRET_POST (default), CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT
@@ -219,6 +294,10 @@ struct SdkConfigQuery {
     /// Name of the environment variable holding the secret (default IDAAS_CLIENT_SECRET)
     /// or the PEM private key (default IDAAS_PRIVATE_KEY)
     secret_env_var: Option<String>,
+    /// With authn_method=OIDC: the federated credential's name
+    federated_credential_name: Option<String>,
+    /// With authn_method=OIDC: the token file the SDK reads (Kubernetes default if omitted)
+    oidc_token_file_path: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/sdk-config",
@@ -227,7 +306,10 @@ struct SdkConfigQuery {
 async fn sdk_config(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, q: Result<Query<SdkConfigQuery>, QueryRejection>) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
     let client = client_of(&s, &c, &id).await?;
-    let view = s.writ.sdk_config(&client.id, q.authn_method.as_deref().unwrap_or("CLIENT_SECRET_POST"), q.scope.as_deref(), q.secret_env_var.as_deref()).await?;
+    let view = match q.authn_method.as_deref() {
+        Some("OIDC") => s.writ.sdk_config_oidc(&client.id, q.federated_credential_name.as_deref().unwrap_or_default(), q.scope.as_deref(), q.oidc_token_file_path.as_deref()).await?,
+        m => s.writ.sdk_config(&client.id, m.unwrap_or("CLIENT_SECRET_POST"), q.scope.as_deref(), q.secret_env_var.as_deref()).await?,
+    };
     Ok(([(header::CONTENT_TYPE, "application/json")], view.json).into_response())
 }
 

@@ -62,6 +62,7 @@ async fn token(
             "scope" => &mut req.scope,
             "client_assertion_type" => &mut req.client_assertion_type,
             "client_assertion" => &mut req.client_assertion,
+            "application_federated_credential_name" => &mut req.application_federated_credential_name,
             _ => continue,
         };
         // RFC 6749 §3.2: parameters must not be repeated.

@@ -170,3 +170,42 @@ pub mod used_assertion {
     }
     entity_boilerplate!();
 }
+
+pub mod federated_provider {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "federated_providers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub kind: String,
+        pub name: String,
+        pub description: String,
+        /// Type-specific settings as JSON (e.g. OIDC issuer, audience, JWKS).
+        pub config: String,
+        pub enabled: bool,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod federated_credential {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "federated_credentials")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub client_pk: String,
+        pub provider_id: String,
+        pub kind: String,
+        pub name: String,
+        pub description: String,
+        /// The verification as JSON (`writ_core::federation::Verification`).
+        pub verification: String,
+        pub enabled: bool,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+    }
+    entity_boilerplate!();
+}

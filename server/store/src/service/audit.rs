@@ -4,7 +4,7 @@
 //! down under overload, never dropped.
 
 use super::Writ;
-use crate::entities::{audit_event, client_public_key, client_secret};
+use crate::entities::{audit_event, client_public_key, client_secret, federated_credential};
 use crate::error::Result;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
@@ -115,6 +115,11 @@ async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<()
         client_public_key::Entity::update_many()
             .col_expr(client_public_key::Column::LastUsedAt, Expr::value(at))
             .filter(client_public_key::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+        federated_credential::Entity::update_many()
+            .col_expr(federated_credential::Column::LastUsedAt, Expr::value(at))
+            .filter(federated_credential::Column::Id.eq(id))
             .exec(db)
             .await?;
     }

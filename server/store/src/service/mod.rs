@@ -3,6 +3,7 @@
 mod admins;
 mod audit;
 mod clients;
+mod federation;
 mod public_keys;
 mod replay;
 mod hot_cache;

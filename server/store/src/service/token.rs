@@ -22,6 +22,7 @@ pub struct TokenRequest {
     pub scope: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
+    pub application_federated_credential_name: Option<String>,
     /// Remote address, for the audit log.
     pub source: String,
 }
@@ -120,6 +121,9 @@ impl Writ {
     /// client's registered keys; each `jti` is accepted once.
     async fn authenticate_assertion(&self, req: &TokenRequest, assertion_type: &str, audit: &mut TokenAudit) -> Result<(Arc<ClientAuth>, String), OAuthError> {
         use writ_core::grant::jwt_bearer::{self, Policy, ASSERTION_TYPE_JWT_BEARER};
+        if assertion_type == writ_core::federation::oidc::ASSERTION_TYPE_ID_TOKEN {
+            return self.authenticate_oidc_federated(req, audit).await;
+        }
         audit.method = "private_key_jwt".into();
         if assertion_type != ASSERTION_TYPE_JWT_BEARER {
             return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "assertion_type_unsupported", format!(
@@ -151,6 +155,48 @@ impl Writ {
         }
         let key_id = client.public_keys[v.key_index].0.clone();
         Ok((client, key_id))
+    }
+
+    /// OIDC federated credential: the provider's trust (issuer, audience,
+    /// keys, time) first, then the credential's verification.
+    async fn authenticate_oidc_federated(&self, req: &TokenRequest, audit: &mut TokenAudit) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+        use crate::entities::{federated_credential, federated_provider};
+        audit.method = "oidc_federated".into();
+        let client_id = req.client_id.as_deref().filter(|c| !c.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("client_id_missing", "client_id is required with a federated credential"))?;
+        audit.client_id = client_id.chars().take(128).collect();
+        let name = req.application_federated_credential_name.as_deref().map(str::trim).filter(|n| !n.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("federated_name_missing", "application_federated_credential_name is required"))?;
+        let token = req.client_assertion.as_deref().filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("assertion_missing", "client_assertion is required"))?;
+        if req.client_secret.is_some() || req.authorization.is_some() {
+            return Err(OAuthError::invalid_request("multiple_auth_methods", "use one client authentication method"));
+        }
+        let client = self.client_auth(client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        if !client.enabled {
+            return Err(OAuthError::invalid_client("client_disabled"));
+        }
+        let cred = federated_credential::Entity::find()
+            .filter(federated_credential::Column::ClientPk.eq(client.pk.as_str()))
+            .filter(federated_credential::Column::Name.eq(name))
+            .one(&self.db).await.map_err(db_err)?
+            .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"))?;
+        if !cred.enabled || cred.kind != "oidc" {
+            return Err(OAuthError::invalid_client("federated_credential_disabled"));
+        }
+        let provider = federated_provider::Entity::find_by_id(cred.provider_id.clone()).one(&self.db).await.map_err(db_err)?
+            .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
+        if !provider.enabled {
+            return Err(OAuthError::invalid_client("federated_provider_disabled"));
+        }
+        let cfg: writ_core::federation::oidc::OidcProviderConfig = serde_json::from_str(&provider.config).map_err(|_| OAuthError::server_error())?;
+        let claims = writ_core::federation::oidc::verify(token, &cfg, self.now(), self.clock_skew_secs)?;
+        let verification: writ_core::federation::Verification = serde_json::from_str(&cred.verification).map_err(|_| OAuthError::server_error())?;
+        if !verification.check(&claims) {
+            return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "verification_failed",
+                "federated token rejected: it does not satisfy the credential's verification"));
+        }
+        Ok((client, cred.id))
     }
 
     async fn client_auth(&self, client_id: &str) -> Result<Option<Arc<ClientAuth>>, OAuthError> {
