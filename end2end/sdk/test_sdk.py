@@ -92,3 +92,47 @@ def test_sdk_private_key_jwt_with_unregistered_key_is_invalid_client(writ, run_s
     other_private, _ = _key_pair("P-256")
     out = run_sdk(writ.sdk_config(agent["id"], "PRIVATE_KEY_JWT"), other_private, secret_env="IDAAS_PRIVATE_KEY")
     assert out.get("error_code") == "invalid_client", out
+
+
+def test_sdk_oidc_kubernetes_token_file(writ, run_sdk, tmp_path):
+    """KUBERNETES mode: the SDK reads a service-account token from
+    oidcTokenFilePath and sends it (trailing newline and all)."""
+    import base64
+    import time
+    import uuid
+
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    nums = key.public_key().public_numbers()
+    b64 = lambda i: base64.urlsafe_b64encode(i.to_bytes((i.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
+    kid = uuid.uuid4().hex
+    jwks = {"keys": [{"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64(nums.n), "e": b64(nums.e)}]}
+    issuer = f"https://oidc.{kid[:8]}.cluster.example"
+    suffix = kid[:8]
+    provider = writ.admin("POST", "/federated-credential-providers",
+                          {"type": "oidc", "name": f"cluster-{suffix}", "issuer": issuer, "audience": "writ", "jwks": jwks})
+    app = writ.admin("POST", "/m2m-applications", {"name": f"k8s-app-{suffix}"})
+    writ.admin("POST", f"/m2m-applications/{app['id']}/federated-credentials", {
+        "type": "oidc", "provider_id": provider["id"], "name": "k8s-sa",
+        "verification": {"mode": "kubernetes", "namespace": "payments", "service_account": "billing-bot"}})
+
+    now = int(time.time())
+    sa_token = jwt.encode({"iss": issuer, "aud": ["writ"], "sub": "system:serviceaccount:payments:billing-bot",
+                           "iat": now, "nbf": now, "exp": now + 3600,
+                           "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "billing-bot"}}},
+                          key, algorithm="RS256", headers={"kid": kid})
+    token_file = tmp_path / "sa-token"
+    token_file.write_text(sa_token + "\n")
+    q = f"authn_method=OIDC&federated_credential_name=k8s-sa&oidc_token_file_path={token_file}"
+    config = writ.admin("GET", f"/m2m-applications/{app['id']}/sdk-config?{q}")
+    out = run_sdk(config, "unused")
+    assert "access_token" in out, out
+    claims = verify(writ, out["access_token"], "urn:cloud:idaas:pam")
+    assert claims["sub"] == app["client_id"]
+
+    # A token for another service account is refused.
+    token_file.write_text(jwt.encode({"iss": issuer, "aud": "writ", "sub": "system:serviceaccount:payments:intruder", "exp": now + 3600},
+                                     key, algorithm="RS256", headers={"kid": kid}) + "\n")
+    out = run_sdk(config, "unused")
+    assert out.get("error_code") == "invalid_client", out
