@@ -202,3 +202,54 @@ pub async fn set_public_key_enabled(client: String, key: String, enabled: bool) 
 pub async fn delete_public_key(client: String, key: String) -> Result<(), ServerFnError> {
     ssr::admin().await?.delete_public_key(&client, &key).await.map_err(ssr::err)
 }
+
+#[server(prefix = "/console/api", endpoint = "list_federated_providers")]
+pub async fn list_federated_providers() -> Result<Vec<FederatedProviderView>, ServerFnError> {
+    ssr::admin().await?.list_federated_providers().await.map_err(ssr::err)
+}
+
+/// `jwks` is the pasted JWKS JSON.
+#[server(prefix = "/console/api", endpoint = "create_oidc_provider")]
+pub async fn create_oidc_provider(name: String, description: String, issuer: String, audience: String, jwks: String) -> Result<FederatedProviderView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let jwks = serde_json::from_str(jwks.trim()).map_err(|_| ServerFnError::new("jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})"))?;
+    w.create_federated_provider(NewFederatedProvider { kind: "oidc".into(), name, description: Some(description), issuer: Some(issuer), audience: Some(audience), jwks: Some(jwks) })
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_provider_enabled")]
+pub async fn set_provider_enabled(provider: String, enabled: bool) -> Result<(), ServerFnError> {
+    ssr::admin().await?.set_federated_provider_enabled(&provider, enabled).await.map_err(ssr::err).map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_provider")]
+pub async fn delete_provider(provider: String) -> Result<(), ServerFnError> {
+    ssr::admin().await?.delete_federated_provider(&provider).await.map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "list_federated_credentials")]
+pub async fn list_federated_credentials(client: String) -> Result<Vec<FederatedCredentialView>, ServerFnError> {
+    ssr::admin().await?.list_federated_credentials(&client).await.map_err(ssr::err)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/console/api", endpoint = "add_federated_credential")]
+pub async fn add_federated_credential(client: String, provider_id: String, name: String, description: String, mode: String, namespace: String, service_account: String, principal_id: String) -> Result<FederatedCredentialView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let some = |s: String| (!s.trim().is_empty()).then_some(s);
+    let verification = VerificationInput { mode, namespace: some(namespace), service_account: some(service_account), principal_id: some(principal_id) };
+    w.create_federated_credential(&client, NewFederatedCredential { kind: "oidc".into(), provider_id, name, description: Some(description), verification })
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_federated_credential_enabled")]
+pub async fn set_federated_credential_enabled(client: String, credential: String, enabled: bool) -> Result<(), ServerFnError> {
+    ssr::admin().await?.set_federated_credential_enabled(&client, &credential, enabled).await.map_err(ssr::err).map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_federated_credential")]
+pub async fn delete_federated_credential(client: String, credential: String) -> Result<(), ServerFnError> {
+    ssr::admin().await?.delete_federated_credential(&client, &credential).await.map_err(ssr::err)
+}

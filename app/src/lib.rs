@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/m2m") view=pages::m2m::M2mPage/>
                 <Route path=path!("/m2m/:id") view=pages::client_detail::M2mDetailPage/>
                 <Route path=path!("/resource-servers") view=pages::resource_servers::ResourceServersPage/>
+                <Route path=path!("/federation-providers") view=pages::federation::ProvidersPage/>
                 <Route path=path!("/resource-servers/:id") view=pages::resource_servers::ResourceServerDetailPage/>
             </Routes>
         </Router>

@@ -162,6 +162,37 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await page.getByRole('button', { name: 'Add client_secret' }).click();
   await expect(page.locator('.secret-once code')).toContainText('writcs_');
   await shot(page, 'm2m-application');
+  const m2mUrl = page.url();
+
+  // Sign-In › Federated Credential Provider Management: an OIDC provider with pasted JWKS.
+  const issuerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
+  await page.goto('/federation-providers');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Add OIDC Provider' }).click();
+  const prov = page.getByRole('region', { name: 'Add OIDC Provider' });
+  await prov.getByLabel(/^Name/).fill('cluster-east');
+  await prov.getByLabel('Issuer').fill('https://oidc.cluster-east.example');
+  await prov.getByLabel(/ResourceServer identifier/).fill('writ');
+  await prov.getByLabel(/JWKS/).fill(JSON.stringify({ keys: [{ ...issuerKey, kid: 'k1', use: 'sig', alg: 'ES256' }] }));
+  await prov.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('table.providers')).toContainText('cluster-east');
+  await shot(page, 'federation-provider');
+
+  // The application's Federated Credentials tab: Kubernetes mode shows the expression it stands for.
+  await page.goto(m2mUrl);
+  await hydrated(page);
+  await page.locator('.flowchart .node.agent').click();
+  await page.getByRole('tab', { name: 'Federated Credentials' }).click();
+  await page.locator('select[name="provider"]').selectOption({ label: 'cluster-east' });
+  await page.locator('input[name="credential_name"]').fill('k8s-etl');
+  await page.getByLabel('Namespace').fill('data');
+  await page.getByLabel('Service Account').fill('etl-runner');
+  await expect(page.locator('code.expression')).toHaveText("jwt.claims.sub == 'system:serviceaccount:data:etl-runner'");
+  await page.getByRole('button', { name: 'Add Application Federated Credential' }).click();
+  await expect(page.locator('table.federated')).toContainText('k8s-etl');
+  await page.getByRole('button', { name: 'Add Application Federated Credential' }).click();
+  await expect(page.getByRole('alert')).toContainText('already has a federated credential');
+  await shot(page, 'federated-credential');
 
   // Sign out ends the session.
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -144,16 +144,23 @@ fn General(client: ClientView) -> impl IntoView {
 
 #[component]
 fn AuthManagement(client: String) -> impl IntoView {
-    let certs = RwSignal::new(false);
-    let c2 = client.clone();
+    // 0: client secrets, 1: public keys, 2: federated credentials
+    let tab = RwSignal::new(0u8);
+    let client = StoredValue::new(client);
+    let sub_tab = move |i: u8, label: &'static str| view! {
+        <button role="tab" class:active=move || tab.get() == i on:click=move |_| tab.set(i)>{label}</button>
+    };
     view! {
         <div class="tabs sub" role="tablist">
-            <button role="tab" class:active=move || !certs.get() on:click=move |_| certs.set(false)>"Client Secret Credential"</button>
-            <button role="tab" class:active=move || certs.get() on:click=move |_| certs.set(true)>"Certificates Credential"</button>
+            {sub_tab(0, "Client Secret Credential")}
+            {sub_tab(1, "Certificates Credential")}
+            {sub_tab(2, "Federated Credentials")}
         </div>
-        <Show when=move || certs.get() fallback=move || view! { <ClientSecrets client=client.clone()/> }>
-            <PublicKeys client=c2.clone()/>
-        </Show>
+        {move || match tab.get() {
+            0 => view! { <ClientSecrets client=client.get_value()/> }.into_any(),
+            1 => view! { <PublicKeys client=client.get_value()/> }.into_any(),
+            _ => view! { <crate::pages::federation::FederatedCredentials client=client.get_value()/> }.into_any(),
+        }}
     }
 }
 

@@ -1,5 +1,6 @@
 pub mod agents;
 pub mod client_detail;
+pub mod federation;
 pub mod login;
 pub mod m2m;
 pub mod resource_servers;
