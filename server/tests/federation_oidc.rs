@@ -140,7 +140,7 @@ async fn provider_and_credential_rules(b: Backend) {
     assert_eq!(s.admin_delete(&format!("/federated-credential-providers/{pid}")).await.status(), 204);
 
     // SDK configuration for OIDC names the credential and the environment.
-    let r = s.admin_post(&format!("/federated-credential-providers"), json!({"type": "oidc", "name": "cluster-2", "issuer": ISSUER, "audience": "writ-federation", "jwks": issuer.jwks()})).await;
+    let r = s.admin_post("/federated-credential-providers", json!({"type": "oidc", "name": "cluster-2", "issuer": ISSUER, "audience": "writ-federation", "jwks": issuer.jwks()})).await;
     let p2: Value = r.json().await.unwrap();
     s.admin_post(&format!("/m2m-applications/{aid}/federated-credentials"), json!({"type": "oidc", "provider_id": p2["id"], "name": "k8s-2", "verification": {"mode": "principal_id", "principal_id": "system:serviceaccount:payments:billing-bot"}})).await;
     let cfg: Value = s.admin_get(&format!("/m2m-applications/{aid}/sdk-config?authn_method=OIDC&federated_credential_name=k8s-2&oidc_token_file_path=/var/run/token")).await.json().await.unwrap();
