@@ -45,6 +45,14 @@ assertions() { "$PYTHON" server/bench/make_assertions.py "$DATA/client-key.pem" 
 assertions 1 "$DATA/check.txt"
 BODY[private_key_jwt]="$(cat "$DATA/check.txt")"; AUTH[private_key_jwt]=""
 
+# OIDC federated: a provider with the issuer's JWKS and a Kubernetes-mode
+# credential; platforms reuse one token until it nears expiry, so the body is fixed.
+"$PYTHON" server/bench/make_oidc.py "$DATA/jwks.json" "$DATA/sa-token" https://oidc.bench.example
+PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"oidc","name":"bench-cluster","issuer":"https://oidc.bench.example","audience":"writ","jwks":json.load(open(sys.argv[1]))}))' "$DATA/jwks.json")" "$URL/api/admin/v1/federated-credential-providers" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
+"${C[@]}" -d "{\"type\":\"oidc\",\"provider_id\":\"$PROV\",\"name\":\"k8s\",\"verification\":{\"mode\":\"kubernetes\",\"namespace\":\"bench\",\"service_account\":\"runner\"}}" "$URL/api/admin/v1/agents/$AID/federated-credentials" >/dev/null
+METHODS+=(oidc_federated)
+BODY[oidc_federated]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&client_assertion_type=urn%3Acloud%3Aidaas%3Aparams%3Aoauth%3Aclient-assertion-type%3Aid-token-bearer&application_federated_credential_name=k8s&client_assertion=$(cat "$DATA/sa-token")"; AUTH[oidc_federated]=""
+
 # One token per method must verify against the JWKS before any load.
 for m in "${METHODS[@]}"; do
   args=(-d "${BODY[$m]}"); [ -n "${AUTH[$m]}" ] && args+=(-H "Authorization: ${AUTH[$m]}")
