@@ -49,12 +49,27 @@ impl OidcProviderConfig {
     }
 }
 
+/// A provider's trust, with its keys decoded once (JWKS cached in memory).
+pub struct OidcTrust {
+    issuer: String,
+    audience: String,
+    keys: Vec<(Option<String>, DecodingKey)>,
+}
+
+impl OidcTrust {
+    pub fn new(cfg: &OidcProviderConfig) -> Result<Self, OAuthError> {
+        let set: JwkSet = serde_json::from_value(cfg.jwks.clone()).map_err(|_| OAuthError::server_error())?;
+        let keys = set.keys.iter().filter_map(|k| Some((k.common.key_id.clone(), DecodingKey::from_jwk(k).ok()?))).collect();
+        Ok(Self { issuer: cfg.issuer.clone(), audience: cfg.audience.clone(), keys })
+    }
+}
+
 fn bad(reason: &'static str, d: &str) -> OAuthError {
     OAuthError::new(OAuthErrorCode::InvalidClient, reason, format!("federated token rejected: {d}"))
 }
 
 /// Verifies signature, issuer, audience and time; returns the claims.
-pub fn verify(token: &str, cfg: &OidcProviderConfig, now: i64, skew_secs: i64) -> Result<Value, OAuthError> {
+pub fn verify(token: &str, trust: &OidcTrust, now: i64, skew_secs: i64) -> Result<Value, OAuthError> {
     // The SDK sends the token file as read, trailing newline included.
     let token = token.trim();
     if token.len() > 16 * 1024 {
@@ -64,22 +79,20 @@ pub fn verify(token: &str, cfg: &OidcProviderConfig, now: i64, skew_secs: i64) -
     if !ALLOWED.contains(&header.alg) {
         return Err(bad("token_alg", "algorithm not allowed"));
     }
-    let set: JwkSet = serde_json::from_value(cfg.jwks.clone()).map_err(|_| OAuthError::server_error())?;
-    let candidates: Vec<_> = set.keys.iter().filter(|k| header.kid.is_none() || k.common.key_id == header.kid).collect();
+    let candidates: Vec<&DecodingKey> = trust.keys.iter().filter(|(kid, _)| header.kid.is_none() || *kid == header.kid).map(|(_, k)| k).collect();
     if candidates.is_empty() {
         return Err(bad("token_unknown_kid", "signed with a key the provider does not list"));
     }
     let mut v = Validation::new(header.alg);
-    v.set_issuer(&[cfg.issuer.as_str()]);
-    v.set_audience(&[cfg.audience.as_str()]);
+    v.set_issuer(&[trust.issuer.as_str()]);
+    v.set_audience(&[trust.audience.as_str()]);
     v.leeway = skew_secs.max(0) as u64;
     v.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     v.validate_exp = false; // checked below against the injected clock
     v.validate_nbf = false;
     let mut last = bad("token_signature", "signature does not verify");
-    for k in candidates {
-        let Ok(key) = DecodingKey::from_jwk(k) else { continue };
-        match jsonwebtoken::decode::<Value>(token, &key, &v) {
+    for key in candidates {
+        match jsonwebtoken::decode::<Value>(token, key, &v) {
             Ok(data) => {
                 let c = data.claims;
                 let exp = c.get("exp").and_then(Value::as_i64).unwrap_or(0);
@@ -134,7 +147,7 @@ mod tests {
     #[test]
     fn kubernetes_token_with_trailing_newline_verifies() {
         let (kp, jwks) = issuer_key();
-        let cfg = OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap();
+        let cfg = OidcTrust::new(&OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap()).unwrap();
         let claims = verify(&format!("{}\n", k8s_token(&kp, json!({}))), &cfg, NOW, 60).unwrap();
         assert_eq!(claims["kubernetes.io"]["namespace"], "payments");
     }
@@ -142,7 +155,7 @@ mod tests {
     #[test]
     fn hostile_tokens_are_invalid_client() {
         let (kp, jwks) = issuer_key();
-        let cfg = OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap();
+        let cfg = OidcTrust::new(&OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap()).unwrap();
         let reason = |t: String| verify(&t, &cfg, NOW, 60).unwrap_err().reason;
         assert_eq!(reason(k8s_token(&kp, json!({"aud": "someone-else"}))), "token_audience");
         assert_eq!(reason(k8s_token(&kp, json!({"iss": "https://evil"}))), "token_issuer");

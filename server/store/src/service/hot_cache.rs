@@ -35,6 +35,16 @@ pub struct ResourceServerInfo {
     pub token_ttl_secs: i64,
 }
 
+/// A client's federated credential by name, with its provider's trust.
+pub struct FederatedAuth {
+    pub credential_id: String,
+    pub enabled: bool,
+    pub kind: String,
+    pub provider_enabled: bool,
+    pub trust: writ_core::federation::oidc::OidcTrust,
+    pub verification: writ_core::federation::Verification,
+}
+
 struct Map<K, V>(RwLock<HashMap<K, (i64, V)>>);
 
 impl<K: Eq + Hash, V: Clone> Map<K, V> {
@@ -64,11 +74,12 @@ pub struct HotCache {
     clients: Map<String, Option<Arc<ClientAuth>>>,
     audiences: Map<String, Option<Arc<ResourceServerInfo>>>,
     grants: Map<(String, String), Option<Arc<Granted>>>,
+    federated: Map<(String, String), Option<Arc<FederatedAuth>>>,
 }
 
 impl Default for HotCache {
     fn default() -> Self {
-        Self { clients: Map::new(), audiences: Map::new(), grants: Map::new() }
+        Self { clients: Map::new(), audiences: Map::new(), grants: Map::new(), federated: Map::new() }
     }
 }
 
@@ -91,8 +102,15 @@ impl HotCache {
     pub fn put_grant(&self, rs_id: &str, client_pk: &str, v: Option<Arc<Granted>>, now: i64) {
         self.grants.put((rs_id.to_owned(), client_pk.to_owned()), v, now);
     }
+    pub fn federated(&self, client_pk: &str, name: &str, now: i64) -> Option<Option<Arc<FederatedAuth>>> {
+        self.federated.get(&(client_pk.to_owned(), name.to_owned()), now)
+    }
+    pub fn put_federated(&self, client_pk: &str, name: &str, v: Option<Arc<FederatedAuth>>, now: i64) {
+        self.federated.put((client_pk.to_owned(), name.to_owned()), v, now);
+    }
     /// Called by every admin write.
     pub fn clear(&self) {
+        self.federated.clear();
         self.clients.clear();
         self.audiences.clear();
         self.grants.clear();

@@ -1,7 +1,7 @@
 //! The token endpoint's service: authenticate the client, decide the scope,
 //! mint the token, and audit the outcome either way.
 
-use super::hot_cache::{ClientAuth, ResourceServerInfo};
+use super::hot_cache::{ClientAuth, FederatedAuth, ResourceServerInfo};
 use super::Writ;
 use std::sync::Arc;
 use crate::entities::{client, client_public_key, client_secret, permission_grant, resource_server};
@@ -160,7 +160,6 @@ impl Writ {
     /// OIDC federated credential: the provider's trust (issuer, audience,
     /// keys, time) first, then the credential's verification.
     async fn authenticate_oidc_federated(&self, req: &TokenRequest, audit: &mut TokenAudit) -> Result<(Arc<ClientAuth>, String), OAuthError> {
-        use crate::entities::{federated_credential, federated_provider};
         audit.method = "oidc_federated".into();
         let client_id = req.client_id.as_deref().filter(|c| !c.is_empty())
             .ok_or_else(|| OAuthError::invalid_request("client_id_missing", "client_id is required with a federated credential"))?;
@@ -172,31 +171,56 @@ impl Writ {
         if req.client_secret.is_some() || req.authorization.is_some() {
             return Err(OAuthError::invalid_request("multiple_auth_methods", "use one client authentication method"));
         }
+        if name.len() > 64 {
+            return Err(OAuthError::invalid_client("federated_credential_unknown"));
+        }
         let client = self.client_auth(client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
         if !client.enabled {
             return Err(OAuthError::invalid_client("client_disabled"));
         }
-        let cred = federated_credential::Entity::find()
-            .filter(federated_credential::Column::ClientPk.eq(client.pk.as_str()))
-            .filter(federated_credential::Column::Name.eq(name))
-            .one(&self.db).await.map_err(db_err)?
-            .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"))?;
-        if !cred.enabled || cred.kind != "oidc" {
+        let fed = self.federated_auth(&client.pk, name).await?.ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"))?;
+        if !fed.enabled || fed.kind != "oidc" {
             return Err(OAuthError::invalid_client("federated_credential_disabled"));
         }
-        let provider = federated_provider::Entity::find_by_id(cred.provider_id.clone()).one(&self.db).await.map_err(db_err)?
-            .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
-        if !provider.enabled {
+        if !fed.provider_enabled {
             return Err(OAuthError::invalid_client("federated_provider_disabled"));
         }
-        let cfg: writ_core::federation::oidc::OidcProviderConfig = serde_json::from_str(&provider.config).map_err(|_| OAuthError::server_error())?;
-        let claims = writ_core::federation::oidc::verify(token, &cfg, self.now(), self.clock_skew_secs)?;
-        let verification: writ_core::federation::Verification = serde_json::from_str(&cred.verification).map_err(|_| OAuthError::server_error())?;
-        if !verification.check(&claims) {
+        let claims = writ_core::federation::oidc::verify(token, &fed.trust, self.now(), self.clock_skew_secs)?;
+        if !fed.verification.check(&claims) {
             return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "verification_failed",
                 "federated token rejected: it does not satisfy the credential's verification"));
         }
-        Ok((client, cred.id))
+        Ok((client, fed.credential_id.clone()))
+    }
+
+    async fn federated_auth(&self, client_pk: &str, name: &str) -> Result<Option<Arc<FederatedAuth>>, OAuthError> {
+        use crate::entities::{federated_credential, federated_provider};
+        let now = self.now();
+        if let Some(hit) = self.hot.federated(client_pk, name, now) {
+            return Ok(hit);
+        }
+        let cred = federated_credential::Entity::find()
+            .filter(federated_credential::Column::ClientPk.eq(client_pk))
+            .filter(federated_credential::Column::Name.eq(name))
+            .one(&self.db).await.map_err(db_err)?;
+        let value = match cred {
+            None => None,
+            Some(cred) => {
+                let provider = federated_provider::Entity::find_by_id(cred.provider_id.clone()).one(&self.db).await.map_err(db_err)?
+                    .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
+                let cfg: writ_core::federation::oidc::OidcProviderConfig = serde_json::from_str(&provider.config).map_err(|_| OAuthError::server_error())?;
+                Some(Arc::new(FederatedAuth {
+                    credential_id: cred.id,
+                    enabled: cred.enabled,
+                    kind: cred.kind,
+                    provider_enabled: provider.enabled,
+                    trust: writ_core::federation::oidc::OidcTrust::new(&cfg)?,
+                    verification: serde_json::from_str(&cred.verification).map_err(|_| OAuthError::server_error())?,
+                }))
+            }
+        };
+        self.hot.put_federated(client_pk, name, value.clone(), now);
+        Ok(value)
     }
 
     async fn client_auth(&self, client_id: &str) -> Result<Option<Arc<ClientAuth>>, OAuthError> {
