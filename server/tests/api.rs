@@ -312,6 +312,11 @@ async fn audit_records_issuance_and_refusal(b: Backend) {
     assert_eq!(events[1]["jti"], claims["jti"]);
     let all = serde_json::to_string(events).unwrap();
     assert!(!all.contains(&secret) && !all.contains("writcs_bad"), "no secret in the audit log");
+    // Requests refused before they name a client are audited too.
+    let before = s.running.writ.count_audit_records().await;
+    s.http.post(s.token_url()).json(&json!({"grant_type": "client_credentials"})).send().await.unwrap();
+    s.running.writ.flush_audit().await;
+    assert_eq!(s.running.writ.count_audit_records().await, before + 1);
     s.stop().await;
 }
 

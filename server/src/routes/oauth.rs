@@ -36,24 +36,34 @@ async fn token(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
     let fail = |error: OAuthError| OAuthHttpError { error, basic_challenge: basic }.into_response();
+    let source = peer.ip().to_string();
+    // Refusals the service never sees are audited here, then answered.
+    let refuse = |error: OAuthError| {
+        let writ = state.writ.clone();
+        let source = source.clone();
+        async move {
+            writ.audit_unparsed_refusal(&error, &source).await;
+            error
+        }
+    };
 
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return fail(OAuthError::invalid_request("content_type", "send the request as application/x-www-form-urlencoded"));
+        return fail(refuse(OAuthError::invalid_request("content_type", "send the request as application/x-www-form-urlencoded")).await);
     }
     let bytes = match axum::body::to_bytes(body, MAX_TOKEN_BODY).await {
         Ok(b) => b,
         Err(_) => {
-            let mut r = fail(OAuthError::invalid_request("body_too_large", "request body too large"));
+            let mut r = fail(refuse(OAuthError::invalid_request("body_too_large", "request body too large")).await);
             *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
             return r;
         }
     };
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
         Ok(p) => p,
-        Err(_) => return fail(OAuthError::invalid_request("body_malformed", "the form body could not be parsed")),
+        Err(_) => return fail(refuse(OAuthError::invalid_request("body_malformed", "the form body could not be parsed")).await),
     };
-    let mut req = TokenRequest { source: peer.ip().to_string(), ..Default::default() };
+    let mut req = TokenRequest { source: source.clone(), ..Default::default() };
     for (k, v) in pairs {
         let slot = match k.as_str() {
             "grant_type" => &mut req.grant_type,
@@ -67,7 +77,7 @@ async fn token(
         };
         // RFC 6749 §3.2: parameters must not be repeated.
         if slot.replace(v).is_some() {
-            return fail(OAuthError::invalid_request("param_repeated", format!("parameter '{k}' given more than once")));
+            return fail(refuse(OAuthError::invalid_request("param_repeated", format!("parameter '{k}' given more than once"))).await);
         }
     }
     req.authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);

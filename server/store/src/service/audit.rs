@@ -127,6 +127,12 @@ async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<()
 }
 
 impl Writ {
+    /// How many audit records exist (for tests and health checks).
+    pub async fn count_audit_records(&self) -> u64 {
+        use sea_orm::PaginatorTrait;
+        audit_event::Entity::find().count(&self.db).await.unwrap_or(0)
+    }
+
     /// The client's most recent token requests, newest first.
     pub async fn recent_audit(&self, client_pk: &str, limit: u64) -> Result<Vec<AuditView>> {
         let c = self.client_model(client_pk).await?;

@@ -56,6 +56,25 @@ impl Writ {
         result
     }
 
+    /// Audits a request refused before it could be parsed (wrong content
+    /// type, body too large or malformed): every refusal leaves a record.
+    pub async fn audit_unparsed_refusal(&self, error: &OAuthError, source: &str) {
+        self.audit
+            .record(TokenAudit {
+                at: self.now(),
+                client_id: String::new(),
+                method: String::new(),
+                audience: String::new(),
+                scope: String::new(),
+                jti: String::new(),
+                outcome: Outcome::Refused,
+                reason: error.reason.into(),
+                source: source.to_owned(),
+                secret_id: None,
+            })
+            .await;
+    }
+
     async fn token_inner(&self, req: &TokenRequest, audit: &mut TokenAudit) -> Result<IssuedToken, OAuthError> {
         match req.grant_type.as_deref() {
             Some(writ_core::grant::GRANT_CLIENT_CREDENTIALS) => {}
