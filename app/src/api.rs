@@ -12,8 +12,26 @@ mod ssr {
     use tower_sessions::Session;
     use writ_store::{ServiceError, Writ};
 
+    /// A service error as the console shows it, with an HTTP status that
+    /// tells a client mistake (4xx) from a server fault (500).
     pub fn err(e: ServiceError) -> ServerFnError {
-        ServerFnError::new(e.to_string())
+        use http::StatusCode;
+        let status = match &e {
+            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+            ServiceError::Conflict(_) => StatusCode::CONFLICT,
+            ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ServiceError::BadLogin | ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        status_error(status, e.to_string())
+    }
+
+    pub fn status_error(status: http::StatusCode, message: impl Into<String>) -> ServerFnError {
+        if let Some(opts) = use_context::<leptos_axum::ResponseOptions>() {
+            opts.set_status(status);
+        }
+        ServerFnError::new(message.into())
     }
 
     pub fn writ() -> Result<Arc<Writ>, ServerFnError> {
@@ -31,7 +49,7 @@ mod ssr {
         let w = writ()?;
         match id {
             Some(id) if w.admin_by_id(&id).await.map_err(err)?.is_some() => Ok(w),
-            _ => Err(ServerFnError::new(super::SIGN_IN_MESSAGE)),
+            _ => Err(status_error(http::StatusCode::UNAUTHORIZED, super::SIGN_IN_MESSAGE)),
         }
     }
 }
@@ -81,7 +99,7 @@ pub async fn get_issuer_info() -> Result<IssuerInfo, ServerFnError> {
 
 #[server(prefix = "/console/api", endpoint = "list_clients")]
 pub async fn list_clients(kind: String) -> Result<Vec<ClientView>, ServerFnError> {
-    let kind = ClientKind::parse(&kind).ok_or_else(|| ServerFnError::new("unknown client kind"))?;
+    let kind = ClientKind::parse(&kind).ok_or_else(|| ssr::status_error(http::StatusCode::BAD_REQUEST, "unknown client kind"))?;
     ssr::admin().await?.list_clients(kind).await.map_err(ssr::err)
 }
 
@@ -145,7 +163,7 @@ pub async fn list_resource_servers() -> Result<Vec<ResourceServerView>, ServerFn
 #[server(prefix = "/console/api", endpoint = "create_resource_server")]
 pub async fn create_resource_server(name: String, audience: String, permissions: String, ttl: String, custom_subject: bool) -> Result<ResourceServerView, ServerFnError> {
     let w = ssr::admin().await?;
-    let ttl: i64 = ttl.trim().parse().map_err(|_| ServerFnError::new("access token lifetime: enter a number of seconds"))?;
+    let ttl: i64 = ttl.trim().parse().map_err(|_| ssr::status_error(http::StatusCode::BAD_REQUEST, "access token lifetime: enter a number of seconds"))?;
     let permissions = permissions.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
     w.create_resource_server(NewResourceServer { name, audience, permissions, access_token_ttl_seconds: Some(ttl), custom_subject: Some(custom_subject) })
         .await
@@ -185,7 +203,7 @@ pub async fn list_public_keys(client: String) -> Result<Vec<PublicKeyView>, Serv
 pub async fn add_public_key(client: String, key: String) -> Result<PublicKeyView, ServerFnError> {
     let w = ssr::admin().await?;
     let input = if key.trim_start().starts_with('{') {
-        let jwk = serde_json::from_str(key.trim()).map_err(|_| ServerFnError::new("public key: the JWK is not valid JSON"))?;
+        let jwk = serde_json::from_str(key.trim()).map_err(|_| ssr::status_error(http::StatusCode::BAD_REQUEST, "public key: the JWK is not valid JSON"))?;
         NewPublicKey { pem: None, jwk: Some(jwk) }
     } else {
         NewPublicKey { pem: Some(key), jwk: None }
@@ -212,7 +230,7 @@ pub async fn list_federated_providers() -> Result<Vec<FederatedProviderView>, Se
 #[server(prefix = "/console/api", endpoint = "create_oidc_provider")]
 pub async fn create_oidc_provider(name: String, description: String, issuer: String, audience: String, jwks: String) -> Result<FederatedProviderView, ServerFnError> {
     let w = ssr::admin().await?;
-    let jwks = serde_json::from_str(jwks.trim()).map_err(|_| ServerFnError::new("jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})"))?;
+    let jwks = serde_json::from_str(jwks.trim()).map_err(|_| ssr::status_error(http::StatusCode::BAD_REQUEST, "jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})"))?;
     w.create_federated_provider(NewFederatedProvider { kind: "oidc".into(), name, description: Some(description), issuer: Some(issuer), audience: Some(audience), jwks: Some(jwks) })
         .await
         .map_err(ssr::err)

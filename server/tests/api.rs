@@ -336,6 +336,14 @@ async fn console_login_session_and_csrf(b: Backend) {
     let r = s.http.post(&login).header("origin", &s.base).header("accept", "application/json").form(&[("username", "admin"), ("password", ADMIN_PASSWORD)]).send().await.unwrap();
     let cookie = r.headers().get_all("set-cookie").iter().map(|v| v.to_str().unwrap().to_owned()).find(|c| c.starts_with("writ_session=")).expect("session cookie");
     assert!(cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    // A client mistake through the console is a 4xx with the message, never a 500.
+    let r = s.http.post(s.url("/console/api/register_agent")).header("origin", &s.base).header("accept", "application/json")
+        .form(&[("name", ""), ("owner", "x"), ("description", ""), ("auth_type", "client_secret")]).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("agent name: is required"));
+    let r = s.http.post(s.url("/console/api/get_client")).header("origin", &s.base).header("accept", "application/json")
+        .form(&[("id", "nope")]).send().await.unwrap();
+    assert_eq!(r.status(), 404);
     let who = s.http.post(s.url("/console/api/whoami")).header("origin", &s.base).header("accept", "application/json").send().await.unwrap().text().await.unwrap();
     assert_eq!(who, "\"admin\"");
 
