@@ -299,7 +299,6 @@ async fn audit_records_issuance_and_refusal(b: Backend) {
     let (id, cid) = (agent["id"].as_str().unwrap(), agent["client_id"].as_str().unwrap());
     let t: Value = s.token_post(cid, &secret, "urn:cloud:idaas:pam|.all").await.json().await.unwrap();
     s.token_post(cid, "writcs_bad", "urn:cloud:idaas:pam|.all").await;
-    s.running.writ.flush_audit().await;
     let events: Value = s.admin_get(&format!("/agents/{id}/audit")).await.json().await.unwrap();
     let events = events.as_array().unwrap();
     assert_eq!(events.len(), 2);

@@ -133,9 +133,12 @@ impl Writ {
         audit_event::Entity::find().count(&self.db).await.unwrap_or(0)
     }
 
-    /// The client's most recent token requests, newest first.
+    /// The client's most recent token requests, newest first. Records
+    /// handed to the writer before this call are included: it waits for the
+    /// pending batch, so a listing never misses a request that just ended.
     pub async fn recent_audit(&self, client_pk: &str, limit: u64) -> Result<Vec<AuditView>> {
         let c = self.client_model(client_pk).await?;
+        self.audit.flush().await;
         Ok(audit_event::Entity::find()
             .filter(audit_event::Column::ClientId.eq(c.client_id))
             .order_by_desc(audit_event::Column::Id)
