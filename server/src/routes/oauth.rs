@@ -51,9 +51,9 @@ async fn token(
     if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
         return fail(refuse(OAuthError::invalid_request("content_type", "send the request as application/x-www-form-urlencoded")).await);
     }
-    let bytes = match axum::body::to_bytes(body, MAX_TOKEN_BODY).await {
-        Ok(b) => b,
-        Err(_) => {
+    let bytes = match read_bounded(body).await {
+        Some(b) => b,
+        None => {
             let mut r = fail(refuse(OAuthError::invalid_request("body_too_large", "request body too large")).await);
             *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
             return r;
@@ -98,6 +98,27 @@ async fn token(
         }
         Err(e) => fail(e),
     }
+}
+
+/// Reads at most [`MAX_TOKEN_BODY`] bytes. A larger body is read on and
+/// discarded up to [`MAX_DRAIN`] so the client finishes sending and gets a
+/// clean 413 instead of a reset connection; beyond that we stop reading.
+async fn read_bounded(body: Body) -> Option<Vec<u8>> {
+    use futures_util::StreamExt;
+    const MAX_DRAIN: usize = 1024 * 1024;
+    let mut stream = body.into_data_stream();
+    let mut buf = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.ok()?;
+        seen += chunk.len();
+        if seen <= MAX_TOKEN_BODY {
+            buf.extend_from_slice(&chunk);
+        } else if seen > MAX_DRAIN {
+            return None;
+        }
+    }
+    (seen <= MAX_TOKEN_BODY).then_some(buf)
 }
 
 async fn metadata(State(state): State<AppState>) -> Response {
