@@ -39,7 +39,9 @@ mod ssr {
     }
 
     pub async fn session() -> Result<Session, ServerFnError> {
-        leptos_axum::extract::<Session>().await.map_err(|_| ServerFnError::new("no session"))
+        leptos_axum::extract::<Session>()
+            .await
+            .map_err(|_| ServerFnError::new("no session"))
     }
 
     /// The signed-in admin's service handle, or "Please sign in".
@@ -49,7 +51,10 @@ mod ssr {
         let w = writ()?;
         match id {
             Some(id) if w.admin_by_id(&id).await.map_err(err)?.is_some() => Ok(w),
-            _ => Err(status_error(http::StatusCode::UNAUTHORIZED, super::SIGN_IN_MESSAGE)),
+            _ => Err(status_error(
+                http::StatusCode::UNAUTHORIZED,
+                super::SIGN_IN_MESSAGE,
+            )),
         }
     }
 }
@@ -69,7 +74,11 @@ pub async fn whoami() -> Result<Option<String>, ServerFnError> {
     let s = ssr::session().await?;
     let id: Option<String> = s.get(crate::SESSION_ADMIN_KEY).await.ok().flatten();
     let Some(id) = id else { return Ok(None) };
-    Ok(ssr::writ()?.admin_by_id(&id).await.map_err(ssr::err)?.map(|a| a.username))
+    Ok(ssr::writ()?
+        .admin_by_id(&id)
+        .await
+        .map_err(ssr::err)?
+        .map(|a| a.username))
 }
 
 #[server(prefix = "/console/api", endpoint = "login")]
@@ -78,8 +87,12 @@ pub async fn login(username: String, password: String) -> Result<(), ServerFnErr
     let admin = w.login(&username, &password).await.map_err(ssr::err)?;
     let s = ssr::session().await?;
     // A new session id on sign-in defeats session fixation.
-    s.cycle_id().await.map_err(|_| ServerFnError::new("session error"))?;
-    s.insert(crate::SESSION_ADMIN_KEY, admin.id).await.map_err(|_| ServerFnError::new("session error"))?;
+    s.cycle_id()
+        .await
+        .map_err(|_| ServerFnError::new("session error"))?;
+    s.insert(crate::SESSION_ADMIN_KEY, admin.id)
+        .await
+        .map_err(|_| ServerFnError::new("session error"))?;
     leptos_axum::redirect("/agents");
     Ok(())
 }
@@ -99,20 +112,45 @@ pub async fn get_issuer_info() -> Result<IssuerInfo, ServerFnError> {
 
 #[server(prefix = "/console/api", endpoint = "list_clients")]
 pub async fn list_clients(kind: String) -> Result<Vec<ClientView>, ServerFnError> {
-    let kind = ClientKind::parse(&kind).ok_or_else(|| ssr::status_error(http::StatusCode::BAD_REQUEST, "unknown client kind"))?;
-    ssr::admin().await?.list_clients(kind).await.map_err(ssr::err)
+    let kind = ClientKind::parse(&kind)
+        .ok_or_else(|| ssr::status_error(http::StatusCode::BAD_REQUEST, "unknown client kind"))?;
+    ssr::admin()
+        .await?
+        .list_clients(kind)
+        .await
+        .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "register_agent")]
-pub async fn register_agent(name: String, owner: String, description: String, auth_type: String) -> Result<ClientView, ServerFnError> {
+pub async fn register_agent(
+    name: String,
+    owner: String,
+    description: String,
+    auth_type: String,
+) -> Result<ClientView, ServerFnError> {
     let w = ssr::admin().await?;
-    w.create_agent(NewAgent { name, owner, description: Some(description), auth_type: Some(auth_type) }).await.map_err(ssr::err)
+    w.create_agent(NewAgent {
+        name,
+        owner,
+        description: Some(description),
+        auth_type: Some(auth_type),
+    })
+    .await
+    .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "add_m2m_application")]
-pub async fn add_m2m_application(name: String, description: String) -> Result<ClientView, ServerFnError> {
+pub async fn add_m2m_application(
+    name: String,
+    description: String,
+) -> Result<ClientView, ServerFnError> {
     let w = ssr::admin().await?;
-    w.create_m2m_application(NewM2mApplication { name, description: Some(description) }).await.map_err(ssr::err)
+    w.create_m2m_application(NewM2mApplication {
+        name,
+        description: Some(description),
+    })
+    .await
+    .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "get_client")]
@@ -122,80 +160,171 @@ pub async fn get_client(id: String) -> Result<ClientView, ServerFnError> {
 
 #[server(prefix = "/console/api", endpoint = "list_secrets")]
 pub async fn list_secrets(client: String) -> Result<Vec<SecretView>, ServerFnError> {
-    ssr::admin().await?.list_client_secrets(&client).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "add_secret")]
-pub async fn add_secret(client: String) -> Result<NewSecret, ServerFnError> {
-    ssr::admin().await?.add_client_secret(&client).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "set_secret_enabled")]
-pub async fn set_secret_enabled(client: String, secret: String, enabled: bool) -> Result<(), ServerFnError> {
-    ssr::admin().await?.set_client_secret_enabled(&client, &secret, enabled).await.map_err(ssr::err).map(|_| ())
-}
-
-#[server(prefix = "/console/api", endpoint = "delete_secret")]
-pub async fn delete_secret(client: String, secret: String) -> Result<(), ServerFnError> {
-    ssr::admin().await?.delete_client_secret(&client, &secret).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "sdk_config")]
-pub async fn sdk_config(client: String, authn_method: String, scope: String) -> Result<SdkConfigView, ServerFnError> {
-    ssr::admin().await?.sdk_config(&client, &authn_method, Some(&scope), None).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "recent_audit")]
-pub async fn recent_audit(client: String) -> Result<Vec<AuditView>, ServerFnError> {
-    ssr::admin().await?.recent_audit(&client, 50).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "client_grants")]
-pub async fn client_grants(client: String) -> Result<Vec<GrantView>, ServerFnError> {
-    ssr::admin().await?.grants_of_client(&client).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "list_resource_servers")]
-pub async fn list_resource_servers() -> Result<Vec<ResourceServerView>, ServerFnError> {
-    ssr::admin().await?.list_resource_servers().await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "create_resource_server")]
-pub async fn create_resource_server(name: String, audience: String, permissions: String, ttl: String, custom_subject: bool) -> Result<ResourceServerView, ServerFnError> {
-    let w = ssr::admin().await?;
-    let ttl: i64 = ttl.trim().parse().map_err(|_| ssr::status_error(http::StatusCode::BAD_REQUEST, "access token lifetime: enter a number of seconds"))?;
-    let permissions = permissions.split([',', ' ', '\n']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-    w.create_resource_server(NewResourceServer { name, audience, permissions, access_token_ttl_seconds: Some(ttl), custom_subject: Some(custom_subject) })
+    ssr::admin()
+        .await?
+        .list_client_secrets(&client)
         .await
         .map_err(ssr::err)
 }
 
+#[server(prefix = "/console/api", endpoint = "add_secret")]
+pub async fn add_secret(client: String) -> Result<NewSecret, ServerFnError> {
+    ssr::admin()
+        .await?
+        .add_client_secret(&client)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_secret_enabled")]
+pub async fn set_secret_enabled(
+    client: String,
+    secret: String,
+    enabled: bool,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_client_secret_enabled(&client, &secret, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_secret")]
+pub async fn delete_secret(client: String, secret: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .delete_client_secret(&client, &secret)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "sdk_config")]
+pub async fn sdk_config(
+    client: String,
+    authn_method: String,
+    scope: String,
+) -> Result<SdkConfigView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .sdk_config(&client, &authn_method, Some(&scope), None)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "recent_audit")]
+pub async fn recent_audit(client: String) -> Result<Vec<AuditView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .recent_audit(&client, 50)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "client_grants")]
+pub async fn client_grants(client: String) -> Result<Vec<GrantView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .grants_of_client(&client)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "list_resource_servers")]
+pub async fn list_resource_servers() -> Result<Vec<ResourceServerView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .list_resource_servers()
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "create_resource_server")]
+pub async fn create_resource_server(
+    name: String,
+    audience: String,
+    permissions: String,
+    ttl: String,
+    custom_subject: bool,
+) -> Result<ResourceServerView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let ttl: i64 = ttl.trim().parse().map_err(|_| {
+        ssr::status_error(
+            http::StatusCode::BAD_REQUEST,
+            "access token lifetime: enter a number of seconds",
+        )
+    })?;
+    let permissions = permissions
+        .split([',', ' ', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    w.create_resource_server(NewResourceServer {
+        name,
+        audience,
+        permissions,
+        access_token_ttl_seconds: Some(ttl),
+        custom_subject: Some(custom_subject),
+    })
+    .await
+    .map_err(ssr::err)
+}
+
 #[server(prefix = "/console/api", endpoint = "get_resource_server")]
 pub async fn get_resource_server(id: String) -> Result<ResourceServerView, ServerFnError> {
-    ssr::admin().await?.get_resource_server(&id).await.map_err(ssr::err)
+    ssr::admin()
+        .await?
+        .get_resource_server(&id)
+        .await
+        .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "list_grants")]
 pub async fn list_grants(resource_server: String) -> Result<Vec<GrantView>, ServerFnError> {
-    ssr::admin().await?.list_grants(&resource_server).await.map_err(ssr::err)
+    ssr::admin()
+        .await?
+        .list_grants(&resource_server)
+        .await
+        .map_err(ssr::err)
 }
 
 /// `permissions` is space-separated (`.all` for every permission).
 #[server(prefix = "/console/api", endpoint = "grant_permissions")]
-pub async fn grant_permissions(resource_server: String, client_id: String, permissions: String) -> Result<GrantView, ServerFnError> {
+pub async fn grant_permissions(
+    resource_server: String,
+    client_id: String,
+    permissions: String,
+) -> Result<GrantView, ServerFnError> {
     let w = ssr::admin().await?;
     let permissions = permissions.split_whitespace().map(str::to_owned).collect();
-    w.grant_permissions(&resource_server, NewGrant { client_id, permissions }).await.map_err(ssr::err)
+    w.grant_permissions(
+        &resource_server,
+        NewGrant {
+            client_id,
+            permissions,
+        },
+    )
+    .await
+    .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "revoke_grant")]
 pub async fn revoke_grant(resource_server: String, grant: String) -> Result<(), ServerFnError> {
-    ssr::admin().await?.revoke_grant(&resource_server, &grant).await.map_err(ssr::err)
+    ssr::admin()
+        .await?
+        .revoke_grant(&resource_server, &grant)
+        .await
+        .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "list_public_keys")]
 pub async fn list_public_keys(client: String) -> Result<Vec<PublicKeyView>, ServerFnError> {
-    ssr::admin().await?.list_public_keys(&client).await.map_err(ssr::err)
+    ssr::admin()
+        .await?
+        .list_public_keys(&client)
+        .await
+        .map_err(ssr::err)
 }
 
 /// `key` is a PEM public key or certificate, or a JWK as JSON.
@@ -203,71 +332,171 @@ pub async fn list_public_keys(client: String) -> Result<Vec<PublicKeyView>, Serv
 pub async fn add_public_key(client: String, key: String) -> Result<PublicKeyView, ServerFnError> {
     let w = ssr::admin().await?;
     let input = if key.trim_start().starts_with('{') {
-        let jwk = serde_json::from_str(key.trim()).map_err(|_| ssr::status_error(http::StatusCode::BAD_REQUEST, "public key: the JWK is not valid JSON"))?;
-        NewPublicKey { pem: None, jwk: Some(jwk) }
+        let jwk = serde_json::from_str(key.trim()).map_err(|_| {
+            ssr::status_error(
+                http::StatusCode::BAD_REQUEST,
+                "public key: the JWK is not valid JSON",
+            )
+        })?;
+        NewPublicKey {
+            pem: None,
+            jwk: Some(jwk),
+        }
     } else {
-        NewPublicKey { pem: Some(key), jwk: None }
+        NewPublicKey {
+            pem: Some(key),
+            jwk: None,
+        }
     };
     w.add_public_key(&client, input).await.map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "set_public_key_enabled")]
-pub async fn set_public_key_enabled(client: String, key: String, enabled: bool) -> Result<(), ServerFnError> {
-    ssr::admin().await?.set_public_key_enabled(&client, &key, enabled).await.map_err(ssr::err).map(|_| ())
+pub async fn set_public_key_enabled(
+    client: String,
+    key: String,
+    enabled: bool,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_public_key_enabled(&client, &key, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
 }
 
 #[server(prefix = "/console/api", endpoint = "delete_public_key")]
 pub async fn delete_public_key(client: String, key: String) -> Result<(), ServerFnError> {
-    ssr::admin().await?.delete_public_key(&client, &key).await.map_err(ssr::err)
+    ssr::admin()
+        .await?
+        .delete_public_key(&client, &key)
+        .await
+        .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "list_federated_providers")]
 pub async fn list_federated_providers() -> Result<Vec<FederatedProviderView>, ServerFnError> {
-    ssr::admin().await?.list_federated_providers().await.map_err(ssr::err)
+    ssr::admin()
+        .await?
+        .list_federated_providers()
+        .await
+        .map_err(ssr::err)
 }
 
 /// `jwks` is the pasted JWKS JSON.
 #[server(prefix = "/console/api", endpoint = "create_oidc_provider")]
-pub async fn create_oidc_provider(name: String, description: String, issuer: String, audience: String, jwks: String) -> Result<FederatedProviderView, ServerFnError> {
+pub async fn create_oidc_provider(
+    name: String,
+    description: String,
+    issuer: String,
+    audience: String,
+    jwks: String,
+) -> Result<FederatedProviderView, ServerFnError> {
     let w = ssr::admin().await?;
-    let jwks = serde_json::from_str(jwks.trim()).map_err(|_| ssr::status_error(http::StatusCode::BAD_REQUEST, "jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})"))?;
-    w.create_federated_provider(NewFederatedProvider { kind: "oidc".into(), name, description: Some(description), issuer: Some(issuer), audience: Some(audience), jwks: Some(jwks) })
-        .await
-        .map_err(ssr::err)
+    let jwks = serde_json::from_str(jwks.trim()).map_err(|_| {
+        ssr::status_error(
+            http::StatusCode::BAD_REQUEST,
+            "jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})",
+        )
+    })?;
+    w.create_federated_provider(NewFederatedProvider {
+        kind: "oidc".into(),
+        name,
+        description: Some(description),
+        issuer: Some(issuer),
+        audience: Some(audience),
+        jwks: Some(jwks),
+    })
+    .await
+    .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "set_provider_enabled")]
 pub async fn set_provider_enabled(provider: String, enabled: bool) -> Result<(), ServerFnError> {
-    ssr::admin().await?.set_federated_provider_enabled(&provider, enabled).await.map_err(ssr::err).map(|_| ())
+    ssr::admin()
+        .await?
+        .set_federated_provider_enabled(&provider, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
 }
 
 #[server(prefix = "/console/api", endpoint = "delete_provider")]
 pub async fn delete_provider(provider: String) -> Result<(), ServerFnError> {
-    ssr::admin().await?.delete_federated_provider(&provider).await.map_err(ssr::err)
-}
-
-#[server(prefix = "/console/api", endpoint = "list_federated_credentials")]
-pub async fn list_federated_credentials(client: String) -> Result<Vec<FederatedCredentialView>, ServerFnError> {
-    ssr::admin().await?.list_federated_credentials(&client).await.map_err(ssr::err)
-}
-
-#[allow(clippy::too_many_arguments)]
-#[server(prefix = "/console/api", endpoint = "add_federated_credential")]
-pub async fn add_federated_credential(client: String, provider_id: String, name: String, description: String, mode: String, namespace: String, service_account: String, principal_id: String) -> Result<FederatedCredentialView, ServerFnError> {
-    let w = ssr::admin().await?;
-    let some = |s: String| (!s.trim().is_empty()).then_some(s);
-    let verification = VerificationInput { mode, namespace: some(namespace), service_account: some(service_account), principal_id: some(principal_id) };
-    w.create_federated_credential(&client, NewFederatedCredential { kind: "oidc".into(), provider_id, name, description: Some(description), verification })
+    ssr::admin()
+        .await?
+        .delete_federated_provider(&provider)
         .await
         .map_err(ssr::err)
 }
 
+#[server(prefix = "/console/api", endpoint = "list_federated_credentials")]
+pub async fn list_federated_credentials(
+    client: String,
+) -> Result<Vec<FederatedCredentialView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .list_federated_credentials(&client)
+        .await
+        .map_err(ssr::err)
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/console/api", endpoint = "add_federated_credential")]
+pub async fn add_federated_credential(
+    client: String,
+    provider_id: String,
+    name: String,
+    description: String,
+    mode: String,
+    namespace: String,
+    service_account: String,
+    principal_id: String,
+) -> Result<FederatedCredentialView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let some = |s: String| (!s.trim().is_empty()).then_some(s);
+    let verification = VerificationInput {
+        mode,
+        namespace: some(namespace),
+        service_account: some(service_account),
+        principal_id: some(principal_id),
+    };
+    w.create_federated_credential(
+        &client,
+        NewFederatedCredential {
+            kind: "oidc".into(),
+            provider_id,
+            name,
+            description: Some(description),
+            verification,
+        },
+    )
+    .await
+    .map_err(ssr::err)
+}
+
 #[server(prefix = "/console/api", endpoint = "set_federated_credential_enabled")]
-pub async fn set_federated_credential_enabled(client: String, credential: String, enabled: bool) -> Result<(), ServerFnError> {
-    ssr::admin().await?.set_federated_credential_enabled(&client, &credential, enabled).await.map_err(ssr::err).map(|_| ())
+pub async fn set_federated_credential_enabled(
+    client: String,
+    credential: String,
+    enabled: bool,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_federated_credential_enabled(&client, &credential, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
 }
 
 #[server(prefix = "/console/api", endpoint = "delete_federated_credential")]
-pub async fn delete_federated_credential(client: String, credential: String) -> Result<(), ServerFnError> {
-    ssr::admin().await?.delete_federated_credential(&client, &credential).await.map_err(ssr::err)
+pub async fn delete_federated_credential(
+    client: String,
+    credential: String,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .delete_federated_credential(&client, &credential)
+        .await
+        .map_err(ssr::err)
 }

@@ -2,7 +2,7 @@
 
 use crate::api::{self, Logout};
 use leptos::prelude::*;
-use leptos_router::components::{Redirect, A};
+use leptos_router::components::{A, Redirect};
 
 /// The signed-in frame: navigation and sign-out. Sends visitors who are not
 /// signed in to `/login`.
@@ -81,7 +81,11 @@ pub fn fmt_time(t: i64) -> String {
     let days = t.div_euclid(86_400);
     let secs = t.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02} UTC", secs / 3600, (secs % 3600) / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
 }
 
 /// Howard Hinnant's days-to-civil algorithm.

@@ -13,6 +13,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_init::Migration), Box::new(m20261126_000002_public_keys::Migration), Box::new(m20261126_000003_federation::Migration)]
+        vec![
+            Box::new(m20261126_000001_init::Migration),
+            Box::new(m20261126_000002_public_keys::Migration),
+            Box::new(m20261126_000003_federation::Migration),
+        ]
     }
 }

@@ -33,7 +33,8 @@ fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootstrapError> {
 }
 
 fn read(path: &Path) -> Result<String, BootstrapError> {
-    fs::read_to_string(path).map_err(|e| BootstrapError(format!("cannot read {}: {e}", path.display())))
+    fs::read_to_string(path)
+        .map_err(|e| BootstrapError(format!("cannot read {}: {e}", path.display())))
 }
 
 pub fn prepare(
@@ -42,7 +43,8 @@ pub fn prepare(
     tls_hosts: &[String],
     now: i64,
 ) -> Result<DataDir, BootstrapError> {
-    fs::create_dir_all(dir).map_err(|e| BootstrapError(format!("cannot create {}: {e}", dir.display())))?;
+    fs::create_dir_all(dir)
+        .map_err(|e| BootstrapError(format!("cannot create {}: {e}", dir.display())))?;
 
     let key_path = dir.join("signing-key.pem");
     if !key_path.exists() {
@@ -66,19 +68,28 @@ pub fn prepare(
             let key = dir.join("tls-key.pem");
             let ca = dir.join("ca.pem");
             if !cert.exists() || !key.exists() || !ca.exists() {
-                let pki = writ_core::tls::create_local_pki(tls_hosts, now).map_err(|e| BootstrapError(e.to_string()))?;
+                let pki = writ_core::tls::create_local_pki(tls_hosts, now)
+                    .map_err(|e| BootstrapError(e.to_string()))?;
                 for p in [&cert, &key, &ca] {
                     let _ = fs::remove_file(p);
                 }
-                fs::write(&ca, &pki.ca_cert_pem).map_err(|e| BootstrapError(format!("cannot write {}: {e}", ca.display())))?;
+                fs::write(&ca, &pki.ca_cert_pem)
+                    .map_err(|e| BootstrapError(format!("cannot write {}: {e}", ca.display())))?;
                 // The CA goes in the chain so clients that trust ca.pem verify it.
                 let chain = format!("{}{}", pki.server_cert_pem, pki.ca_cert_pem);
-                fs::write(&cert, chain).map_err(|e| BootstrapError(format!("cannot write {}: {e}", cert.display())))?;
+                fs::write(&cert, chain)
+                    .map_err(|e| BootstrapError(format!("cannot write {}: {e}", cert.display())))?;
                 write_private(&key, pki.server_key_pem.as_bytes())?;
             }
             (cert, key, Some(ca))
         }
     };
     let tls_sha1_fingerprint = writ_core::tls::sha1_fingerprint(&read(&tls_cert)?);
-    Ok(DataDir { signing_key, tls_cert, tls_key, ca_path, tls_sha1_fingerprint })
+    Ok(DataDir {
+        signing_key,
+        tls_cert,
+        tls_key,
+        ca_path,
+        tls_sha1_fingerprint,
+    })
 }

@@ -55,13 +55,18 @@ impl Config {
             .map_err(|_| ConfigError("WRIT_BIND must be an address like 127.0.0.1:8443".into()))?;
         let public_url = var("WRIT_PUBLIC_URL");
         if let Some(u) = &public_url
-            && !u.starts_with("https://") {
-                return Err(ConfigError("WRIT_PUBLIC_URL must start with https://".into()));
-            }
+            && !u.starts_with("https://")
+        {
+            return Err(ConfigError(
+                "WRIT_PUBLIC_URL must start with https://".into(),
+            ));
+        }
         let tls_cert = var("WRIT_TLS_CERT").map(PathBuf::from);
         let tls_key = var("WRIT_TLS_KEY").map(PathBuf::from);
         if tls_cert.is_some() != tls_key.is_some() {
-            return Err(ConfigError("set both WRIT_TLS_CERT and WRIT_TLS_KEY, or neither".into()));
+            return Err(ConfigError(
+                "set both WRIT_TLS_CERT and WRIT_TLS_KEY, or neither".into(),
+            ));
         }
         Ok(Self {
             data_dir,
@@ -73,11 +78,18 @@ impl Config {
             instance_id: var("WRIT_INSTANCE_ID"),
             admin_password: secret_var("WRIT_ADMIN_PASSWORD")?,
             bootstrap_admin_token: secret_var("WRIT_BOOTSTRAP_ADMIN_TOKEN")?,
-            site_root: var("WRIT_SITE_ROOT").map(PathBuf::from).unwrap_or_else(default_site_root),
+            site_root: var("WRIT_SITE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or_else(default_site_root),
             clock_skew_secs: match var("WRIT_CLOCK_SKEW_SECS") {
                 None => 60,
-                Some(v) => v.parse().ok().filter(|s| (0..=600).contains(s))
-                    .ok_or_else(|| ConfigError("WRIT_CLOCK_SKEW_SECS must be 0 to 600 seconds".into()))?,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|s| (0..=600).contains(s))
+                    .ok_or_else(|| {
+                        ConfigError("WRIT_CLOCK_SKEW_SECS must be 0 to 600 seconds".into())
+                    })?,
             },
         })
     }
@@ -85,8 +97,9 @@ impl Config {
     /// A configuration for tests: everything under `data_dir`, port 0.
     pub fn for_tests(data_dir: PathBuf, database_url: Option<String>) -> Self {
         Self {
-            database_url: database_url
-                .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", data_dir.join("writ.db").display())),
+            database_url: database_url.unwrap_or_else(|| {
+                format!("sqlite://{}?mode=rwc", data_dir.join("writ.db").display())
+            }),
             data_dir,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             public_url: None,
@@ -105,7 +118,11 @@ impl Config {
 fn default_site_root() -> PathBuf {
     std::env::current_exe()
         .ok()
-        .and_then(|exe| exe.parent().and_then(|p| p.parent()).map(|t| t.join("site")))
+        .and_then(|exe| {
+            exe.parent()
+                .and_then(|p| p.parent())
+                .map(|t| t.join("site"))
+        })
         .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("target/site"))
 }

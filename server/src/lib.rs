@@ -48,8 +48,11 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // Both rustls crypto providers end up linked; pick one explicitly.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 
-    let listener = std::net::TcpListener::bind(cfg.bind).map_err(|e| StartError::Bind(cfg.bind, e))?;
-    let addr = listener.local_addr().map_err(|e| StartError::Bind(cfg.bind, e))?;
+    let listener =
+        std::net::TcpListener::bind(cfg.bind).map_err(|e| StartError::Bind(cfg.bind, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Bind(cfg.bind, e))?;
     let public_url = cfg
         .public_url
         .clone()
@@ -59,9 +62,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
 
     let mut hosts = vec!["localhost".to_owned(), "127.0.0.1".to_owned()];
     if let Some(h) = public_host(&public_url)
-        && !hosts.contains(&h) {
-            hosts.push(h);
-        }
+        && !hosts.contains(&h)
+    {
+        hosts.push(h);
+    }
     let clock: Arc<dyn writ_core::Clock> = Arc::new(writ_core::SystemClock);
     let tls_files = cfg.tls_cert.clone().zip(cfg.tls_key.clone());
     let data = bootstrap::prepare(&cfg.data_dir, tls_files, &hosts, clock.now())?;
@@ -87,7 +91,10 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let state = AppState { leptos_options, writ: writ.clone() };
+    let state = AppState {
+        leptos_options,
+        writ: writ.clone(),
+    };
     let app = routes::router(state);
 
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&data.tls_cert, &data.tls_key)
@@ -98,9 +105,19 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .map_err(StartError::Tls)?
         .handle(handle.clone());
     let task = tokio::spawn(async move {
-        server.serve(app.into_make_service_with_connect_info::<SocketAddr>()).await
+        server
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await
     });
-    Ok(Running { addr, public_url, ca_path: data.ca_path, writ, generated_admin_password, handle, task })
+    Ok(Running {
+        addr,
+        public_url,
+        ca_path: data.ca_path,
+        writ,
+        generated_admin_password,
+        handle,
+        task,
+    })
 }
 
 fn public_host(url: &str) -> Option<String> {

@@ -10,8 +10,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // One worker per core this process may run on (honours taskset / cgroup
     // CPU sets): extra workers on a pinned core only add context switches.
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    match tokio::runtime::Builder::new_multi_thread().worker_threads(workers).enable_all().build() {
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(workers)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt.block_on(run()),
         Err(e) => {
             eprintln!("writ: cannot start the async runtime: {e}");
@@ -23,7 +29,8 @@ fn main() -> ExitCode {
 async fn run() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("WRIT_LOG").unwrap_or_else(|_| "info,sqlx=warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("WRIT_LOG")
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
     let cfg = match writ_server::Config::from_env() {
@@ -55,7 +62,11 @@ async fn run() -> ExitCode {
         running.addr,
         data_dir,
         backend,
-        running.ca_path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "(given TLS files)".into()),
+        running
+            .ca_path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "(given TLS files)".into()),
         running.writ.instance_id(),
     );
     let handle = running.handle.clone();

@@ -6,9 +6,9 @@
 mod common;
 
 use base64::Engine;
-use common::{spawn, Backend, TestServer};
+use common::{Backend, TestServer, spawn};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -17,13 +17,19 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(kubernetes_token_gets_a_writ_token, provider_and_credential_rules);
+on_both_backends!(
+    kubernetes_token_gets_a_writ_token,
+    provider_and_credential_rules
+);
 
 const TYPE: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
 const ISSUER: &str = "https://oidc.cluster-1.example";
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn b64(b: &[u8]) -> String {
@@ -42,10 +48,17 @@ impl Issuer {
     fn token(&self, sub: &str, patch: Value) -> String {
         let mut c = json!({"iss": ISSUER, "aud": ["writ-federation"], "sub": sub, "iat": now(), "nbf": now(), "exp": now() + 3600,
             "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "billing-bot", "uid": "6f1e…"}}});
-        for (k, v) in patch.as_object().unwrap() { c[k] = v.clone(); }
+        for (k, v) in patch.as_object().unwrap() {
+            c[k] = v.clone();
+        }
         let mut h = Header::new(Algorithm::ES256);
         h.kid = Some("sa-key-1".into());
-        jsonwebtoken::encode(&h, &c, &EncodingKey::from_ec_pem(self.0.serialize_pem().as_bytes()).unwrap()).unwrap()
+        jsonwebtoken::encode(
+            &h,
+            &c,
+            &EncodingKey::from_ec_pem(self.0.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
     }
 }
 
@@ -53,22 +66,36 @@ async fn setup(s: &TestServer, issuer: &Issuer) -> (Value, Value, Value) {
     let r = s.admin_post("/federated-credential-providers", json!({"type": "oidc", "name": "cluster-1", "issuer": ISSUER, "audience": "writ-federation", "jwks": issuer.jwks()})).await;
     assert_eq!(r.status(), 201);
     let provider: Value = r.json().await.unwrap();
-    let r = s.admin_post("/m2m-applications", json!({"name": "billing-batch"})).await;
+    let r = s
+        .admin_post("/m2m-applications", json!({"name": "billing-batch"}))
+        .await;
     let app: Value = r.json().await.unwrap();
     let r = s.admin_post(&format!("/m2m-applications/{}/federated-credentials", app["id"].as_str().unwrap()), json!({
         "type": "oidc", "provider_id": provider["id"], "name": "k8s-billing",
         "verification": {"mode": "kubernetes", "namespace": "payments", "service_account": "billing-bot"}})).await;
     assert_eq!(r.status(), 201);
     let cred: Value = r.json().await.unwrap();
-    assert_eq!(cred["verification_expression"], "jwt.claims.sub == 'system:serviceaccount:payments:billing-bot'");
+    assert_eq!(
+        cred["verification_expression"],
+        "jwt.claims.sub == 'system:serviceaccount:payments:billing-bot'"
+    );
     (provider, app, cred)
 }
 
 async fn post(s: &TestServer, client_id: &str, name: &str, token: &str) -> reqwest::Response {
-    s.http.post(s.token_url()).form(&[
-        ("grant_type", "client_credentials"), ("client_id", client_id), ("scope", "urn:cloud:idaas:pam|.all"),
-        ("client_assertion_type", TYPE), ("client_assertion", token), ("application_federated_credential_name", name),
-    ]).send().await.unwrap()
+    s.http
+        .post(s.token_url())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id),
+            ("scope", "urn:cloud:idaas:pam|.all"),
+            ("client_assertion_type", TYPE),
+            ("client_assertion", token),
+            ("application_federated_credential_name", name),
+        ])
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn error_of(r: reqwest::Response) -> (u16, String) {
@@ -83,25 +110,62 @@ async fn kubernetes_token_gets_a_writ_token(b: Backend) {
     let (_, app, _) = setup(&s, &issuer).await;
     let cid = app["client_id"].as_str().unwrap();
     // As the SDK sends it: the token file's content, trailing newline included.
-    let token = format!("{}\n", issuer.token("system:serviceaccount:payments:billing-bot", json!({})));
+    let token = format!(
+        "{}\n",
+        issuer.token("system:serviceaccount:payments:billing-bot", json!({}))
+    );
     let r = post(&s, cid, "k8s-billing", &token).await;
     assert_eq!(r.status(), 200);
     let t: Value = r.json().await.unwrap();
-    let claims = jsonwebtoken::dangerous::insecure_decode::<Value>(t["access_token"].as_str().unwrap()).unwrap().claims;
+    let claims =
+        jsonwebtoken::dangerous::insecure_decode::<Value>(t["access_token"].as_str().unwrap())
+            .unwrap()
+            .claims;
     assert_eq!(claims["sub"], cid);
 
     // Hostile and mistaken requests issue nothing.
     let cases = [
-        ("other service account", issuer.token("system:serviceaccount:payments:intruder", json!({}))),
-        ("wrong audience", issuer.token("system:serviceaccount:payments:billing-bot", json!({"aud": "kubernetes"}))),
-        ("wrong issuer", issuer.token("system:serviceaccount:payments:billing-bot", json!({"iss": "https://evil.example"}))),
-        ("expired", issuer.token("system:serviceaccount:payments:billing-bot", json!({"exp": now() - 600}))),
-        ("other signer", Issuer::new().token("system:serviceaccount:payments:billing-bot", json!({}))),
+        (
+            "other service account",
+            issuer.token("system:serviceaccount:payments:intruder", json!({})),
+        ),
+        (
+            "wrong audience",
+            issuer.token(
+                "system:serviceaccount:payments:billing-bot",
+                json!({"aud": "kubernetes"}),
+            ),
+        ),
+        (
+            "wrong issuer",
+            issuer.token(
+                "system:serviceaccount:payments:billing-bot",
+                json!({"iss": "https://evil.example"}),
+            ),
+        ),
+        (
+            "expired",
+            issuer.token(
+                "system:serviceaccount:payments:billing-bot",
+                json!({"exp": now() - 600}),
+            ),
+        ),
+        (
+            "other signer",
+            Issuer::new().token("system:serviceaccount:payments:billing-bot", json!({})),
+        ),
     ];
     for (name, tok) in cases {
-        assert_eq!(error_of(post(&s, cid, "k8s-billing", &tok).await).await, (401, "invalid_client".into()), "{name}");
+        assert_eq!(
+            error_of(post(&s, cid, "k8s-billing", &tok).await).await,
+            (401, "invalid_client".into()),
+            "{name}"
+        );
     }
-    assert_eq!(error_of(post(&s, cid, "no-such-credential", &token).await).await, (401, "invalid_client".into()));
+    assert_eq!(
+        error_of(post(&s, cid, "no-such-credential", &token).await).await,
+        (401, "invalid_client".into())
+    );
     s.stop().await;
 }
 
@@ -109,7 +173,11 @@ async fn provider_and_credential_rules(b: Backend) {
     let s = spawn(b).await;
     let issuer = Issuer::new();
     let (provider, app, cred) = setup(&s, &issuer).await;
-    let (pid, aid, fid) = (provider["id"].as_str().unwrap(), app["id"].as_str().unwrap(), cred["id"].as_str().unwrap());
+    let (pid, aid, fid) = (
+        provider["id"].as_str().unwrap(),
+        app["id"].as_str().unwrap(),
+        cred["id"].as_str().unwrap(),
+    );
     let cid = app["client_id"].as_str().unwrap();
     let good = issuer.token("system:serviceaccount:payments:billing-bot", json!({}));
 
@@ -120,24 +188,75 @@ async fn provider_and_credential_rules(b: Backend) {
     assert_eq!(r.status(), 409);
     let r = s.admin_post(&format!("/m2m-applications/{aid}/federated-credentials"), json!({"type": "oidc", "provider_id": pid, "name": "ok", "verification": {"mode": "kubernetes", "namespace": "payments"}})).await;
     assert_eq!(r.status(), 400);
-    assert!(r.json::<Value>().await.unwrap()["error_description"].as_str().unwrap().starts_with("Service Account"));
+    assert!(
+        r.json::<Value>().await.unwrap()["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Service Account")
+    );
     let r = s.admin_post("/federated-credential-providers", json!({"type": "oidc", "name": "Bad Name", "issuer": ISSUER, "audience": "a", "jwks": issuer.jwks()})).await;
     assert_eq!(r.status(), 400);
 
     // Disabled credential, then disabled provider: refused at once.
-    s.admin_post(&format!("/m2m-applications/{aid}/federated-credentials/{fid}/disable"), json!({})).await;
-    assert_eq!(error_of(post(&s, cid, "k8s-billing", &good).await).await.1, "invalid_client");
-    s.admin_post(&format!("/m2m-applications/{aid}/federated-credentials/{fid}/enable"), json!({})).await;
+    s.admin_post(
+        &format!("/m2m-applications/{aid}/federated-credentials/{fid}/disable"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        error_of(post(&s, cid, "k8s-billing", &good).await).await.1,
+        "invalid_client"
+    );
+    s.admin_post(
+        &format!("/m2m-applications/{aid}/federated-credentials/{fid}/enable"),
+        json!({}),
+    )
+    .await;
     assert_eq!(post(&s, cid, "k8s-billing", &good).await.status(), 200);
-    s.admin_post(&format!("/federated-credential-providers/{pid}/disable"), json!({})).await;
-    assert_eq!(error_of(post(&s, cid, "k8s-billing", &good).await).await.1, "invalid_client");
+    s.admin_post(
+        &format!("/federated-credential-providers/{pid}/disable"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        error_of(post(&s, cid, "k8s-billing", &good).await).await.1,
+        "invalid_client"
+    );
 
     // Delete rules: a provider in use cannot go; a credential must be disabled first.
-    assert_eq!(s.admin_delete(&format!("/federated-credential-providers/{pid}")).await.status(), 409);
-    assert_eq!(s.admin_delete(&format!("/m2m-applications/{aid}/federated-credentials/{fid}")).await.status(), 409);
-    s.admin_post(&format!("/m2m-applications/{aid}/federated-credentials/{fid}/disable"), json!({})).await;
-    assert_eq!(s.admin_delete(&format!("/m2m-applications/{aid}/federated-credentials/{fid}")).await.status(), 204);
-    assert_eq!(s.admin_delete(&format!("/federated-credential-providers/{pid}")).await.status(), 204);
+    assert_eq!(
+        s.admin_delete(&format!("/federated-credential-providers/{pid}"))
+            .await
+            .status(),
+        409
+    );
+    assert_eq!(
+        s.admin_delete(&format!(
+            "/m2m-applications/{aid}/federated-credentials/{fid}"
+        ))
+        .await
+        .status(),
+        409
+    );
+    s.admin_post(
+        &format!("/m2m-applications/{aid}/federated-credentials/{fid}/disable"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        s.admin_delete(&format!(
+            "/m2m-applications/{aid}/federated-credentials/{fid}"
+        ))
+        .await
+        .status(),
+        204
+    );
+    assert_eq!(
+        s.admin_delete(&format!("/federated-credential-providers/{pid}"))
+            .await
+            .status(),
+        204
+    );
 
     // SDK configuration for OIDC names the credential and the environment.
     let r = s.admin_post("/federated-credential-providers", json!({"type": "oidc", "name": "cluster-2", "issuer": ISSUER, "audience": "writ-federation", "jwks": issuer.jwks()})).await;
@@ -145,9 +264,22 @@ async fn provider_and_credential_rules(b: Backend) {
     s.admin_post(&format!("/m2m-applications/{aid}/federated-credentials"), json!({"type": "oidc", "provider_id": p2["id"], "name": "k8s-2", "verification": {"mode": "principal_id", "principal_id": "system:serviceaccount:payments:billing-bot"}})).await;
     let cfg: Value = s.admin_get(&format!("/m2m-applications/{aid}/sdk-config?authn_method=OIDC&federated_credential_name=k8s-2&oidc_token_file_path=/var/run/token")).await.json().await.unwrap();
     assert_eq!(cfg["authnConfiguration"]["authnMethod"], "OIDC");
-    assert_eq!(cfg["authnConfiguration"]["applicationFederatedCredentialName"], "k8s-2");
-    assert_eq!(cfg["authnConfiguration"]["clientDeployEnvironment"], "KUBERNETES");
-    assert_eq!(cfg["authnConfiguration"]["oidcTokenFilePath"], "/var/run/token");
-    assert_eq!(post(&s, cid, "k8s-2", &good).await.status(), 200, "principal_id mode");
+    assert_eq!(
+        cfg["authnConfiguration"]["applicationFederatedCredentialName"],
+        "k8s-2"
+    );
+    assert_eq!(
+        cfg["authnConfiguration"]["clientDeployEnvironment"],
+        "KUBERNETES"
+    );
+    assert_eq!(
+        cfg["authnConfiguration"]["oidcTokenFilePath"],
+        "/var/run/token"
+    );
+    assert_eq!(
+        post(&s, cid, "k8s-2", &good).await.status(),
+        200,
+        "principal_id mode"
+    );
     s.stop().await;
 }

@@ -4,9 +4,9 @@
 
 mod common;
 
-use common::{spawn, Backend, TestServer};
+use common::{Backend, TestServer, spawn};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
@@ -15,19 +15,37 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(assertion_gets_a_token_once, concurrent_replays_get_one_token, hostile_assertions_issue_nothing, key_lifecycle_and_validation);
+on_both_backends!(
+    assertion_gets_a_token_once,
+    concurrent_replays_get_one_token,
+    hostile_assertions_issue_nothing,
+    key_lifecycle_and_validation
+);
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// An agent with one registered P-256 key; returns (agent, key pair PEM).
 async fn agent_with_key(s: &TestServer) -> (Value, rcgen::KeyPair) {
-    let agent: Value = s.admin_post("/agents", json!({"name": "signer", "owner": "ops"})).await.json().await.unwrap();
+    let agent: Value = s
+        .admin_post("/agents", json!({"name": "signer", "owner": "ops"}))
+        .await
+        .json()
+        .await
+        .unwrap();
     let kp = rcgen::KeyPair::generate().unwrap();
-    let r = s.admin_post(&format!("/agents/{}/public-keys", agent["id"].as_str().unwrap()), json!({"pem": kp.public_key_pem()})).await;
+    let r = s
+        .admin_post(
+            &format!("/agents/{}/public-keys", agent["id"].as_str().unwrap()),
+            json!({"pem": kp.public_key_pem()}),
+        )
+        .await;
     assert_eq!(r.status(), 201);
     let k: Value = r.json().await.unwrap();
     assert_eq!(k["key_type"], "EC P-256");
@@ -42,11 +60,21 @@ fn assertion(kp: &rcgen::KeyPair, client_id: &str, aud: &str, claims_patch: Valu
     }
     let mut h = Header::new(Algorithm::ES256);
     h.typ = Some("JWT".into());
-    jsonwebtoken::encode(&h, &claims, &EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap()).unwrap()
+    jsonwebtoken::encode(
+        &h,
+        &claims,
+        &EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap(),
+    )
+    .unwrap()
 }
 
 async fn post(s: &TestServer, client_id: Option<&str>, a: &str) -> reqwest::Response {
-    let mut form = vec![("grant_type", "client_credentials"), ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", a), ("scope", "urn:cloud:idaas:pam|.all")];
+    let mut form = vec![
+        ("grant_type", "client_credentials"),
+        ("client_assertion_type", ASSERTION_TYPE),
+        ("client_assertion", a),
+        ("scope", "urn:cloud:idaas:pam|.all"),
+    ];
     if let Some(c) = client_id {
         form.push(("client_id", c));
     }
@@ -56,7 +84,11 @@ async fn post(s: &TestServer, client_id: Option<&str>, a: &str) -> reqwest::Resp
 async fn error_of(r: reqwest::Response) -> (u16, String, String) {
     let st = r.status().as_u16();
     let b: Value = r.json().await.unwrap();
-    (st, b["error"].as_str().unwrap().into(), b["error_description"].as_str().unwrap().into())
+    (
+        st,
+        b["error"].as_str().unwrap().into(),
+        b["error_description"].as_str().unwrap().into(),
+    )
 }
 
 async fn assertion_gets_a_token_once(b: Backend) {
@@ -74,11 +106,36 @@ async fn assertion_gets_a_token_once(b: Backend) {
     assert!(desc.contains("already used"), "{desc}");
     // A fresh one works, also without client_id in the body and with the issuer as audience.
     let issuer = s.url("/api/v2/iauths_system/oauth2");
-    assert_eq!(post(&s, None, &assertion(&kp, cid, &issuer, json!({}))).await.status(), 200);
+    assert_eq!(
+        post(&s, None, &assertion(&kp, cid, &issuer, json!({})))
+            .await
+            .status(),
+        200
+    );
     s.running.writ.flush_audit().await;
-    let events: Value = s.admin_get(&format!("/agents/{}/audit", agent["id"].as_str().unwrap())).await.json().await.unwrap();
-    assert!(events.as_array().unwrap().iter().any(|e| e["reason"] == "assertion_replayed"), "{events}");
-    let keys: Value = s.admin_get(&format!("/agents/{}/public-keys", agent["id"].as_str().unwrap())).await.json().await.unwrap();
+    let events: Value = s
+        .admin_get(&format!("/agents/{}/audit", agent["id"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["reason"] == "assertion_replayed"),
+        "{events}"
+    );
+    let keys: Value = s
+        .admin_get(&format!(
+            "/agents/{}/public-keys",
+            agent["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert!(keys[0]["last_used_at"].is_i64());
     s.stop().await;
 }
@@ -89,9 +146,21 @@ async fn concurrent_replays_get_one_token(b: Backend) {
     let cid = agent["client_id"].as_str().unwrap().to_owned();
     let a = assertion(&kp, &cid, &s.token_url(), json!({}));
     let sends = (0..12).map(|_| post(&s, Some(&cid), &a));
-    let statuses: Vec<u16> = futures::future::join_all(sends).await.into_iter().map(|r| r.status().as_u16()).collect();
-    assert_eq!(statuses.iter().filter(|&&st| st == 200).count(), 1, "{statuses:?}");
-    assert_eq!(statuses.iter().filter(|&&st| st == 401).count(), 11, "{statuses:?}");
+    let statuses: Vec<u16> = futures::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|&&st| st == 200).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|&&st| st == 401).count(),
+        11,
+        "{statuses:?}"
+    );
     s.stop().await;
 }
 
@@ -101,19 +170,44 @@ async fn hostile_assertions_issue_nothing(b: Backend) {
     let cid = agent["client_id"].as_str().unwrap();
     let tu = s.token_url();
     let cases = [
-        ("wrong aud", assertion(&kp, cid, "https://elsewhere/token", json!({}))),
-        ("expired", assertion(&kp, cid, &tu, json!({"iat": now() - 1200, "exp": now() - 600}))),
-        ("too long-lived", assertion(&kp, cid, &tu, json!({"exp": now() + 7200}))),
+        (
+            "wrong aud",
+            assertion(&kp, cid, "https://elsewhere/token", json!({})),
+        ),
+        (
+            "expired",
+            assertion(
+                &kp,
+                cid,
+                &tu,
+                json!({"iat": now() - 1200, "exp": now() - 600}),
+            ),
+        ),
+        (
+            "too long-lived",
+            assertion(&kp, cid, &tu, json!({"exp": now() + 7200})),
+        ),
         ("no jti", assertion(&kp, cid, &tu, json!({"jti": null}))),
-        ("other key", assertion(&rcgen::KeyPair::generate().unwrap(), cid, &tu, json!({}))),
+        (
+            "other key",
+            assertion(&rcgen::KeyPair::generate().unwrap(), cid, &tu, json!({})),
+        ),
         ("alg none", {
-            let c = base64_url(&json!({"iss": cid, "sub": cid, "aud": tu, "jti": "n1", "exp": now() + 60}).to_string());
+            let c = base64_url(
+                &json!({"iss": cid, "sub": cid, "aud": tu, "jti": "n1", "exp": now() + 60})
+                    .to_string(),
+            );
             format!("{}.{c}.", base64_url(r#"{"alg":"none","typ":"JWT"}"#))
         }),
         ("HS256 keyed with the public key", {
             let mut h = Header::new(Algorithm::HS256);
             h.typ = Some("JWT".into());
-            jsonwebtoken::encode(&h, &json!({"iss": cid, "sub": cid, "aud": tu, "jti": "h1", "exp": now() + 60}), &EncodingKey::from_secret(kp.public_key_pem().as_bytes())).unwrap()
+            jsonwebtoken::encode(
+                &h,
+                &json!({"iss": cid, "sub": cid, "aud": tu, "jti": "h1", "exp": now() + 60}),
+                &EncodingKey::from_secret(kp.public_key_pem().as_bytes()),
+            )
+            .unwrap()
         }),
         ("garbage", "not.a.jwt".to_string()),
     ];
@@ -122,17 +216,48 @@ async fn hostile_assertions_issue_nothing(b: Backend) {
         assert_eq!((st, err.as_str()), (401, "invalid_client"), "{name}");
     }
     // Unknown assertion type, and mixing methods.
-    let r = s.http.post(tu.clone()).form(&[("grant_type", "client_credentials"), ("client_assertion_type", "urn:example:other"), ("client_assertion", "x.y.z")]).send().await.unwrap();
+    let r = s
+        .http
+        .post(tu.clone())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", "urn:example:other"),
+            ("client_assertion", "x.y.z"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.1, "invalid_client");
     let a = assertion(&kp, cid, &tu, json!({}));
-    let r = s.http.post(tu.clone()).form(&[("grant_type", "client_credentials"), ("client_assertion_type", ASSERTION_TYPE), ("client_assertion", a.as_str()), ("client_secret", "x")]).send().await.unwrap();
+    let r = s
+        .http
+        .post(tu.clone())
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", ASSERTION_TYPE),
+            ("client_assertion", a.as_str()),
+            ("client_secret", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error_of(r).await.1, "invalid_request");
     // Disabled key: refused at once.
     let id = agent["id"].as_str().unwrap();
-    let keys: Value = s.admin_get(&format!("/agents/{id}/public-keys")).await.json().await.unwrap();
+    let keys: Value = s
+        .admin_get(&format!("/agents/{id}/public-keys"))
+        .await
+        .json()
+        .await
+        .unwrap();
     let kid = keys[0]["id"].as_str().unwrap();
-    s.admin_post(&format!("/agents/{id}/public-keys/{kid}/disable"), json!({})).await;
-    let (st, err, _) = error_of(post(&s, Some(cid), &assertion(&kp, cid, &tu, json!({}))).await).await;
+    s.admin_post(
+        &format!("/agents/{id}/public-keys/{kid}/disable"),
+        json!({}),
+    )
+    .await;
+    let (st, err, _) =
+        error_of(post(&s, Some(cid), &assertion(&kp, cid, &tu, json!({}))).await).await;
     assert_eq!((st, err.as_str()), (401, "invalid_client"));
     s.stop().await;
 }
@@ -147,29 +272,79 @@ async fn key_lifecycle_and_validation(b: Backend) {
     let (agent, kp) = agent_with_key(&s).await;
     let id = agent["id"].as_str().unwrap();
     // The same key twice → 409; a private key, garbage, both fields → 400.
-    let r = s.admin_post(&format!("/agents/{id}/public-keys"), json!({"pem": kp.public_key_pem()})).await;
+    let r = s
+        .admin_post(
+            &format!("/agents/{id}/public-keys"),
+            json!({"pem": kp.public_key_pem()}),
+        )
+        .await;
     assert_eq!(r.status(), 409);
-    for body in [json!({"pem": kp.serialize_pem()}), json!({"pem": "hello"}), json!({}), json!({"pem": kp.public_key_pem(), "jwk": {}}), json!({"jwk": {"kty": "oct", "k": "AA"}})] {
-        let r = s.admin_post(&format!("/agents/{id}/public-keys"), body.clone()).await;
+    for body in [
+        json!({"pem": kp.serialize_pem()}),
+        json!({"pem": "hello"}),
+        json!({}),
+        json!({"pem": kp.public_key_pem(), "jwk": {}}),
+        json!({"jwk": {"kty": "oct", "k": "AA"}}),
+    ] {
+        let r = s
+            .admin_post(&format!("/agents/{id}/public-keys"), body.clone())
+            .await;
         assert_eq!(r.status(), 400, "{body}");
         let e: Value = r.json().await.unwrap();
-        assert!(!e["error_description"].as_str().unwrap().contains("BEGIN"), "no key material echoed");
+        assert!(
+            !e["error_description"].as_str().unwrap().contains("BEGIN"),
+            "no key material echoed"
+        );
     }
     // A JWK (here the same curve, a new key) is accepted.
     let kp2 = rcgen::KeyPair::generate().unwrap();
     let raw = kp2.public_key_raw();
     let jwk = json!({"kty": "EC", "crv": "P-256", "x": base64_url_bytes(&raw[1..33]), "y": base64_url_bytes(&raw[33..65])});
-    assert_eq!(s.admin_post(&format!("/agents/{id}/public-keys"), json!({"jwk": jwk})).await.status(), 201);
-    let keys: Value = s.admin_get(&format!("/agents/{id}/public-keys")).await.json().await.unwrap();
+    assert_eq!(
+        s.admin_post(&format!("/agents/{id}/public-keys"), json!({"jwk": jwk}))
+            .await
+            .status(),
+        201
+    );
+    let keys: Value = s
+        .admin_get(&format!("/agents/{id}/public-keys"))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(keys.as_array().unwrap().len(), 2);
     let kid = keys[0]["id"].as_str().unwrap();
-    assert_eq!(s.admin_delete(&format!("/agents/{id}/public-keys/{kid}")).await.status(), 409);
-    s.admin_post(&format!("/agents/{id}/public-keys/{kid}/disable"), json!({})).await;
-    assert_eq!(s.admin_delete(&format!("/agents/{id}/public-keys/{kid}")).await.status(), 204);
+    assert_eq!(
+        s.admin_delete(&format!("/agents/{id}/public-keys/{kid}"))
+            .await
+            .status(),
+        409
+    );
+    s.admin_post(
+        &format!("/agents/{id}/public-keys/{kid}/disable"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        s.admin_delete(&format!("/agents/{id}/public-keys/{kid}"))
+            .await
+            .status(),
+        204
+    );
     // SDK configuration for PRIVATE_KEY_JWT.
-    let cfg: Value = s.admin_get(&format!("/agents/{id}/sdk-config?authn_method=PRIVATE_KEY_JWT")).await.json().await.unwrap();
+    let cfg: Value = s
+        .admin_get(&format!(
+            "/agents/{id}/sdk-config?authn_method=PRIVATE_KEY_JWT"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(cfg["authnConfiguration"]["authnMethod"], "PRIVATE_KEY_JWT");
-    assert_eq!(cfg["authnConfiguration"]["privateKeyEnvVarName"], "IDAAS_PRIVATE_KEY");
+    assert_eq!(
+        cfg["authnConfiguration"]["privateKeyEnvVarName"],
+        "IDAAS_PRIVATE_KEY"
+    );
     s.stop().await;
 }
 

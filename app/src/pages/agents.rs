@@ -1,7 +1,7 @@
 //! Agent ID Guard: the agent list and the Register Agent Identity panel.
 
 use crate::api::{self, RegisterAgent};
-use crate::components::{error_note, fmt_time, Layout};
+use crate::components::{Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
@@ -22,7 +22,10 @@ pub fn AgentsPage() -> impl IntoView {
 #[component]
 fn AgentsBody() -> impl IntoView {
     let register = ServerAction::<RegisterAgent>::new();
-    let agents = Resource::new(move || register.version().get(), |_| api::list_clients("agent".into()));
+    let agents = Resource::new(
+        move || register.version().get(),
+        |_| api::list_clients("agent".into()),
+    );
     let open = RwSignal::new(false);
     view! {
         <div class="page-head">
@@ -44,7 +47,11 @@ fn AgentsBody() -> impl IntoView {
 }
 
 #[component]
-pub fn ClientTable(clients: Vec<ClientView>, base: &'static str, empty: &'static str) -> impl IntoView {
+pub fn ClientTable(
+    clients: Vec<ClientView>,
+    base: &'static str,
+    empty: &'static str,
+) -> impl IntoView {
     if clients.is_empty() {
         return view! { <p class="muted">{empty}</p> }.into_any();
     }
@@ -77,18 +84,31 @@ pub fn validate_client_form(name: &str, owner: Option<&str>, description: &str) 
         return Some("Name must be at most 64 characters.".into());
     }
     if let Some(o) = owner
-        && o.trim().is_empty() {
-            return Some("Owner is required.".into());
-        }
+        && o.trim().is_empty()
+    {
+        return Some("Owner is required.".into());
+    }
     if description.chars().count() > DESCRIPTION_MAX {
-        return Some(format!("Description must be at most {DESCRIPTION_MAX} characters."));
+        return Some(format!(
+            "Description must be at most {DESCRIPTION_MAX} characters."
+        ));
     }
     None
 }
 
 #[component]
-fn RegisterAgentPanel(action: ServerAction<RegisterAgent>, on_close: impl Fn() + Clone + Send + Sync + 'static) -> impl IntoView {
-    let suffix: String = std::iter::repeat_with(|| "0123456789abcdef".chars().nth((js_random() * 16.0) as usize).unwrap_or('0')).take(4).collect();
+fn RegisterAgentPanel(
+    action: ServerAction<RegisterAgent>,
+    on_close: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let suffix: String = std::iter::repeat_with(|| {
+        "0123456789abcdef"
+            .chars()
+            .nth((js_random() * 16.0) as usize)
+            .unwrap_or('0')
+    })
+    .take(4)
+    .collect();
     let name = RwSignal::new(format!("agent-{suffix}"));
     let owner = RwSignal::new("admin".to_string());
     let description = RwSignal::new(String::new());
@@ -154,8 +174,14 @@ mod tests {
     #[test]
     fn form_rules() {
         assert!(validate_client_form("a", Some("me"), "").is_none());
-        assert_eq!(validate_client_form(" ", Some("me"), "").as_deref(), Some("Name is required."));
-        assert_eq!(validate_client_form("a", Some(""), "").as_deref(), Some("Owner is required."));
+        assert_eq!(
+            validate_client_form(" ", Some("me"), "").as_deref(),
+            Some("Name is required.")
+        );
+        assert_eq!(
+            validate_client_form("a", Some(""), "").as_deref(),
+            Some("Owner is required.")
+        );
         assert!(validate_client_form("a", None, &"x".repeat(129)).is_some());
         assert!(validate_client_form("a", None, &"x".repeat(128)).is_none());
     }

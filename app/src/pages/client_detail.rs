@@ -1,8 +1,11 @@
 //! An agent's or M2M application's page: the flowchart, General (with
 //! Authentication Management), SDK configuration and recent token requests.
 
-use crate::api::{self, AddPublicKey, AddSecret, DeletePublicKey, DeleteSecret, SetPublicKeyEnabled, SetSecretEnabled};
-use crate::components::{error_note, fmt_time, CopyField, Layout};
+use crate::api::{
+    self, AddPublicKey, AddSecret, DeletePublicKey, DeleteSecret, SetPublicKeyEnabled,
+    SetSecretEnabled,
+};
+use crate::components::{CopyField, Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -48,9 +51,11 @@ fn ClientView(client: ClientView) -> impl IntoView {
     let tab = RwSignal::new(Tab::Overview);
     let is_agent = client.kind == ClientKind::Agent;
     let c = StoredValue::new(client.clone());
-    let tab_button = move |t: Tab, label: &'static str| view! {
-        <button role="tab" class:active=move || tab.get() == t aria-selected=move || (tab.get() == t).to_string()
-            on:click=move |_| tab.set(t)>{label}</button>
+    let tab_button = move |t: Tab, label: &'static str| {
+        view! {
+            <button role="tab" class:active=move || tab.get() == t aria-selected=move || (tab.get() == t).to_string()
+                on:click=move |_| tab.set(t)>{label}</button>
+        }
     };
     view! {
         <div class="page-head">
@@ -101,7 +106,13 @@ fn Overview(client: ClientView) -> impl IntoView {
 #[component]
 fn General(client: ClientView) -> impl IntoView {
     let issuer = Resource::new(|| (), |_| api::get_issuer_info());
-    let grants = Resource::new({ let id = client.id.clone(); move || id.clone() }, api::client_grants);
+    let grants = Resource::new(
+        {
+            let id = client.id.clone();
+            move || id.clone()
+        },
+        api::client_grants,
+    );
     view! {
         <section class="card">
             <h2>"Issuer"</h2>
@@ -147,8 +158,10 @@ fn AuthManagement(client: String) -> impl IntoView {
     // 0: client secrets, 1: public keys, 2: federated credentials
     let tab = RwSignal::new(0u8);
     let client = StoredValue::new(client);
-    let sub_tab = move |i: u8, label: &'static str| view! {
-        <button role="tab" class:active=move || tab.get() == i on:click=move |_| tab.set(i)>{label}</button>
+    let sub_tab = move |i: u8, label: &'static str| {
+        view! {
+            <button role="tab" class:active=move || tab.get() == i on:click=move |_| tab.set(i)>{label}</button>
+        }
     };
     view! {
         <div class="tabs sub" role="tablist">
@@ -172,7 +185,14 @@ fn PublicKeys(client: String) -> impl IntoView {
     let cid = StoredValue::new(client);
     let key_text = RwSignal::new(String::new());
     let keys = Resource::new(
-        move || (cid.get_value(), add.version().get(), toggle.version().get(), delete.version().get()),
+        move || {
+            (
+                cid.get_value(),
+                add.version().get(),
+                toggle.version().get(),
+                delete.version().get(),
+            )
+        },
         |(c, ..)| api::list_public_keys(c),
     );
     view! {
@@ -202,7 +222,12 @@ fn PublicKeys(client: String) -> impl IntoView {
     }
 }
 
-fn key_row(k: PublicKeyView, cid: StoredValue<String>, toggle: ServerAction<SetPublicKeyEnabled>, delete: ServerAction<DeletePublicKey>) -> impl IntoView {
+fn key_row(
+    k: PublicKeyView,
+    cid: StoredValue<String>,
+    toggle: ServerAction<SetPublicKeyEnabled>,
+    delete: ServerAction<DeletePublicKey>,
+) -> impl IntoView {
     let (id1, id2) = (k.id.clone(), k.id.clone());
     let enabled = k.enabled;
     view! {
@@ -230,7 +255,14 @@ fn ClientSecrets(client: String) -> impl IntoView {
     let delete = ServerAction::<DeleteSecret>::new();
     let cid = StoredValue::new(client.clone());
     let secrets = Resource::new(
-        move || (cid.get_value(), add.version().get(), toggle.version().get(), delete.version().get()),
+        move || {
+            (
+                cid.get_value(),
+                add.version().get(),
+                toggle.version().get(),
+                delete.version().get(),
+            )
+        },
         |(c, ..)| api::list_secrets(c),
     );
     view! {
@@ -263,7 +295,12 @@ fn ClientSecrets(client: String) -> impl IntoView {
     }
 }
 
-fn secret_row(s: SecretView, cid: StoredValue<String>, toggle: ServerAction<SetSecretEnabled>, delete: ServerAction<DeleteSecret>) -> impl IntoView {
+fn secret_row(
+    s: SecretView,
+    cid: StoredValue<String>,
+    toggle: ServerAction<SetSecretEnabled>,
+    delete: ServerAction<DeleteSecret>,
+) -> impl IntoView {
     let (sid, sid2) = (s.id.clone(), s.id.clone());
     let enabled = s.enabled;
     view! {
@@ -290,7 +327,10 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
     let method = RwSignal::new("CLIENT_SECRET_POST".to_string());
     let scope = RwSignal::new("urn:cloud:idaas:pam|.all".to_string());
     let id = StoredValue::new(client.id.clone());
-    let config = Resource::new(move || (id.get_value(), method.get(), scope.get()), |(c, m, s)| api::sdk_config(c, m, s));
+    let config = Resource::new(
+        move || (id.get_value(), method.get(), scope.get()),
+        |(c, m, s)| api::sdk_config(c, m, s),
+    );
     let href = move || {
         format!(
             "/console/clients/{}/client-config.json?authn_method={}&scope={}",
@@ -338,7 +378,9 @@ fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -347,7 +389,13 @@ fn urlencode(s: &str) -> String {
 
 #[component]
 fn Audit(client: ClientView) -> impl IntoView {
-    let events = Resource::new({ let id = client.id.clone(); move || id.clone() }, api::recent_audit);
+    let events = Resource::new(
+        {
+            let id = client.id.clone();
+            move || id.clone()
+        },
+        api::recent_audit,
+    );
     view! {
         <section class="card">
             <h2>"Recent token requests"</h2>

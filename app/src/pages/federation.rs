@@ -1,8 +1,11 @@
 //! Sign-In › Authentication Configuration › Federated Credential Provider
 //! Management, and the Federated Credentials tab of an agent / application.
 
-use crate::api::{self, AddFederatedCredential, CreateOidcProvider, DeleteFederatedCredential, DeleteProvider, SetFederatedCredentialEnabled, SetProviderEnabled};
-use crate::components::{error_note, fmt_time, Layout};
+use crate::api::{
+    self, AddFederatedCredential, CreateOidcProvider, DeleteFederatedCredential, DeleteProvider,
+    SetFederatedCredentialEnabled, SetProviderEnabled,
+};
+use crate::components::{Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -16,9 +19,24 @@ fn ProvidersBody() -> impl IntoView {
     let create = ServerAction::<CreateOidcProvider>::new();
     let toggle = ServerAction::<SetProviderEnabled>::new();
     let delete = ServerAction::<DeleteProvider>::new();
-    let list = Resource::new(move || (create.version().get(), toggle.version().get(), delete.version().get()), |_| api::list_federated_providers());
+    let list = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                toggle.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| api::list_federated_providers(),
+    );
     let open = RwSignal::new(false);
-    let (name, description, issuer, audience, jwks) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (name, description, issuer, audience, jwks) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             open.set(false);
@@ -82,9 +100,18 @@ fn ProvidersBody() -> impl IntoView {
 }
 
 /// The expression a simple mode stands for, as the server will store it.
-pub fn preview_expression(mode: &str, namespace: &str, service_account: &str, principal_id: &str) -> String {
+pub fn preview_expression(
+    mode: &str,
+    namespace: &str,
+    service_account: &str,
+    principal_id: &str,
+) -> String {
     match mode {
-        "kubernetes" => format!("jwt.claims.sub == 'system:serviceaccount:{}:{}'", namespace.trim(), service_account.trim()),
+        "kubernetes" => format!(
+            "jwt.claims.sub == 'system:serviceaccount:{}:{}'",
+            namespace.trim(),
+            service_account.trim()
+        ),
         _ => format!("jwt.claims.sub == '{}'", principal_id.trim()),
     }
 }
@@ -95,10 +122,29 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
     let toggle = ServerAction::<SetFederatedCredentialEnabled>::new();
     let delete = ServerAction::<DeleteFederatedCredential>::new();
     let cid = StoredValue::new(client);
-    let list = Resource::new(move || (cid.get_value(), add.version().get(), toggle.version().get(), delete.version().get()), |(c, ..)| api::list_federated_credentials(c));
+    let list = Resource::new(
+        move || {
+            (
+                cid.get_value(),
+                add.version().get(),
+                toggle.version().get(),
+                delete.version().get(),
+            )
+        },
+        |(c, ..)| api::list_federated_credentials(c),
+    );
     let providers = Resource::new(|| (), |_| api::list_federated_providers());
-    let (provider, name, description) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
-    let (mode, namespace, service_account, principal_id) = (RwSignal::new("kubernetes".to_string()), RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let (provider, name, description) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let (mode, namespace, service_account, principal_id) = (
+        RwSignal::new("kubernetes".to_string()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
     view! {
         <p class="muted">"Credential type: OIDC. The provider's trust comes first, then this credential's verification; both must pass."</p>
         <Suspense fallback=|| ()>

@@ -1,8 +1,8 @@
 //! Application Management › M2M Application.
 
-use super::agents::{validate_client_form, ClientTable, DESCRIPTION_MAX};
+use super::agents::{ClientTable, DESCRIPTION_MAX, validate_client_form};
 use crate::api::{self, AddM2mApplication};
-use crate::components::{error_note, Layout};
+use crate::components::{Layout, error_note};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
@@ -20,7 +20,10 @@ pub fn M2mPage() -> impl IntoView {
 #[component]
 fn M2mBody() -> impl IntoView {
     let add = ServerAction::<AddM2mApplication>::new();
-    let apps = Resource::new(move || add.version().get(), |_| api::list_clients("m2m".into()));
+    let apps = Resource::new(
+        move || add.version().get(),
+        |_| api::list_clients("m2m".into()),
+    );
     let open = RwSignal::new(false);
     let name = RwSignal::new(String::new());
     let description = RwSignal::new(String::new());

@@ -3,7 +3,7 @@
 
 use super::agents::DESCRIPTION_MAX;
 use crate::api::{self, CreateResourceServer, GrantPermissions, RevokeGrant};
-use crate::components::{error_note, CopyField, Layout};
+use crate::components::{CopyField, Layout, error_note};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -18,7 +18,10 @@ pub fn ResourceServersPage() -> impl IntoView {
 fn ResourceServersBody() -> impl IntoView {
     let _ = DESCRIPTION_MAX;
     let create = ServerAction::<CreateResourceServer>::new();
-    let list = Resource::new(move || create.version().get(), |_| api::list_resource_servers());
+    let list = Resource::new(
+        move || create.version().get(),
+        |_| api::list_resource_servers(),
+    );
     let open = RwSignal::new(false);
     let name = RwSignal::new(String::new());
     let audience = RwSignal::new(String::new());
@@ -146,12 +149,24 @@ fn Grants(rs: ResourceServerView) -> impl IntoView {
     let grant = ServerAction::<GrantPermissions>::new();
     let revoke = ServerAction::<RevokeGrant>::new();
     let rs_id = StoredValue::new(rs.id.clone());
-    let grants = Resource::new(move || (rs_id.get_value(), grant.version().get(), revoke.version().get()), |(id, ..)| api::list_grants(id));
-    let clients = Resource::new(|| (), |_| async {
-        let mut all: Vec<ClientView> = api::list_clients("agent".into()).await?;
-        all.extend(api::list_clients("m2m".into()).await?);
-        Ok::<_, ServerFnError>(all)
-    });
+    let grants = Resource::new(
+        move || {
+            (
+                rs_id.get_value(),
+                grant.version().get(),
+                revoke.version().get(),
+            )
+        },
+        |(id, ..)| api::list_grants(id),
+    );
+    let clients = Resource::new(
+        || (),
+        |_| async {
+            let mut all: Vec<ClientView> = api::list_clients("agent".into()).await?;
+            all.extend(api::list_clients("m2m".into()).await?);
+            Ok::<_, ServerFnError>(all)
+        },
+    );
     let chosen_client = RwSignal::new(String::new());
     let chosen: RwSignal<Vec<String>> = RwSignal::new(Vec::new());
     let perms = StoredValue::new(rs.permissions.clone());

@@ -54,7 +54,18 @@ pub fn metadata(urls: &IssuerUrls) -> Metadata<'_> {
         id_token_signing_alg_values_supported: &["ES256"],
         token_endpoint_auth_signing_alg_values_supported: &["ES256"],
         scopes_supported: &[crate::PAM_ALL_SCOPE],
-        claims_supported: &["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "client_id", "scope", "agent_id"],
+        claims_supported: &[
+            "iss",
+            "sub",
+            "aud",
+            "exp",
+            "iat",
+            "nbf",
+            "jti",
+            "client_id",
+            "scope",
+            "agent_id",
+        ],
     }
 }
 
@@ -65,12 +76,27 @@ mod tests {
     #[test]
     fn urls_follow_the_iauths_system_layout() {
         let u = IssuerUrls::new("https://localhost:8443/");
-        assert_eq!(u.issuer, "https://localhost:8443/api/v2/iauths_system/oauth2");
-        assert_eq!(u.token_endpoint, "https://localhost:8443/api/v2/iauths_system/oauth2/token");
-        assert_eq!(u.jwks_uri, "https://localhost:8443/api/v2/iauths_system/oauth2/jwks");
-        assert!(u.discovery.ends_with("/oauth2/.well-known/openid-configuration"));
+        assert_eq!(
+            u.issuer,
+            "https://localhost:8443/api/v2/iauths_system/oauth2"
+        );
+        assert_eq!(
+            u.token_endpoint,
+            "https://localhost:8443/api/v2/iauths_system/oauth2/token"
+        );
+        assert_eq!(
+            u.jwks_uri,
+            "https://localhost:8443/api/v2/iauths_system/oauth2/jwks"
+        );
+        assert!(
+            u.discovery
+                .ends_with("/oauth2/.well-known/openid-configuration")
+        );
         let m = serde_json::to_value(metadata(&u)).unwrap();
         assert_eq!(m["issuer"], u.issuer.as_str());
-        assert_eq!(m["token_endpoint_auth_methods_supported"][1], "client_secret_basic");
+        assert_eq!(
+            m["token_endpoint_auth_methods_supported"][1],
+            "client_secret_basic"
+        );
     }
 }

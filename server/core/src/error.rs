@@ -49,7 +49,11 @@ pub struct OAuthError {
 
 impl OAuthError {
     pub fn new(code: OAuthErrorCode, reason: &'static str, description: impl Into<String>) -> Self {
-        Self { code, reason, description: description.into() }
+        Self {
+            code,
+            reason,
+            description: description.into(),
+        }
     }
     pub fn invalid_request(reason: &'static str, d: impl Into<String>) -> Self {
         Self::new(OAuthErrorCode::InvalidRequest, reason, d)
@@ -58,12 +62,20 @@ impl OAuthError {
     /// unknown client, a wrong secret and a disabled secret, so the response
     /// does not tell an attacker which one it was; the audit reason does.
     pub fn invalid_client(reason: &'static str) -> Self {
-        Self::new(OAuthErrorCode::InvalidClient, reason, "client authentication failed")
+        Self::new(
+            OAuthErrorCode::InvalidClient,
+            reason,
+            "client authentication failed",
+        )
     }
     pub fn invalid_scope(reason: &'static str, d: impl Into<String>) -> Self {
         Self::new(OAuthErrorCode::InvalidScope, reason, d)
     }
     pub fn server_error() -> Self {
-        Self::new(OAuthErrorCode::ServerError, "internal", "the server could not complete the request")
+        Self::new(
+            OAuthErrorCode::ServerError,
+            "internal",
+            "the server could not complete the request",
+        )
     }
 }

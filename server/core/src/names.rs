@@ -11,7 +11,10 @@ pub struct InvalidInput {
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> InvalidInput {
-    InvalidInput { field, message: message.into() }
+    InvalidInput {
+        field,
+        message: message.into(),
+    }
 }
 
 macro_rules! string_newtype {
@@ -63,10 +66,16 @@ impl Description {
     pub fn parse(s: &str) -> Result<Self, InvalidInput> {
         let s = s.trim();
         if s.chars().count() > Self::MAX_CHARS {
-            return Err(invalid("description", format!("must be at most {} characters", Self::MAX_CHARS)));
+            return Err(invalid(
+                "description",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
         }
         if s.chars().any(|c| c.is_control() && c != '\n') {
-            return Err(invalid("description", "must not contain control characters"));
+            return Err(invalid(
+                "description",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -87,7 +96,9 @@ impl Audience {
         if s.len() > 256 {
             return Err(invalid("audience", "must be at most 256 characters"));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control() || c == '|') {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '|')
+        {
             return Err(invalid("audience", "must not contain spaces or '|'"));
         }
         Ok(Self(s.to_owned()))
@@ -104,13 +115,25 @@ impl Permission {
     pub fn parse(s: &str) -> Result<Self, InvalidInput> {
         let s = s.trim();
         if s.is_empty() || s.len() > 128 {
-            return Err(invalid("permissions", "each permission must be 1–128 characters"));
+            return Err(invalid(
+                "permissions",
+                "each permission must be 1–128 characters",
+            ));
         }
         if s == ".all" {
-            return Err(invalid("permissions", "'.all' is reserved: it means every permission"));
+            return Err(invalid(
+                "permissions",
+                "'.all' is reserved: it means every permission",
+            ));
         }
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || "_:.-/".contains(c)) {
-            return Err(invalid("permissions", format!("'{s}' may only use letters, digits and _ : . - /")));
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_:.-/".contains(c))
+        {
+            return Err(invalid(
+                "permissions",
+                format!("'{s}' may only use letters, digits and _ : . - /"),
+            ));
         }
         Ok(Self(s.to_owned()))
     }
@@ -131,7 +154,10 @@ impl Permission {
 /// Access-token lifetime in seconds: 5 minutes to 1 day.
 pub fn parse_token_ttl(secs: i64) -> Result<i64, InvalidInput> {
     if !(300..=86_400).contains(&secs) {
-        return Err(invalid("access_token_ttl_seconds", "must be between 300 and 86400 seconds"));
+        return Err(invalid(
+            "access_token_ttl_seconds",
+            "must be between 300 and 86400 seconds",
+        ));
     }
     Ok(secs)
 }
@@ -142,7 +168,10 @@ mod tests {
 
     #[test]
     fn display_name_trims_and_bounds() {
-        assert_eq!(DisplayName::parse("name", "  bot ").map(|n| n.into_inner()), Ok("bot".into()));
+        assert_eq!(
+            DisplayName::parse("name", "  bot ").map(|n| n.into_inner()),
+            Ok("bot".into())
+        );
         assert!(DisplayName::parse("name", "   ").is_err());
         assert!(DisplayName::parse("name", &"x".repeat(65)).is_err());
         assert!(DisplayName::parse("name", "a\u{0}b").is_err());
@@ -152,8 +181,14 @@ mod tests {
     fn description_counts_characters_not_bytes() {
         assert!(Description::parse(&"é".repeat(128)).is_ok());
         let err = Description::parse(&"é".repeat(129)).unwrap_err();
-        assert_eq!(err.to_string(), "description: must be at most 128 characters");
-        assert_eq!(Description::parse("").map(|d| d.into_inner()), Ok(String::new()));
+        assert_eq!(
+            err.to_string(),
+            "description: must be at most 128 characters"
+        );
+        assert_eq!(
+            Description::parse("").map(|d| d.into_inner()),
+            Ok(String::new())
+        );
     }
 
     #[test]

@@ -37,7 +37,10 @@ mod tests {
     fn alnum_has_length_and_alphabet() {
         let s = super::alnum(20);
         assert_eq!(s.len(), 20);
-        assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+        assert!(
+            s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        );
         assert_ne!(super::alnum(20), s);
     }
 }

@@ -25,12 +25,22 @@ impl ScopeRequest {
         let mut all = false;
         for item in raw.split_whitespace() {
             let Some((aud, perm)) = item.split_once('|') else {
-                return Err(OAuthError::invalid_scope("scope_malformed", format!(
-                    "scope item '{}' must be '<audience>|<permission>'", truncate(item))));
+                return Err(OAuthError::invalid_scope(
+                    "scope_malformed",
+                    format!(
+                        "scope item '{}' must be '<audience>|<permission>'",
+                        truncate(item)
+                    ),
+                ));
             };
             if aud.is_empty() || perm.is_empty() || perm.contains('|') {
-                return Err(OAuthError::invalid_scope("scope_malformed", format!(
-                    "scope item '{}' must be '<audience>|<permission>'", truncate(item))));
+                return Err(OAuthError::invalid_scope(
+                    "scope_malformed",
+                    format!(
+                        "scope item '{}' must be '<audience>|<permission>'",
+                        truncate(item)
+                    ),
+                ));
             }
             match audience {
                 None => audience = Some(aud),
@@ -48,7 +58,11 @@ impl ScopeRequest {
                 permissions.push(perm.to_owned());
             }
         }
-        Ok(Self { audience: audience.unwrap_or_default().to_owned(), permissions, all })
+        Ok(Self {
+            audience: audience.unwrap_or_default().to_owned(),
+            permissions,
+            all,
+        })
     }
 }
 
@@ -67,20 +81,38 @@ pub enum Granted {
 /// Decides the permissions a token carries. Explicitly named permissions must
 /// all be granted (else `invalid_scope`); `.all` yields the granted subset of
 /// the resource server's permissions, and must not be empty.
-pub fn decide(req: &ScopeRequest, rs_permissions: &[String], granted: Option<&Granted>)
-    -> Result<Vec<String>, OAuthError>
-{
+pub fn decide(
+    req: &ScopeRequest,
+    rs_permissions: &[String],
+    granted: Option<&Granted>,
+) -> Result<Vec<String>, OAuthError> {
     let Some(granted) = granted else {
-        return Err(OAuthError::invalid_scope("scope_not_granted", format!(
-            "the client has no permissions on audience '{}'", truncate(&req.audience))));
+        return Err(OAuthError::invalid_scope(
+            "scope_not_granted",
+            format!(
+                "the client has no permissions on audience '{}'",
+                truncate(&req.audience)
+            ),
+        ));
     };
-    let holds = |p: &str| rs_permissions.iter().any(|r| r == p)
-        && match granted { Granted::All => true, Granted::Some(g) => g.iter().any(|x| x == p) };
+    let holds = |p: &str| {
+        rs_permissions.iter().any(|r| r == p)
+            && match granted {
+                Granted::All => true,
+                Granted::Some(g) => g.iter().any(|x| x == p),
+            }
+    };
     let mut out: Vec<String> = Vec::new();
     for p in &req.permissions {
         if !holds(p) {
-            return Err(OAuthError::invalid_scope("scope_not_granted", format!(
-                "permission '{}' on audience '{}' is not granted to this client", truncate(p), truncate(&req.audience))));
+            return Err(OAuthError::invalid_scope(
+                "scope_not_granted",
+                format!(
+                    "permission '{}' on audience '{}' is not granted to this client",
+                    truncate(p),
+                    truncate(&req.audience)
+                ),
+            ));
         }
         out.push(p.clone());
     }
@@ -92,15 +124,24 @@ pub fn decide(req: &ScopeRequest, rs_permissions: &[String], granted: Option<&Gr
         }
     }
     if out.is_empty() {
-        return Err(OAuthError::invalid_scope("scope_not_granted", format!(
-            "the client has no permissions on audience '{}'", truncate(&req.audience))));
+        return Err(OAuthError::invalid_scope(
+            "scope_not_granted",
+            format!(
+                "the client has no permissions on audience '{}'",
+                truncate(&req.audience)
+            ),
+        ));
     }
     Ok(out)
 }
 
 /// The scope string a token and a response carry: `aud|p1 aud|p2`.
 pub fn render(audience: &str, permissions: &[String]) -> String {
-    permissions.iter().map(|p| format!("{audience}|{p}")).collect::<Vec<_>>().join(" ")
+    permissions
+        .iter()
+        .map(|p| format!("{audience}|{p}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[cfg(test)]
@@ -114,18 +155,38 @@ mod tests {
 
     #[test]
     fn parses_sdk_default_scope() {
-        let r = ScopeRequest::parse(Some("urn:cloud:idaas:pam|cloud_account:obtain_access_credential")).unwrap();
+        let r = ScopeRequest::parse(Some(
+            "urn:cloud:idaas:pam|cloud_account:obtain_access_credential",
+        ))
+        .unwrap();
         assert_eq!(r.audience, "urn:cloud:idaas:pam");
-        assert_eq!(r.permissions, perms(&["cloud_account:obtain_access_credential"]));
+        assert_eq!(
+            r.permissions,
+            perms(&["cloud_account:obtain_access_credential"])
+        );
         assert!(!r.all);
     }
 
     #[test]
     fn rejects_multiple_audiences_and_malformed_items() {
-        assert_eq!(ScopeRequest::parse(Some("a|x b|y")).unwrap_err().reason, "scope_multiple_audiences");
-        assert_eq!(ScopeRequest::parse(Some("a|read write")).unwrap_err().reason, "scope_malformed");
-        assert_eq!(ScopeRequest::parse(Some("a|b|c")).unwrap_err().reason, "scope_malformed");
-        assert_eq!(ScopeRequest::parse(None).unwrap_err().code, OAuthErrorCode::InvalidScope);
+        assert_eq!(
+            ScopeRequest::parse(Some("a|x b|y")).unwrap_err().reason,
+            "scope_multiple_audiences"
+        );
+        assert_eq!(
+            ScopeRequest::parse(Some("a|read write"))
+                .unwrap_err()
+                .reason,
+            "scope_malformed"
+        );
+        assert_eq!(
+            ScopeRequest::parse(Some("a|b|c")).unwrap_err().reason,
+            "scope_malformed"
+        );
+        assert_eq!(
+            ScopeRequest::parse(None).unwrap_err().code,
+            OAuthErrorCode::InvalidScope
+        );
         assert!(ScopeRequest::parse(Some("a|x a|y")).is_ok());
     }
 

@@ -28,7 +28,11 @@ impl SdkAuthnMethod {
             Self::PrivateKeyJwt => "PRIVATE_KEY_JWT",
         }
     }
-    pub const ALL: [Self; 3] = [Self::ClientSecretPost, Self::ClientSecretBasic, Self::PrivateKeyJwt];
+    pub const ALL: [Self; 3] = [
+        Self::ClientSecretPost,
+        Self::ClientSecretBasic,
+        Self::PrivateKeyJwt,
+    ];
 
     /// The environment variable the SDK reads the credential from, by default.
     pub fn default_env_var(self) -> &'static str {
@@ -88,8 +92,10 @@ pub fn build(
         authn_configuration: AuthnConfiguration {
             identity_type: "CLIENT".into(),
             authn_method: method.as_str().into(),
-            client_secret_env_var_name: (method != SdkAuthnMethod::PrivateKeyJwt).then(|| secret_env.to_owned()),
-            private_key_env_var_name: (method == SdkAuthnMethod::PrivateKeyJwt).then(|| secret_env.to_owned()),
+            client_secret_env_var_name: (method != SdkAuthnMethod::PrivateKeyJwt)
+                .then(|| secret_env.to_owned()),
+            private_key_env_var_name: (method == SdkAuthnMethod::PrivateKeyJwt)
+                .then(|| secret_env.to_owned()),
         },
     }
 }
@@ -110,28 +116,67 @@ mod tests {
     #[test]
     fn config_has_the_sdk_keys() {
         let urls = IssuerUrls::new("https://localhost:8443");
-        let c = build("idaas_x", "app_1", &urls, "https://localhost:8443", SdkAuthnMethod::ClientSecretBasic, crate::PAM_ALL_SCOPE, DEFAULT_SECRET_ENV);
+        let c = build(
+            "idaas_x",
+            "app_1",
+            &urls,
+            "https://localhost:8443",
+            SdkAuthnMethod::ClientSecretBasic,
+            crate::PAM_ALL_SCOPE,
+            DEFAULT_SECRET_ENV,
+        );
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["idaasInstanceId"], "idaas_x");
         assert_eq!(v["developerApiEndpoint"], "localhost:8443");
         assert_eq!(v["tokenEndpoint"], urls.token_endpoint.as_str());
-        assert_eq!(v["authnConfiguration"]["authnMethod"], "CLIENT_SECRET_BASIC");
-        assert_eq!(v["authnConfiguration"]["clientSecretEnvVarName"], "IDAAS_CLIENT_SECRET");
+        assert_eq!(
+            v["authnConfiguration"]["authnMethod"],
+            "CLIENT_SECRET_BASIC"
+        );
+        assert_eq!(
+            v["authnConfiguration"]["clientSecretEnvVarName"],
+            "IDAAS_CLIENT_SECRET"
+        );
         assert_eq!(v["authnConfiguration"]["identityType"], "CLIENT");
     }
 
     #[test]
     fn endpoint_and_env_names() {
-        assert_eq!(developer_api_endpoint("https://writ.example.com/"), "writ.example.com");
-        assert_eq!(developer_api_endpoint("https://127.0.0.1:9443/x"), "127.0.0.1:9443");
+        assert_eq!(
+            developer_api_endpoint("https://writ.example.com/"),
+            "writ.example.com"
+        );
+        assert_eq!(
+            developer_api_endpoint("https://127.0.0.1:9443/x"),
+            "127.0.0.1:9443"
+        );
         assert!(valid_env_var_name("IDAAS_CLIENT_SECRET"));
         assert!(!valid_env_var_name("1ABC"));
         assert!(!valid_env_var_name("A-B"));
-        assert_eq!(SdkAuthnMethod::parse("CLIENT_SECRET_POST"), Some(SdkAuthnMethod::ClientSecretPost));
+        assert_eq!(
+            SdkAuthnMethod::parse("CLIENT_SECRET_POST"),
+            Some(SdkAuthnMethod::ClientSecretPost)
+        );
         assert_eq!(SdkAuthnMethod::parse("PCA"), None);
         let urls = IssuerUrls::new("https://h");
-        let v = serde_json::to_value(build("i", "c", &urls, "https://h", SdkAuthnMethod::PrivateKeyJwt, "a|b", DEFAULT_PRIVATE_KEY_ENV)).unwrap();
-        assert_eq!(v["authnConfiguration"]["privateKeyEnvVarName"], "IDAAS_PRIVATE_KEY");
-        assert!(v["authnConfiguration"].get("clientSecretEnvVarName").is_none());
+        let v = serde_json::to_value(build(
+            "i",
+            "c",
+            &urls,
+            "https://h",
+            SdkAuthnMethod::PrivateKeyJwt,
+            "a|b",
+            DEFAULT_PRIVATE_KEY_ENV,
+        ))
+        .unwrap();
+        assert_eq!(
+            v["authnConfiguration"]["privateKeyEnvVarName"],
+            "IDAAS_PRIVATE_KEY"
+        );
+        assert!(
+            v["authnConfiguration"]
+                .get("clientSecretEnvVarName")
+                .is_none()
+        );
     }
 }

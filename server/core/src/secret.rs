@@ -8,8 +8,8 @@
 //! lives only in this process. A repeat check is one HMAC and a constant-time
 //! compare; nothing new is written anywhere, and a restart forgets it all.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
@@ -34,7 +34,9 @@ pub fn hash(secret: &str) -> Result<String, HashError> {
 
 /// Whether `secret` matches the PHC string `phc` (constant-time inside argon2).
 pub fn verify(secret: &str, phc: &str) -> bool {
-    Argon2::default().verify_password(secret.as_bytes(), phc).is_ok()
+    Argon2::default()
+        .verify_password(secret.as_bytes(), phc)
+        .is_ok()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -53,7 +55,10 @@ impl Default for VerifiedCache {
     fn default() -> Self {
         let mut key = [0u8; 32];
         key.copy_from_slice(&crate::random::bytes(32));
-        Self { key, entries: RwLock::new(HashMap::new()) }
+        Self {
+            key,
+            entries: RwLock::new(HashMap::new()),
+        }
     }
 }
 
@@ -74,9 +79,10 @@ impl VerifiedCache {
         let mac = self.mac(id, secret);
         let cached = self.entries.read().ok().and_then(|e| e.get(id).copied());
         if let Some(known) = cached
-            && bool::from(known.ct_eq(&mac)) {
-                return true;
-            }
+            && bool::from(known.ct_eq(&mac))
+        {
+            return true;
+        }
         if verify(secret, phc) {
             if let Ok(mut e) = self.entries.write() {
                 e.insert(id.to_owned(), mac);

@@ -42,7 +42,8 @@ pub struct SigningKey {
 impl SigningKey {
     /// A new P-256 key; returns it with its PKCS#8 PEM for storage.
     pub fn generate() -> Result<(Self, String), KeyError> {
-        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|_| KeyError::BadKey)?;
+        let kp = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
+            .map_err(|_| KeyError::BadKey)?;
         let pem = kp.serialize_pem();
         Ok((Self::from_pkcs8_pem(&pem)?, pem))
     }
@@ -75,7 +76,12 @@ impl SigningKey {
             alg: "ES256".into(),
             use_: "sig".into(),
         };
-        Ok(Self { kid, encoding, jwk, header })
+        Ok(Self {
+            kid,
+            encoding,
+            jwk,
+            header,
+        })
     }
 
     pub fn kid(&self) -> &str {
@@ -101,7 +107,9 @@ mod tests {
         let (key, pem) = SigningKey::generate().unwrap();
         let again = SigningKey::from_pkcs8_pem(&pem).unwrap();
         assert_eq!(key.kid(), again.kid());
-        let token = key.sign(&serde_json::json!({"sub": "x", "exp": 4_000_000_000u64})).unwrap();
+        let token = key
+            .sign(&serde_json::json!({"sub": "x", "exp": 4_000_000_000u64}))
+            .unwrap();
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(key.kid()));
         assert_eq!(header.alg, Algorithm::ES256);
@@ -118,6 +126,11 @@ mod tests {
 
     #[test]
     fn rejects_garbage_pem() {
-        assert!(SigningKey::from_pkcs8_pem("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(
+            SigningKey::from_pkcs8_pem(
+                "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+            )
+            .is_err()
+        );
     }
 }

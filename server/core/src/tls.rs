@@ -1,7 +1,10 @@
 //! The local CA and TLS server certificate Writ makes on first start, and the
 //! SHA-1 fingerprint a relying cloud (e.g. Alibaba RAM's OIDC IdP) asks for.
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose,
+};
 use sha1::{Digest, Sha1};
 use time::{Duration, OffsetDateTime};
 
@@ -23,10 +26,15 @@ pub fn create_local_pki(hosts: &[String], now_unix: i64) -> Result<LocalPki, Tls
 
     let ca_key = KeyPair::generate().map_err(err)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(err)?;
-    ca.distinguished_name.push(DnType::CommonName, "Writ local CA");
+    ca.distinguished_name
+        .push(DnType::CommonName, "Writ local CA");
     ca.distinguished_name.push(DnType::OrganizationName, "Writ");
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     ca.not_before = now - Duration::hours(1);
     ca.not_after = now + Duration::days(3650);
     let ca_cert = ca.self_signed(&ca_key).map_err(err)?;
@@ -34,7 +42,10 @@ pub fn create_local_pki(hosts: &[String], now_unix: i64) -> Result<LocalPki, Tls
 
     let key = KeyPair::generate().map_err(err)?;
     let mut leaf = CertificateParams::new(hosts.to_vec()).map_err(err)?;
-    leaf.distinguished_name.push(DnType::CommonName, hosts.first().cloned().unwrap_or_else(|| "localhost".into()));
+    leaf.distinguished_name.push(
+        DnType::CommonName,
+        hosts.first().cloned().unwrap_or_else(|| "localhost".into()),
+    );
     leaf.is_ca = IsCa::ExplicitNoCa;
     leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -54,7 +65,13 @@ pub fn create_local_pki(hosts: &[String], now_unix: i64) -> Result<LocalPki, Tls
 pub fn sha1_fingerprint(pem: &str) -> Option<String> {
     let (_, block) = x509_parser::pem::parse_x509_pem(pem.as_bytes()).ok()?;
     let digest = Sha1::digest(&block.contents);
-    Some(digest.iter().map(|b| format!("{b:02X}")).collect::<Vec<_>>().join(":"))
+    Some(
+        digest
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect::<Vec<_>>()
+            .join(":"),
+    )
 }
 
 #[cfg(test)]
@@ -64,18 +81,28 @@ mod tests {
 
     #[test]
     fn server_cert_chains_to_ca_and_names_hosts() {
-        let pki = create_local_pki(&["localhost".into(), "127.0.0.1".into()], 1_800_000_000).unwrap();
+        let pki =
+            create_local_pki(&["localhost".into(), "127.0.0.1".into()], 1_800_000_000).unwrap();
         let (_, ca_pem) = x509_parser::pem::parse_x509_pem(pki.ca_cert_pem.as_bytes()).unwrap();
-        let (_, leaf_pem) = x509_parser::pem::parse_x509_pem(pki.server_cert_pem.as_bytes()).unwrap();
+        let (_, leaf_pem) =
+            x509_parser::pem::parse_x509_pem(pki.server_cert_pem.as_bytes()).unwrap();
         let (_, ca) = X509Certificate::from_der(&ca_pem.contents).unwrap();
         let (_, leaf) = X509Certificate::from_der(&leaf_pem.contents).unwrap();
         assert!(ca.is_ca());
         assert!(!leaf.is_ca());
         assert!(leaf.verify_signature(Some(ca.public_key())).is_ok());
         let san = leaf.subject_alternative_name().unwrap().unwrap();
-        let names: Vec<String> = san.value.general_names.iter().map(|n| format!("{n}")).collect();
+        let names: Vec<String> = san
+            .value
+            .general_names
+            .iter()
+            .map(|n| format!("{n}"))
+            .collect();
         assert!(names.iter().any(|n| n.contains("localhost")), "{names:?}");
-        assert!(names.iter().any(|n| n.contains("7f:00:00:01")), "IP SAN for 127.0.0.1: {names:?}");
+        assert!(
+            names.iter().any(|n| n.contains("7f:00:00:01")),
+            "IP SAN for 127.0.0.1: {names:?}"
+        );
     }
 
     #[test]

@@ -1,11 +1,11 @@
 //! Admin REST API under `/api/admin/v1`, `Authorization: Bearer <admin token>`.
 //! Each handler is a line or two over the service layer the console uses.
 
-use super::errors::{bad_request, ApiError};
+use super::errors::{ApiError, bad_request};
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -38,7 +38,10 @@ impl utoipa::Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         if let Some(c) = openapi.components.as_mut() {
-            c.add_security_scheme("admin_token", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+            c.add_security_scheme(
+                "admin_token",
+                SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+            );
         }
     }
 }
@@ -49,28 +52,82 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/agents", post(create_agent).get(list_agents))
         .route("/m2m-applications", post(create_m2m).get(list_m2m))
         .route("/{collection}/{id}", get(get_client))
-        .route("/{collection}/{id}/client-secrets", post(add_secret).get(list_secrets))
-        .route("/{collection}/{id}/client-secrets/{sid}/disable", post(disable_secret))
-        .route("/{collection}/{id}/client-secrets/{sid}/enable", post(enable_secret))
-        .route("/{collection}/{id}/client-secrets/{sid}", delete(delete_secret))
-        .route("/{collection}/{id}/public-keys", post(add_public_key).get(list_public_keys))
-        .route("/{collection}/{id}/public-keys/{kid}/disable", post(disable_public_key))
-        .route("/{collection}/{id}/public-keys/{kid}/enable", post(enable_public_key))
-        .route("/{collection}/{id}/public-keys/{kid}", delete(delete_public_key))
-        .route("/{collection}/{id}/federated-credentials", post(add_federated_credential).get(list_federated_credentials))
-        .route("/{collection}/{id}/federated-credentials/{fid}/disable", post(disable_federated_credential))
-        .route("/{collection}/{id}/federated-credentials/{fid}/enable", post(enable_federated_credential))
-        .route("/{collection}/{id}/federated-credentials/{fid}", delete(delete_federated_credential))
-        .route("/federated-credential-providers", post(create_provider).get(list_providers))
-        .route("/federated-credential-providers/{id}/disable", post(disable_provider))
-        .route("/federated-credential-providers/{id}/enable", post(enable_provider))
-        .route("/federated-credential-providers/{id}", delete(delete_provider))
+        .route(
+            "/{collection}/{id}/client-secrets",
+            post(add_secret).get(list_secrets),
+        )
+        .route(
+            "/{collection}/{id}/client-secrets/{sid}/disable",
+            post(disable_secret),
+        )
+        .route(
+            "/{collection}/{id}/client-secrets/{sid}/enable",
+            post(enable_secret),
+        )
+        .route(
+            "/{collection}/{id}/client-secrets/{sid}",
+            delete(delete_secret),
+        )
+        .route(
+            "/{collection}/{id}/public-keys",
+            post(add_public_key).get(list_public_keys),
+        )
+        .route(
+            "/{collection}/{id}/public-keys/{kid}/disable",
+            post(disable_public_key),
+        )
+        .route(
+            "/{collection}/{id}/public-keys/{kid}/enable",
+            post(enable_public_key),
+        )
+        .route(
+            "/{collection}/{id}/public-keys/{kid}",
+            delete(delete_public_key),
+        )
+        .route(
+            "/{collection}/{id}/federated-credentials",
+            post(add_federated_credential).get(list_federated_credentials),
+        )
+        .route(
+            "/{collection}/{id}/federated-credentials/{fid}/disable",
+            post(disable_federated_credential),
+        )
+        .route(
+            "/{collection}/{id}/federated-credentials/{fid}/enable",
+            post(enable_federated_credential),
+        )
+        .route(
+            "/{collection}/{id}/federated-credentials/{fid}",
+            delete(delete_federated_credential),
+        )
+        .route(
+            "/federated-credential-providers",
+            post(create_provider).get(list_providers),
+        )
+        .route(
+            "/federated-credential-providers/{id}/disable",
+            post(disable_provider),
+        )
+        .route(
+            "/federated-credential-providers/{id}/enable",
+            post(enable_provider),
+        )
+        .route(
+            "/federated-credential-providers/{id}",
+            delete(delete_provider),
+        )
         .route("/{collection}/{id}/sdk-config", get(sdk_config))
         .route("/{collection}/{id}/audit", get(client_audit))
         .route("/{collection}/{id}/grants", get(client_grants))
-        .route("/resource-servers", post(create_resource_server).get(list_resource_servers))
+        .route(
+            "/resource-servers",
+            post(create_resource_server).get(list_resource_servers),
+        )
         .route("/resource-servers/{id}", get(get_resource_server))
-        .route("/resource-servers/{id}/grants", post(create_grant).get(list_grants))
+        .route(
+            "/resource-servers/{id}/grants",
+            post(create_grant).get(list_grants),
+        )
         .route("/resource-servers/{id}/grants/{gid}", delete(revoke_grant))
         .route_layer(middleware::from_fn_with_state(state, require_admin_token));
     Router::new()
@@ -85,7 +142,10 @@ async fn require_admin_token(State(state): State<AppState>, req: Request, next: 
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .unwrap_or_default()
         .to_owned();
@@ -97,7 +157,8 @@ async fn require_admin_token(State(state): State<AppState>, req: Request, next: 
 }
 
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    r.map(|Json(v)| v).map_err(|e| bad_request(format!("request body: {}", e.body_text())))
+    r.map(|Json(v)| v)
+        .map_err(|e| bad_request(format!("request body: {}", e.body_text())))
 }
 
 fn kind(collection: &str) -> Result<ClientKind, ApiError> {
@@ -119,8 +180,14 @@ async fn issuer(State(s): State<AppState>) -> Json<IssuerInfo> {
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/agents", request_body = NewAgent, responses((status = 201, body = ClientView)))]
-async fn create_agent(State(s): State<AppState>, b: Result<Json<NewAgent>, JsonRejection>) -> Result<(StatusCode, Json<ClientView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.writ.create_agent(body(b)?).await?)))
+async fn create_agent(
+    State(s): State<AppState>,
+    b: Result<Json<NewAgent>, JsonRejection>,
+) -> Result<(StatusCode, Json<ClientView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.create_agent(body(b)?).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/agents", responses((status = 200, body = Vec<ClientView>)))]
@@ -129,8 +196,14 @@ async fn list_agents(State(s): State<AppState>) -> ApiResult<Vec<ClientView>> {
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/m2m-applications", request_body = NewM2mApplication, responses((status = 201, body = ClientView)))]
-async fn create_m2m(State(s): State<AppState>, b: Result<Json<NewM2mApplication>, JsonRejection>) -> Result<(StatusCode, Json<ClientView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.writ.create_m2m_application(body(b)?).await?)))
+async fn create_m2m(
+    State(s): State<AppState>,
+    b: Result<Json<NewM2mApplication>, JsonRejection>,
+) -> Result<(StatusCode, Json<ClientView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.create_m2m_application(body(b)?).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/m2m-applications", responses((status = 200, body = Vec<ClientView>)))]
@@ -141,43 +214,72 @@ async fn list_m2m(State(s): State<AppState>) -> ApiResult<Vec<ClientView>> {
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}",
     params(("collection" = String, Path, description = "agents or m2m-applications"), ("id" = String, Path)),
     responses((status = 200, body = ClientView), (status = 404)))]
-async fn get_client(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<ClientView> {
+async fn get_client(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<ClientView> {
     Ok(Json(client_of(&s, &c, &id).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets",
     params(("collection" = String, Path), ("id" = String, Path)),
     responses((status = 201, body = NewSecret, description = "The secret is in this response only")))]
-async fn add_secret(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
+async fn add_secret(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
     let client = client_of(&s, &c, &id).await?;
-    Ok((StatusCode::CREATED, Json(s.writ.add_client_secret(&client.id).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.add_client_secret(&client.id).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/client-secrets",
     params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<SecretView>)))]
-async fn list_secrets(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<SecretView>> {
+async fn list_secrets(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<Vec<SecretView>> {
     let client = client_of(&s, &c, &id).await?;
     Ok(Json(s.writ.list_client_secrets(&client.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets/{sid}/disable",
     params(("collection" = String, Path), ("id" = String, Path), ("sid" = String, Path)), responses((status = 200, body = SecretView)))]
-async fn disable_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(String, String, String)>) -> ApiResult<SecretView> {
+async fn disable_secret(
+    State(s): State<AppState>,
+    Path((c, id, sid)): Path<(String, String, String)>,
+) -> ApiResult<SecretView> {
     let client = client_of(&s, &c, &id).await?;
-    Ok(Json(s.writ.set_client_secret_enabled(&client.id, &sid, false).await?))
+    Ok(Json(
+        s.writ
+            .set_client_secret_enabled(&client.id, &sid, false)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets/{sid}/enable",
     params(("collection" = String, Path), ("id" = String, Path), ("sid" = String, Path)), responses((status = 200, body = SecretView)))]
-async fn enable_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(String, String, String)>) -> ApiResult<SecretView> {
+async fn enable_secret(
+    State(s): State<AppState>,
+    Path((c, id, sid)): Path<(String, String, String)>,
+) -> ApiResult<SecretView> {
     let client = client_of(&s, &c, &id).await?;
-    Ok(Json(s.writ.set_client_secret_enabled(&client.id, &sid, true).await?))
+    Ok(Json(
+        s.writ
+            .set_client_secret_enabled(&client.id, &sid, true)
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}/client-secrets/{sid}",
     params(("collection" = String, Path), ("id" = String, Path), ("sid" = String, Path)),
     responses((status = 204), (status = 409, description = "The secret is still enabled")))]
-async fn delete_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+async fn delete_secret(
+    State(s): State<AppState>,
+    Path((c, id, sid)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
     let client = client_of(&s, &c, &id).await?;
     s.writ.delete_client_secret(&client.id, &sid).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -186,36 +288,63 @@ async fn delete_secret(State(s): State<AppState>, Path((c, id, sid)): Path<(Stri
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/public-keys",
     params(("collection" = String, Path), ("id" = String, Path)), request_body = NewPublicKey,
     responses((status = 201, body = PublicKeyView), (status = 400), (status = 409)))]
-async fn add_public_key(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, b: Result<Json<NewPublicKey>, JsonRejection>) -> Result<(StatusCode, Json<PublicKeyView>), ApiError> {
+async fn add_public_key(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+    b: Result<Json<NewPublicKey>, JsonRejection>,
+) -> Result<(StatusCode, Json<PublicKeyView>), ApiError> {
     let client = client_of(&s, &c, &id).await?;
-    Ok((StatusCode::CREATED, Json(s.writ.add_public_key(&client.id, body(b)?).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.add_public_key(&client.id, body(b)?).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/public-keys",
     params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<PublicKeyView>)))]
-async fn list_public_keys(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<PublicKeyView>> {
+async fn list_public_keys(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<Vec<PublicKeyView>> {
     let client = client_of(&s, &c, &id).await?;
     Ok(Json(s.writ.list_public_keys(&client.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/public-keys/{kid}/disable",
     params(("collection" = String, Path), ("id" = String, Path), ("kid" = String, Path, description = "the key's id")), responses((status = 200, body = PublicKeyView)))]
-async fn disable_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(String, String, String)>) -> ApiResult<PublicKeyView> {
+async fn disable_public_key(
+    State(s): State<AppState>,
+    Path((c, id, kid)): Path<(String, String, String)>,
+) -> ApiResult<PublicKeyView> {
     let client = client_of(&s, &c, &id).await?;
-    Ok(Json(s.writ.set_public_key_enabled(&client.id, &kid, false).await?))
+    Ok(Json(
+        s.writ
+            .set_public_key_enabled(&client.id, &kid, false)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/public-keys/{kid}/enable",
     params(("collection" = String, Path), ("id" = String, Path), ("kid" = String, Path)), responses((status = 200, body = PublicKeyView)))]
-async fn enable_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(String, String, String)>) -> ApiResult<PublicKeyView> {
+async fn enable_public_key(
+    State(s): State<AppState>,
+    Path((c, id, kid)): Path<(String, String, String)>,
+) -> ApiResult<PublicKeyView> {
     let client = client_of(&s, &c, &id).await?;
-    Ok(Json(s.writ.set_public_key_enabled(&client.id, &kid, true).await?))
+    Ok(Json(
+        s.writ
+            .set_public_key_enabled(&client.id, &kid, true)
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}/public-keys/{kid}",
     params(("collection" = String, Path), ("id" = String, Path), ("kid" = String, Path)),
     responses((status = 204), (status = 409, description = "The key is still enabled")))]
-async fn delete_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+async fn delete_public_key(
+    State(s): State<AppState>,
+    Path((c, id, kid)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
     let client = client_of(&s, &c, &id).await?;
     s.writ.delete_public_key(&client.id, &kid).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -224,35 +353,66 @@ async fn delete_public_key(State(s): State<AppState>, Path((c, id, kid)): Path<(
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/federated-credentials",
     params(("collection" = String, Path), ("id" = String, Path)), request_body = NewFederatedCredential,
     responses((status = 201, body = FederatedCredentialView), (status = 400), (status = 409)))]
-async fn add_federated_credential(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, b: Result<Json<NewFederatedCredential>, JsonRejection>) -> Result<(StatusCode, Json<FederatedCredentialView>), ApiError> {
+async fn add_federated_credential(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+    b: Result<Json<NewFederatedCredential>, JsonRejection>,
+) -> Result<(StatusCode, Json<FederatedCredentialView>), ApiError> {
     let client = client_of(&s, &c, &id).await?;
-    Ok((StatusCode::CREATED, Json(s.writ.create_federated_credential(&client.id, body(b)?).await?)))
+    Ok((
+        StatusCode::CREATED,
+        Json(
+            s.writ
+                .create_federated_credential(&client.id, body(b)?)
+                .await?,
+        ),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/federated-credentials",
     params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<FederatedCredentialView>)))]
-async fn list_federated_credentials(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<FederatedCredentialView>> {
+async fn list_federated_credentials(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<Vec<FederatedCredentialView>> {
     let client = client_of(&s, &c, &id).await?;
     Ok(Json(s.writ.list_federated_credentials(&client.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}/disable",
     params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)), responses((status = 200, body = FederatedCredentialView)))]
-async fn disable_federated_credential(State(s): State<AppState>, Path((c, id, fid)): Path<(String, String, String)>) -> ApiResult<FederatedCredentialView> {
+async fn disable_federated_credential(
+    State(s): State<AppState>,
+    Path((c, id, fid)): Path<(String, String, String)>,
+) -> ApiResult<FederatedCredentialView> {
     let client = client_of(&s, &c, &id).await?;
-    Ok(Json(s.writ.set_federated_credential_enabled(&client.id, &fid, false).await?))
+    Ok(Json(
+        s.writ
+            .set_federated_credential_enabled(&client.id, &fid, false)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}/enable",
     params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)), responses((status = 200, body = FederatedCredentialView)))]
-async fn enable_federated_credential(State(s): State<AppState>, Path((c, id, fid)): Path<(String, String, String)>) -> ApiResult<FederatedCredentialView> {
+async fn enable_federated_credential(
+    State(s): State<AppState>,
+    Path((c, id, fid)): Path<(String, String, String)>,
+) -> ApiResult<FederatedCredentialView> {
     let client = client_of(&s, &c, &id).await?;
-    Ok(Json(s.writ.set_federated_credential_enabled(&client.id, &fid, true).await?))
+    Ok(Json(
+        s.writ
+            .set_federated_credential_enabled(&client.id, &fid, true)
+            .await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}",
     params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)), responses((status = 204), (status = 409)))]
-async fn delete_federated_credential(State(s): State<AppState>, Path((c, id, fid)): Path<(String, String, String)>) -> Result<StatusCode, ApiError> {
+async fn delete_federated_credential(
+    State(s): State<AppState>,
+    Path((c, id, fid)): Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
     let client = client_of(&s, &c, &id).await?;
     s.writ.delete_federated_credential(&client.id, &fid).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -260,8 +420,14 @@ async fn delete_federated_credential(State(s): State<AppState>, Path((c, id, fid
 
 #[utoipa::path(post, path = "/api/admin/v1/federated-credential-providers", request_body = NewFederatedProvider,
     responses((status = 201, body = FederatedProviderView), (status = 400), (status = 409)))]
-async fn create_provider(State(s): State<AppState>, b: Result<Json<NewFederatedProvider>, JsonRejection>) -> Result<(StatusCode, Json<FederatedProviderView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.writ.create_federated_provider(body(b)?).await?)))
+async fn create_provider(
+    State(s): State<AppState>,
+    b: Result<Json<NewFederatedProvider>, JsonRejection>,
+) -> Result<(StatusCode, Json<FederatedProviderView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.create_federated_provider(body(b)?).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/federated-credential-providers", responses((status = 200, body = Vec<FederatedProviderView>)))]
@@ -270,17 +436,30 @@ async fn list_providers(State(s): State<AppState>) -> ApiResult<Vec<FederatedPro
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/federated-credential-providers/{id}/disable", params(("id" = String, Path)), responses((status = 200, body = FederatedProviderView)))]
-async fn disable_provider(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<FederatedProviderView> {
-    Ok(Json(s.writ.set_federated_provider_enabled(&id, false).await?))
+async fn disable_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<FederatedProviderView> {
+    Ok(Json(
+        s.writ.set_federated_provider_enabled(&id, false).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/federated-credential-providers/{id}/enable", params(("id" = String, Path)), responses((status = 200, body = FederatedProviderView)))]
-async fn enable_provider(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<FederatedProviderView> {
-    Ok(Json(s.writ.set_federated_provider_enabled(&id, true).await?))
+async fn enable_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<FederatedProviderView> {
+    Ok(Json(
+        s.writ.set_federated_provider_enabled(&id, true).await?,
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/admin/v1/federated-credential-providers/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
-async fn delete_provider(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
     s.writ.delete_federated_provider(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -303,33 +482,67 @@ struct SdkConfigQuery {
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/sdk-config",
     params(("collection" = String, Path), ("id" = String, Path), SdkConfigQuery),
     responses((status = 200, description = "client-config.json", body = Object)))]
-async fn sdk_config(State(s): State<AppState>, Path((c, id)): Path<(String, String)>, q: Result<Query<SdkConfigQuery>, QueryRejection>) -> Result<Response, ApiError> {
+async fn sdk_config(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+    q: Result<Query<SdkConfigQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
     let client = client_of(&s, &c, &id).await?;
     let view = match q.authn_method.as_deref() {
-        Some("OIDC") => s.writ.sdk_config_oidc(&client.id, q.federated_credential_name.as_deref().unwrap_or_default(), q.scope.as_deref(), q.oidc_token_file_path.as_deref()).await?,
-        m => s.writ.sdk_config(&client.id, m.unwrap_or("CLIENT_SECRET_POST"), q.scope.as_deref(), q.secret_env_var.as_deref()).await?,
+        Some("OIDC") => {
+            s.writ
+                .sdk_config_oidc(
+                    &client.id,
+                    q.federated_credential_name.as_deref().unwrap_or_default(),
+                    q.scope.as_deref(),
+                    q.oidc_token_file_path.as_deref(),
+                )
+                .await?
+        }
+        m => {
+            s.writ
+                .sdk_config(
+                    &client.id,
+                    m.unwrap_or("CLIENT_SECRET_POST"),
+                    q.scope.as_deref(),
+                    q.secret_env_var.as_deref(),
+                )
+                .await?
+        }
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], view.json).into_response())
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/audit",
     params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<AuditView>)))]
-async fn client_audit(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<AuditView>> {
+async fn client_audit(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<Vec<AuditView>> {
     let client = client_of(&s, &c, &id).await?;
     Ok(Json(s.writ.recent_audit(&client.id, 100).await?))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/grants",
     params(("collection" = String, Path), ("id" = String, Path)), responses((status = 200, body = Vec<GrantView>)))]
-async fn client_grants(State(s): State<AppState>, Path((c, id)): Path<(String, String)>) -> ApiResult<Vec<GrantView>> {
+async fn client_grants(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<Vec<GrantView>> {
     let client = client_of(&s, &c, &id).await?;
     Ok(Json(s.writ.grants_of_client(&client.id).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/resource-servers", request_body = NewResourceServer, responses((status = 201, body = ResourceServerView), (status = 409)))]
-async fn create_resource_server(State(s): State<AppState>, b: Result<Json<NewResourceServer>, JsonRejection>) -> Result<(StatusCode, Json<ResourceServerView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.writ.create_resource_server(body(b)?).await?)))
+async fn create_resource_server(
+    State(s): State<AppState>,
+    b: Result<Json<NewResourceServer>, JsonRejection>,
+) -> Result<(StatusCode, Json<ResourceServerView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.create_resource_server(body(b)?).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/resource-servers", responses((status = 200, body = Vec<ResourceServerView>)))]
@@ -338,22 +551,38 @@ async fn list_resource_servers(State(s): State<AppState>) -> ApiResult<Vec<Resou
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/resource-servers/{id}", params(("id" = String, Path)), responses((status = 200, body = ResourceServerView)))]
-async fn get_resource_server(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<ResourceServerView> {
+async fn get_resource_server(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<ResourceServerView> {
     Ok(Json(s.writ.get_resource_server(&id).await?))
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/resource-servers/{id}/grants", params(("id" = String, Path)), request_body = NewGrant, responses((status = 201, body = GrantView)))]
-async fn create_grant(State(s): State<AppState>, Path(id): Path<String>, b: Result<Json<NewGrant>, JsonRejection>) -> Result<(StatusCode, Json<GrantView>), ApiError> {
-    Ok((StatusCode::CREATED, Json(s.writ.grant_permissions(&id, body(b)?).await?)))
+async fn create_grant(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    b: Result<Json<NewGrant>, JsonRejection>,
+) -> Result<(StatusCode, Json<GrantView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.grant_permissions(&id, body(b)?).await?),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/resource-servers/{id}/grants", params(("id" = String, Path)), responses((status = 200, body = Vec<GrantView>)))]
-async fn list_grants(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult<Vec<GrantView>> {
+async fn list_grants(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<GrantView>> {
     Ok(Json(s.writ.list_grants(&id).await?))
 }
 
 #[utoipa::path(delete, path = "/api/admin/v1/resource-servers/{id}/grants/{gid}", params(("id" = String, Path), ("gid" = String, Path)), responses((status = 204)))]
-async fn revoke_grant(State(s): State<AppState>, Path((id, gid)): Path<(String, String)>) -> Result<StatusCode, ApiError> {
+async fn revoke_grant(
+    State(s): State<AppState>,
+    Path((id, gid)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
     s.writ.revoke_grant(&id, &gid).await?;
     Ok(StatusCode::NO_CONTENT)
 }

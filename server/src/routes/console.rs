@@ -2,20 +2,20 @@
 //! (`Secure; HttpOnly; SameSite=Strict`), an Origin check on every state-
 //! changing request (CSRF), and the `client-config.json` download.
 
-use super::errors::{bad_request, ApiError};
+use super::errors::{ApiError, bad_request};
 use crate::AppState;
+use axum::Router;
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use leptos::prelude::provide_context;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
-use writ_app::{shell, App};
+use writ_app::{App, shell};
 
 pub fn router(state: AppState) -> Router {
     let sessions = SessionManagerLayer::new(MemoryStore::default())
@@ -23,17 +23,25 @@ pub fn router(state: AppState) -> Router {
         .with_secure(true)
         .with_http_only(true)
         .with_same_site(SameSite::Strict)
-        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::hours(8)));
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::hours(8),
+        ));
     let routes = generate_route_list(App);
     let writ = state.writ.clone();
     Router::new()
-        .route("/console/clients/{id}/client-config.json", get(download_config))
+        .route(
+            "/console/clients/{id}/client-config.json",
+            get(download_config),
+        )
         .leptos_routes_with_context(&state, routes, move || provide_context(writ.clone()), {
             let opts = state.leptos_options.clone();
             move || shell(opts.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
-        .layer(middleware::from_fn_with_state(state.clone(), same_origin_writes))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            same_origin_writes,
+        ))
         .layer(sessions)
         .with_state(state)
 }
@@ -49,8 +57,12 @@ async fn same_origin_writes(State(state): State<AppState>, req: Request, next: N
     let h = req.headers();
     let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let origin = h.get(header::ORIGIN).and_then(|v| v.to_str().ok());
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).or_else(|| req.uri().authority().map(|a| a.as_str()));
-    let ok_origin = |o: &str| o == state.writ.public_url() || host.is_some_and(|h| o == format!("https://{h}"));
+    let host = h
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| req.uri().authority().map(|a| a.as_str()));
+    let ok_origin =
+        |o: &str| o == state.writ.public_url() || host.is_some_and(|h| o == format!("https://{h}"));
     let allowed = match (site, origin) {
         (Some(s), _) if s != "same-origin" && s != "none" => false,
         (_, Some(o)) => ok_origin(o),
@@ -77,18 +89,32 @@ async fn download_config(
     Path(id): Path<String>,
     Query(q): Query<ConfigQuery>,
 ) -> Result<Response, ApiError> {
-    let admin: Option<String> = session.get(writ_app::SESSION_ADMIN_KEY).await.map_err(|_| bad_request("session"))?;
+    let admin: Option<String> = session
+        .get(writ_app::SESSION_ADMIN_KEY)
+        .await
+        .map_err(|_| bad_request("session"))?;
     if admin.is_none() {
         return Err(ApiError(writ_store::ServiceError::Unauthenticated));
     }
     let view = state
         .writ
-        .sdk_config(&id, q.authn_method.as_deref().unwrap_or("CLIENT_SECRET_POST"), q.scope.as_deref(), q.secret_env_var.as_deref())
+        .sdk_config(
+            &id,
+            q.authn_method.as_deref().unwrap_or("CLIENT_SECRET_POST"),
+            q.scope.as_deref(),
+            q.secret_env_var.as_deref(),
+        )
         .await?;
     let mut r = view.json.into_response();
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static(r#"attachment; filename="client-config.json""#));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static(r#"attachment; filename="client-config.json""#),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
 }

@@ -1,9 +1,9 @@
 //! The one place errors become HTTP responses: OAuth errors (RFC 6749 §5.2)
 //! and admin API errors, both as JSON with a `request_id`.
 
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use writ_core::OAuthError;
 use writ_store::ServiceError;
 
@@ -19,7 +19,8 @@ pub struct OAuthHttpError {
 
 impl IntoResponse for OAuthHttpError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let status =
+            StatusCode::from_u16(self.error.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
         let body = serde_json::json!({
             "error": self.error.code.as_str(),
             "error_description": self.error.description,
@@ -32,7 +33,10 @@ impl IntoResponse for OAuthHttpError {
         if status == StatusCode::UNAUTHORIZED {
             let _ = self.basic_challenge;
             let challenge = r#"Basic realm="writ""#;
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            h.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         resp
     }
@@ -52,7 +56,9 @@ impl IntoResponse for ApiError {
             ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ServiceError::BadLogin | ServiceError::Unauthenticated => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ServiceError::BadLogin | ServiceError::Unauthenticated => {
+                (StatusCode::UNAUTHORIZED, "unauthorized")
+            }
             ServiceError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ServiceError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
         };
@@ -63,7 +69,10 @@ impl IntoResponse for ApiError {
         });
         let mut resp = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="writ-admin""#));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="writ-admin""#),
+            );
         }
         resp
     }

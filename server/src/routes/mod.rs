@@ -6,8 +6,8 @@ mod errors;
 mod oauth;
 
 use crate::AppState;
-use axum::http::{header, HeaderValue};
 use axum::Router;
+use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 pub use errors::{ApiError, OAuthHttpError};
@@ -20,9 +20,18 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state.clone())
         .merge(console::router(state))
-        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::overriding(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::overriding(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),

@@ -5,7 +5,7 @@ use super::errors::OAuthHttpError;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -35,7 +35,13 @@ async fn token(
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
-    let fail = |error: OAuthError| OAuthHttpError { error, basic_challenge: basic }.into_response();
+    let fail = |error: OAuthError| {
+        OAuthHttpError {
+            error,
+            basic_challenge: basic,
+        }
+        .into_response()
+    };
     let source = peer.ip().to_string();
     // Refusals the service never sees are audited here, then answered.
     let refuse = |error: OAuthError| {
@@ -47,23 +53,52 @@ async fn token(
         }
     };
 
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    if !ct.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded") {
-        return fail(refuse(OAuthError::invalid_request("content_type", "send the request as application/x-www-form-urlencoded")).await);
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if !ct
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return fail(
+            refuse(OAuthError::invalid_request(
+                "content_type",
+                "send the request as application/x-www-form-urlencoded",
+            ))
+            .await,
+        );
     }
     let bytes = match read_bounded(body).await {
         Some(b) => b,
         None => {
-            let mut r = fail(refuse(OAuthError::invalid_request("body_too_large", "request body too large")).await);
+            let mut r = fail(
+                refuse(OAuthError::invalid_request(
+                    "body_too_large",
+                    "request body too large",
+                ))
+                .await,
+            );
             *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
             return r;
         }
     };
     let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
         Ok(p) => p,
-        Err(_) => return fail(refuse(OAuthError::invalid_request("body_malformed", "the form body could not be parsed")).await),
+        Err(_) => {
+            return fail(
+                refuse(OAuthError::invalid_request(
+                    "body_malformed",
+                    "the form body could not be parsed",
+                ))
+                .await,
+            );
+        }
     };
-    let mut req = TokenRequest { source: source.clone(), ..Default::default() };
+    let mut req = TokenRequest {
+        source: source.clone(),
+        ..Default::default()
+    };
     for (k, v) in pairs {
         let slot = match k.as_str() {
             "grant_type" => &mut req.grant_type,
@@ -72,15 +107,26 @@ async fn token(
             "scope" => &mut req.scope,
             "client_assertion_type" => &mut req.client_assertion_type,
             "client_assertion" => &mut req.client_assertion,
-            "application_federated_credential_name" => &mut req.application_federated_credential_name,
+            "application_federated_credential_name" => {
+                &mut req.application_federated_credential_name
+            }
             _ => continue,
         };
         // RFC 6749 §3.2: parameters must not be repeated.
         if slot.replace(v).is_some() {
-            return fail(refuse(OAuthError::invalid_request("param_repeated", format!("parameter '{k}' given more than once"))).await);
+            return fail(
+                refuse(OAuthError::invalid_request(
+                    "param_repeated",
+                    format!("parameter '{k}' given more than once"),
+                ))
+                .await,
+            );
         }
     }
-    req.authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    req.authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
 
     match state.writ.token(req).await {
         Ok(t) => {
@@ -92,8 +138,10 @@ async fn token(
                 "scope": t.scope,
             });
             let mut r = Json(body).into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut()
+                .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
             r
         }
         Err(e) => fail(e),
@@ -124,14 +172,22 @@ async fn read_bounded(body: Body) -> Option<Vec<u8>> {
 async fn metadata(State(state): State<AppState>) -> Response {
     let m = writ_core::discovery::metadata(state.writ.urls());
     let mut r = Json(m).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     r
 }
 
 async fn jwks(State(state): State<AppState>) -> Response {
-    let set = writ_core::signing::Jwks { keys: vec![state.writ.signing_key().jwk().clone()] };
+    let set = writ_core::signing::Jwks {
+        keys: vec![state.writ.signing_key().jwk().clone()],
+    };
     let mut r = Json(set).into_response();
     // Short enough that a rotated key is picked up soon; long enough to spare us.
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     r
 }

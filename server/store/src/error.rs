@@ -39,7 +39,9 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 /// Maps a unique-constraint violation to a clear conflict message.
 pub fn conflict_on_unique(e: sea_orm::DbErr, message: impl Into<String>) -> ServiceError {
     match e.sql_err() {
-        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => ServiceError::Conflict(message.into()),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+            ServiceError::Conflict(message.into())
+        }
         _ => e.into(),
     }
 }

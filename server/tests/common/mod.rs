@@ -6,7 +6,7 @@
 
 use reqwest::{Client, Response};
 use sea_orm::{ConnectionTrait, Database};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::path::PathBuf;
 use writ_server::{Config, Running};
 
@@ -29,17 +29,26 @@ pub struct TestServer {
 }
 
 fn pg_admin_url() -> String {
-    std::env::var("WRIT_TEST_PG_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
+    std::env::var("WRIT_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
 }
 
 /// A fresh, empty database for one test.
 async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Option<String>) {
     match backend {
-        Backend::Sqlite => (format!("sqlite://{}?mode=rwc", dir.join("writ.db").display()), None),
+        Backend::Sqlite => (
+            format!("sqlite://{}?mode=rwc", dir.join("writ.db").display()),
+            None,
+        ),
         Backend::Postgres => {
             let name = format!("writ_it_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(pg_admin_url()).await.expect("PostgreSQL at WRIT_TEST_PG_URL");
-            admin.execute_unprepared(&format!("CREATE DATABASE {name}")).await.unwrap();
+            let admin = Database::connect(pg_admin_url())
+                .await
+                .expect("PostgreSQL at WRIT_TEST_PG_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
             let base = pg_admin_url();
             let url = format!("{}/{name}", base.rsplit_once('/').unwrap().0);
             (url, Some(name))
@@ -65,7 +74,14 @@ pub async fn spawn_with(cfg: Config, pg_db: Option<String>) -> TestServer {
         .build()
         .unwrap();
     let base = running.public_url.clone();
-    TestServer { running, http, base, dir, database_url, pg_db }
+    TestServer {
+        running,
+        http,
+        base,
+        dir,
+        database_url,
+        pg_db,
+    }
 }
 
 impl TestServer {
@@ -77,30 +93,62 @@ impl TestServer {
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> Response {
-        self.http.post(self.url(&format!("/api/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN).json(&body).send().await.unwrap()
+        self.http
+            .post(self.url(&format!("/api/admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
     }
     pub async fn admin_get(&self, path: &str) -> Response {
-        self.http.get(self.url(&format!("/api/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+        self.http
+            .get(self.url(&format!("/api/admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
     }
     pub async fn admin_delete(&self, path: &str) -> Response {
-        self.http.delete(self.url(&format!("/api/admin/v1{path}"))).bearer_auth(ADMIN_TOKEN).send().await.unwrap()
+        self.http
+            .delete(self.url(&format!("/api/admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// A new agent with one secret: (agent json, secret id, secret value).
     pub async fn agent_with_secret(&self, name: &str) -> (Value, String, String) {
-        let r = self.admin_post("/agents", json!({"name": name, "owner": "ops"})).await;
+        let r = self
+            .admin_post("/agents", json!({"name": name, "owner": "ops"}))
+            .await;
         assert_eq!(r.status(), 201);
         let agent: Value = r.json().await.unwrap();
-        let r = self.admin_post(&format!("/agents/{}/client-secrets", agent["id"].as_str().unwrap()), json!({})).await;
+        let r = self
+            .admin_post(
+                &format!("/agents/{}/client-secrets", agent["id"].as_str().unwrap()),
+                json!({}),
+            )
+            .await;
         assert_eq!(r.status(), 201);
         let s: Value = r.json().await.unwrap();
-        (agent, s["id"].as_str().unwrap().into(), s["client_secret"].as_str().unwrap().into())
+        (
+            agent,
+            s["id"].as_str().unwrap().into(),
+            s["client_secret"].as_str().unwrap().into(),
+        )
     }
 
     pub async fn token_post(&self, client_id: &str, secret: &str, scope: &str) -> Response {
         self.http
             .post(self.token_url())
-            .form(&[("grant_type", "client_credentials"), ("client_id", client_id), ("client_secret", secret), ("scope", scope)])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", client_id),
+                ("client_secret", secret),
+                ("scope", scope),
+            ])
             .send()
             .await
             .unwrap()
@@ -114,7 +162,9 @@ impl TestServer {
         if let Some(db) = self.pg_db {
             // Best effort: the pool may still hold connections for a moment.
             if let Ok(admin) = Database::connect(pg_admin_url()).await {
-                let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).await;
+                let _ = admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                    .await;
             }
         }
     }

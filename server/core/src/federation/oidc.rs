@@ -8,13 +8,19 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub const ASSERTION_TYPE_ID_TOKEN: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
+pub const ASSERTION_TYPE_ID_TOKEN: &str =
+    "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
 
 /// Asymmetric algorithms only; never `none` or HMAC.
 const ALLOWED: &[Algorithm] = &[
-    Algorithm::RS256, Algorithm::RS384, Algorithm::RS512,
-    Algorithm::PS256, Algorithm::PS384, Algorithm::PS512,
-    Algorithm::ES256, Algorithm::ES384,
+    Algorithm::RS256,
+    Algorithm::RS384,
+    Algorithm::RS512,
+    Algorithm::PS256,
+    Algorithm::PS384,
+    Algorithm::PS512,
+    Algorithm::ES256,
+    Algorithm::ES384,
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -28,24 +34,41 @@ pub struct OidcProviderConfig {
 }
 
 impl OidcProviderConfig {
-    pub fn parse(issuer: &str, audience: &str, jwks: &Value) -> Result<Self, crate::names::InvalidInput> {
-        let bad = |field: &'static str, m: &str| crate::names::InvalidInput { field, message: m.into() };
+    pub fn parse(
+        issuer: &str,
+        audience: &str,
+        jwks: &Value,
+    ) -> Result<Self, crate::names::InvalidInput> {
+        let bad = |field: &'static str, m: &str| crate::names::InvalidInput {
+            field,
+            message: m.into(),
+        };
         let issuer = issuer.trim();
-        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) || issuer.len() > 512 {
-            return Err(bad("issuer", "must be an http(s) URL of at most 512 characters"));
+        if !(issuer.starts_with("https://") || issuer.starts_with("http://")) || issuer.len() > 512
+        {
+            return Err(bad(
+                "issuer",
+                "must be an http(s) URL of at most 512 characters",
+            ));
         }
         let audience = audience.trim();
         if audience.is_empty() || audience.len() > 256 {
             return Err(bad("audience", "is required (at most 256 characters)"));
         }
-        let set: JwkSet = serde_json::from_value(jwks.clone()).map_err(|_| bad("jwks", "must be a JWKS object: {\"keys\": [...]}"))?;
+        let set: JwkSet = serde_json::from_value(jwks.clone())
+            .map_err(|_| bad("jwks", "must be a JWKS object: {\"keys\": [...]}"))?;
         if set.keys.is_empty() || set.keys.len() > 50 {
             return Err(bad("jwks", "must hold 1 to 50 keys"));
         }
         for k in &set.keys {
-            DecodingKey::from_jwk(k).map_err(|_| bad("jwks", "holds a key that cannot be used for verification"))?;
+            DecodingKey::from_jwk(k)
+                .map_err(|_| bad("jwks", "holds a key that cannot be used for verification"))?;
         }
-        Ok(Self { issuer: issuer.to_owned(), audience: audience.to_owned(), jwks: jwks.clone() })
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks: jwks.clone(),
+        })
     }
 }
 
@@ -58,30 +81,57 @@ pub struct OidcTrust {
 
 impl OidcTrust {
     pub fn new(cfg: &OidcProviderConfig) -> Result<Self, OAuthError> {
-        let set: JwkSet = serde_json::from_value(cfg.jwks.clone()).map_err(|_| OAuthError::server_error())?;
-        let keys = set.keys.iter().filter_map(|k| Some((k.common.key_id.clone(), DecodingKey::from_jwk(k).ok()?))).collect();
-        Ok(Self { issuer: cfg.issuer.clone(), audience: cfg.audience.clone(), keys })
+        let set: JwkSet =
+            serde_json::from_value(cfg.jwks.clone()).map_err(|_| OAuthError::server_error())?;
+        let keys = set
+            .keys
+            .iter()
+            .filter_map(|k| Some((k.common.key_id.clone(), DecodingKey::from_jwk(k).ok()?)))
+            .collect();
+        Ok(Self {
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
+            keys,
+        })
     }
 }
 
 fn bad(reason: &'static str, d: &str) -> OAuthError {
-    OAuthError::new(OAuthErrorCode::InvalidClient, reason, format!("federated token rejected: {d}"))
+    OAuthError::new(
+        OAuthErrorCode::InvalidClient,
+        reason,
+        format!("federated token rejected: {d}"),
+    )
 }
 
 /// Verifies signature, issuer, audience and time; returns the claims.
-pub fn verify(token: &str, trust: &OidcTrust, now: i64, skew_secs: i64) -> Result<Value, OAuthError> {
+pub fn verify(
+    token: &str,
+    trust: &OidcTrust,
+    now: i64,
+    skew_secs: i64,
+) -> Result<Value, OAuthError> {
     // The SDK sends the token file as read, trailing newline included.
     let token = token.trim();
     if token.len() > 16 * 1024 {
         return Err(bad("token_too_long", "too long"));
     }
-    let header = jsonwebtoken::decode_header(token).map_err(|_| bad("token_malformed", "not a JWT"))?;
+    let header =
+        jsonwebtoken::decode_header(token).map_err(|_| bad("token_malformed", "not a JWT"))?;
     if !ALLOWED.contains(&header.alg) {
         return Err(bad("token_alg", "algorithm not allowed"));
     }
-    let candidates: Vec<&DecodingKey> = trust.keys.iter().filter(|(kid, _)| header.kid.is_none() || *kid == header.kid).map(|(_, k)| k).collect();
+    let candidates: Vec<&DecodingKey> = trust
+        .keys
+        .iter()
+        .filter(|(kid, _)| header.kid.is_none() || *kid == header.kid)
+        .map(|(_, k)| k)
+        .collect();
     if candidates.is_empty() {
-        return Err(bad("token_unknown_kid", "signed with a key the provider does not list"));
+        return Err(bad(
+            "token_unknown_kid",
+            "signed with a key the provider does not list",
+        ));
     }
     let mut v = Validation::new(header.alg);
     v.set_issuer(&[trust.issuer.as_str()]);
@@ -99,7 +149,10 @@ pub fn verify(token: &str, trust: &OidcTrust, now: i64, skew_secs: i64) -> Resul
                 if exp <= now - skew_secs {
                     return Err(bad("token_expired", "expired"));
                 }
-                if c.get("nbf").and_then(Value::as_i64).is_some_and(|n| n > now + skew_secs) {
+                if c.get("nbf")
+                    .and_then(Value::as_i64)
+                    .is_some_and(|n| n > now + skew_secs)
+                {
                     return Err(bad("token_not_yet_valid", "not yet valid"));
                 }
                 return Ok(c);
@@ -107,9 +160,16 @@ pub fn verify(token: &str, trust: &OidcTrust, now: i64, skew_secs: i64) -> Resul
             Err(e) => {
                 use jsonwebtoken::errors::ErrorKind;
                 last = match e.kind() {
-                    ErrorKind::InvalidIssuer => bad("token_issuer", "issuer does not match the provider"),
-                    ErrorKind::InvalidAudience => bad("token_audience", "audience does not match the provider"),
-                    ErrorKind::MissingRequiredClaim(_) => bad("token_claims", "a required claim (exp, iss, aud, sub) is missing"),
+                    ErrorKind::InvalidIssuer => {
+                        bad("token_issuer", "issuer does not match the provider")
+                    }
+                    ErrorKind::InvalidAudience => {
+                        bad("token_audience", "audience does not match the provider")
+                    }
+                    ErrorKind::MissingRequiredClaim(_) => bad(
+                        "token_claims",
+                        "a required claim (exp, iss, aud, sub) is missing",
+                    ),
                     _ => last,
                 };
             }
@@ -138,16 +198,26 @@ mod tests {
     fn k8s_token(kp: &rcgen::KeyPair, patch: Value) -> String {
         let mut c = json!({"iss": "https://kubernetes.default.svc", "aud": ["writ"], "sub": "system:serviceaccount:payments:billing-bot",
             "exp": NOW + 3600, "iat": NOW, "nbf": NOW, "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "billing-bot"}}});
-        for (k, v) in patch.as_object().unwrap() { c[k] = v.clone(); }
+        for (k, v) in patch.as_object().unwrap() {
+            c[k] = v.clone();
+        }
         let mut h = Header::new(Algorithm::ES256);
         h.kid = Some("k1".into());
-        jsonwebtoken::encode(&h, &c, &EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap()).unwrap()
+        jsonwebtoken::encode(
+            &h,
+            &c,
+            &EncodingKey::from_ec_pem(kp.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
     }
 
     #[test]
     fn kubernetes_token_with_trailing_newline_verifies() {
         let (kp, jwks) = issuer_key();
-        let cfg = OidcTrust::new(&OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap()).unwrap();
+        let cfg = OidcTrust::new(
+            &OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap(),
+        )
+        .unwrap();
         let claims = verify(&format!("{}\n", k8s_token(&kp, json!({}))), &cfg, NOW, 60).unwrap();
         assert_eq!(claims["kubernetes.io"]["namespace"], "payments");
     }
@@ -155,15 +225,39 @@ mod tests {
     #[test]
     fn hostile_tokens_are_invalid_client() {
         let (kp, jwks) = issuer_key();
-        let cfg = OidcTrust::new(&OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap()).unwrap();
+        let cfg = OidcTrust::new(
+            &OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap(),
+        )
+        .unwrap();
         let reason = |t: String| verify(&t, &cfg, NOW, 60).unwrap_err().reason;
-        assert_eq!(reason(k8s_token(&kp, json!({"aud": "someone-else"}))), "token_audience");
-        assert_eq!(reason(k8s_token(&kp, json!({"iss": "https://evil"}))), "token_issuer");
-        assert_eq!(reason(k8s_token(&kp, json!({"exp": NOW - 120}))), "token_expired");
-        assert_eq!(reason(k8s_token(&rcgen::KeyPair::generate().unwrap(), json!({}))), "token_signature");
-        let none = format!("{}.{}.", B64.encode(r#"{"alg":"none"}"#), B64.encode(r#"{"sub":"x"}"#));
+        assert_eq!(
+            reason(k8s_token(&kp, json!({"aud": "someone-else"}))),
+            "token_audience"
+        );
+        assert_eq!(
+            reason(k8s_token(&kp, json!({"iss": "https://evil"}))),
+            "token_issuer"
+        );
+        assert_eq!(
+            reason(k8s_token(&kp, json!({"exp": NOW - 120}))),
+            "token_expired"
+        );
+        assert_eq!(
+            reason(k8s_token(&rcgen::KeyPair::generate().unwrap(), json!({}))),
+            "token_signature"
+        );
+        let none = format!(
+            "{}.{}.",
+            B64.encode(r#"{"alg":"none"}"#),
+            B64.encode(r#"{"sub":"x"}"#)
+        );
         assert!(verify(&none, &cfg, NOW, 60).is_err());
-        let hs = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &json!({"sub": "x", "exp": NOW + 60}), &EncodingKey::from_secret(b"k")).unwrap();
+        let hs = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &json!({"sub": "x", "exp": NOW + 60}),
+            &EncodingKey::from_secret(b"k"),
+        )
+        .unwrap();
         assert_eq!(reason(hs), "token_alg");
         assert!(OidcProviderConfig::parse("ftp://x", "a", &jwks).is_err());
         assert!(OidcProviderConfig::parse("https://x", "a", &json!({"keys": []})).is_err());

@@ -50,22 +50,32 @@ pub fn presented_client(
                 "use one client authentication method: Basic header or client_secret, not both",
             ));
         }
-        let decoded = STANDARD.decode(rest.trim()).map_err(|_| OAuthError::invalid_client("basic_malformed"))?;
-        let decoded = String::from_utf8(decoded).map_err(|_| OAuthError::invalid_client("basic_malformed"))?;
-        let (id, secret) = decoded.split_once(':').ok_or_else(|| OAuthError::invalid_client("basic_malformed"))?;
+        let decoded = STANDARD
+            .decode(rest.trim())
+            .map_err(|_| OAuthError::invalid_client("basic_malformed"))?;
+        let decoded = String::from_utf8(decoded)
+            .map_err(|_| OAuthError::invalid_client("basic_malformed"))?;
+        let (id, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| OAuthError::invalid_client("basic_malformed"))?;
         // RFC 6749 says form-encode before base64; the SDK does not. Our ids
         // and secrets use only unreserved characters, so decoding is a no-op
         // for them and right for clients that follow the RFC.
         let id = form_urldecode(id);
         let secret = form_urldecode(secret);
         if let Some(body_id) = form_client_id
-            && body_id != id {
-                return Err(OAuthError::invalid_request(
-                    "client_id_mismatch",
-                    "client_id in the body does not match the Basic credentials",
-                ));
-            }
-        return Ok(PresentedClient { client_id: id, method: AuthMethod::ClientSecretBasic, secret });
+            && body_id != id
+        {
+            return Err(OAuthError::invalid_request(
+                "client_id_mismatch",
+                "client_id in the body does not match the Basic credentials",
+            ));
+        }
+        return Ok(PresentedClient {
+            client_id: id,
+            method: AuthMethod::ClientSecretBasic,
+            secret,
+        });
     }
     let Some(client_id) = form_client_id else {
         return Err(OAuthError::invalid_client("client_id_missing"));
@@ -73,7 +83,11 @@ pub fn presented_client(
     let Some(secret) = form_secret else {
         return Err(OAuthError::invalid_client("client_secret_missing"));
     };
-    Ok(PresentedClient { client_id: client_id.to_owned(), method: AuthMethod::ClientSecretPost, secret: secret.to_owned() })
+    Ok(PresentedClient {
+        client_id: client_id.to_owned(),
+        method: AuthMethod::ClientSecretPost,
+        secret: secret.to_owned(),
+    })
 }
 
 fn form_urldecode(s: &str) -> String {
@@ -87,7 +101,9 @@ fn form_urldecode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -115,7 +131,14 @@ mod tests {
     #[test]
     fn basic_with_body_client_id_as_the_sdk_sends() {
         let p = presented_client(Some(&basic("app1", "s3cret")), Some("app1"), None).unwrap();
-        assert_eq!(p, PresentedClient { client_id: "app1".into(), method: AuthMethod::ClientSecretBasic, secret: "s3cret".into() });
+        assert_eq!(
+            p,
+            PresentedClient {
+                client_id: "app1".into(),
+                method: AuthMethod::ClientSecretBasic,
+                secret: "s3cret".into()
+            }
+        );
     }
 
     #[test]
@@ -135,15 +158,45 @@ mod tests {
     fn post_needs_both_fields() {
         let p = presented_client(None, Some("app1"), Some("s")).unwrap();
         assert_eq!(p.method, AuthMethod::ClientSecretPost);
-        assert_eq!(presented_client(None, Some("app1"), None).unwrap_err().code, OAuthErrorCode::InvalidClient);
-        assert_eq!(presented_client(None, None, Some("s")).unwrap_err().code, OAuthErrorCode::InvalidClient);
+        assert_eq!(
+            presented_client(None, Some("app1"), None).unwrap_err().code,
+            OAuthErrorCode::InvalidClient
+        );
+        assert_eq!(
+            presented_client(None, None, Some("s")).unwrap_err().code,
+            OAuthErrorCode::InvalidClient
+        );
     }
 
     #[test]
     fn two_methods_or_garbage_rejected() {
-        assert_eq!(presented_client(Some(&basic("a", "b")), Some("a"), Some("b")).unwrap_err().code, OAuthErrorCode::InvalidRequest);
-        assert_eq!(presented_client(Some("Basic !!!"), None, None).unwrap_err().code, OAuthErrorCode::InvalidClient);
-        assert_eq!(presented_client(Some("Bearer abc"), None, None).unwrap_err().code, OAuthErrorCode::InvalidClient);
-        assert_eq!(presented_client(Some(&format!("Basic {}", STANDARD.encode("nocolon"))), None, None).unwrap_err().code, OAuthErrorCode::InvalidClient);
+        assert_eq!(
+            presented_client(Some(&basic("a", "b")), Some("a"), Some("b"))
+                .unwrap_err()
+                .code,
+            OAuthErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            presented_client(Some("Basic !!!"), None, None)
+                .unwrap_err()
+                .code,
+            OAuthErrorCode::InvalidClient
+        );
+        assert_eq!(
+            presented_client(Some("Bearer abc"), None, None)
+                .unwrap_err()
+                .code,
+            OAuthErrorCode::InvalidClient
+        );
+        assert_eq!(
+            presented_client(
+                Some(&format!("Basic {}", STANDARD.encode("nocolon"))),
+                None,
+                None
+            )
+            .unwrap_err()
+            .code,
+            OAuthErrorCode::InvalidClient
+        );
     }
 }

@@ -72,7 +72,14 @@ pub fn issue(
         agent_id: subject.agent_id.as_deref(),
     };
     let access_token = key.sign(&claims).map_err(|_| OAuthError::server_error())?;
-    Ok(IssuedToken { access_token, expires_in: audience.token_ttl_secs, expires_at: exp, scope, jti, audience: audience.audience.clone() })
+    Ok(IssuedToken {
+        access_token,
+        expires_in: audience.token_ttl_secs,
+        expires_at: exp,
+        scope,
+        jti,
+        audience: audience.audience.clone(),
+    })
 }
 
 #[cfg(test)]
@@ -83,10 +90,26 @@ mod tests {
     #[test]
     fn token_carries_the_rfc9068_claims() {
         let (key, _) = SigningKey::generate().unwrap();
-        let subject = TokenSubject { client_id: "app_1".into(), agent_id: Some("agent_x".into()) };
-        let aud = Audience { audience: "urn:cloud:idaas:pam".into(), permissions: vec!["a".into(), "b".into()], token_ttl_secs: 3600 };
+        let subject = TokenSubject {
+            client_id: "app_1".into(),
+            agent_id: Some("agent_x".into()),
+        };
+        let aud = Audience {
+            audience: "urn:cloud:idaas:pam".into(),
+            permissions: vec!["a".into(), "b".into()],
+            token_ttl_secs: 3600,
+        };
         let req = ScopeRequest::parse(Some("urn:cloud:idaas:pam|.all")).unwrap();
-        let t = issue(&key, "https://issuer", 1_000, &subject, &req, &aud, Some(&Granted::All)).unwrap();
+        let t = issue(
+            &key,
+            "https://issuer",
+            1_000,
+            &subject,
+            &req,
+            &aud,
+            Some(&Granted::All),
+        )
+        .unwrap();
         assert_eq!(t.expires_at, 4_600);
         assert_eq!(t.scope, "urn:cloud:idaas:pam|a urn:cloud:idaas:pam|b");
         let dk = DecodingKey::from_ec_components(&key.jwk().x, &key.jwk().y).unwrap();
@@ -95,7 +118,9 @@ mod tests {
         v.validate_nbf = false;
         v.set_audience(&["urn:cloud:idaas:pam"]);
         v.set_issuer(&["https://issuer"]);
-        let c = jsonwebtoken::decode::<serde_json::Value>(&t.access_token, &dk, &v).unwrap().claims;
+        let c = jsonwebtoken::decode::<serde_json::Value>(&t.access_token, &dk, &v)
+            .unwrap()
+            .claims;
         assert_eq!(c["sub"], "app_1");
         assert_eq!(c["client_id"], "app_1");
         assert_eq!(c["agent_id"], "agent_x");
@@ -106,8 +131,15 @@ mod tests {
     #[test]
     fn refuses_ungranted() {
         let (key, _) = SigningKey::generate().unwrap();
-        let subject = TokenSubject { client_id: "c".into(), agent_id: None };
-        let aud = Audience { audience: "api".into(), permissions: vec!["a".into()], token_ttl_secs: 3600 };
+        let subject = TokenSubject {
+            client_id: "c".into(),
+            agent_id: None,
+        };
+        let aud = Audience {
+            audience: "api".into(),
+            permissions: vec!["a".into()],
+            token_ttl_secs: 3600,
+        };
         let req = ScopeRequest::parse(Some("api|a")).unwrap();
         assert!(issue(&key, "i", 0, &subject, &req, &aud, None).is_err());
     }

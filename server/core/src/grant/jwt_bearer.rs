@@ -7,12 +7,13 @@
 //! single-use until `exp` (it owns the storage).
 
 use crate::error::OAuthError;
-use crate::public_key::{ClientPublicKey, ALLOWED_ALGS};
+use crate::public_key::{ALLOWED_ALGS, ClientPublicKey};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 
-pub const ASSERTION_TYPE_JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+pub const ASSERTION_TYPE_JWT_BEARER: &str =
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Longest lifetime an assertion may claim (the SDK uses exactly 600 s).
 pub const MAX_ASSERTION_LIFETIME_SECS: i64 = 600;
@@ -35,7 +36,11 @@ pub struct VerifiedAssertion {
 }
 
 fn bad(reason: &'static str, description: &str) -> OAuthError {
-    OAuthError::new(crate::OAuthErrorCode::InvalidClient, reason, format!("client assertion rejected: {description}"))
+    OAuthError::new(
+        crate::OAuthErrorCode::InvalidClient,
+        reason,
+        format!("client assertion rejected: {description}"),
+    )
 }
 
 struct Parts<'a> {
@@ -53,26 +58,60 @@ fn split(assertion: &str) -> Result<Parts<'_>, OAuthError> {
     let (Some(h), Some(c), Some(s), None) = (it.next(), it.next(), it.next(), it.next()) else {
         return Err(bad("assertion_malformed", "not a compact JWS"));
     };
-    let decode = |p: &str| URL_SAFE_NO_PAD.decode(p).map_err(|_| bad("assertion_malformed", "not base64url"));
-    let header: Value = serde_json::from_slice(&decode(h)?).map_err(|_| bad("assertion_malformed", "header is not JSON"))?;
-    let claims: Value = serde_json::from_slice(&decode(c)?).map_err(|_| bad("assertion_malformed", "claims are not JSON"))?;
-    Ok(Parts { header, claims, signing_input: &assertion.as_bytes()[..h.len() + 1 + c.len()], signature: decode(s)? })
+    let decode = |p: &str| {
+        URL_SAFE_NO_PAD
+            .decode(p)
+            .map_err(|_| bad("assertion_malformed", "not base64url"))
+    };
+    let header: Value = serde_json::from_slice(&decode(h)?)
+        .map_err(|_| bad("assertion_malformed", "header is not JSON"))?;
+    let claims: Value = serde_json::from_slice(&decode(c)?)
+        .map_err(|_| bad("assertion_malformed", "claims are not JSON"))?;
+    Ok(Parts {
+        header,
+        claims,
+        signing_input: &assertion.as_bytes()[..h.len() + 1 + c.len()],
+        signature: decode(s)?,
+    })
 }
 
 /// The `iss` of an assertion, unverified: only to find whose keys to try.
 pub fn claimed_client_id(assertion: &str) -> Result<String, OAuthError> {
     let p = split(assertion)?;
-    p.claims.get("iss").and_then(Value::as_str).map(str::to_owned).ok_or_else(|| bad("assertion_claims", "'iss' is missing"))
+    p.claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| bad("assertion_claims", "'iss' is missing"))
 }
 
-pub fn verify(assertion: &str, client_id: &str, keys: &[ClientPublicKey], policy: &Policy<'_>) -> Result<VerifiedAssertion, OAuthError> {
+pub fn verify(
+    assertion: &str,
+    client_id: &str,
+    keys: &[ClientPublicKey],
+    policy: &Policy<'_>,
+) -> Result<VerifiedAssertion, OAuthError> {
     let p = split(assertion)?;
-    let alg = p.header.get("alg").and_then(Value::as_str).unwrap_or_default();
+    let alg = p
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if !ALLOWED_ALGS.contains(&alg) {
-        return Err(bad("assertion_alg", &format!("alg '{}' is not allowed (use one of {})", alg.chars().take(16).collect::<String>(), ALLOWED_ALGS.join(", "))));
+        return Err(bad(
+            "assertion_alg",
+            &format!(
+                "alg '{}' is not allowed (use one of {})",
+                alg.chars().take(16).collect::<String>(),
+                ALLOWED_ALGS.join(", ")
+            ),
+        ));
     }
     if p.header.get("crit").is_some() {
-        return Err(bad("assertion_crit", "critical header parameters are not supported"));
+        return Err(bad(
+            "assertion_crit",
+            "critical header parameters are not supported",
+        ));
     }
     // A kid, when present, narrows the search; the SDK sends none.
     let kid = p.header.get("kid").and_then(Value::as_str);
@@ -82,20 +121,34 @@ pub fn verify(assertion: &str, client_id: &str, keys: &[ClientPublicKey], policy
         .filter(|(_, k)| kid.is_none_or(|kid| kid == k.kid()))
         .find(|(_, k)| k.verify(alg, p.signing_input, &p.signature))
         .map(|(i, _)| i)
-        .ok_or_else(|| bad("assertion_signature", "signature does not verify with any enabled key of this client"))?;
+        .ok_or_else(|| {
+            bad(
+                "assertion_signature",
+                "signature does not verify with any enabled key of this client",
+            )
+        })?;
 
     let c = &p.claims;
     let s = |k: &str| c.get(k).and_then(Value::as_str);
     if s("iss") != Some(client_id) || s("sub") != Some(client_id) {
-        return Err(bad("assertion_claims", "'iss' and 'sub' must both be the client_id"));
+        return Err(bad(
+            "assertion_claims",
+            "'iss' and 'sub' must both be the client_id",
+        ));
     }
     let aud_ok = match c.get("aud") {
         Some(Value::String(a)) => policy.audiences.contains(&a.as_str()),
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).any(|a| policy.audiences.contains(&a)),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|a| policy.audiences.contains(&a)),
         _ => false,
     };
     if !aud_ok {
-        return Err(bad("assertion_audience", "'aud' must be the token endpoint URL"));
+        return Err(bad(
+            "assertion_audience",
+            "'aud' must be the token endpoint URL",
+        ));
     }
     let num = |k: &str| c.get(k).and_then(Value::as_i64);
     let exp = num("exp").ok_or_else(|| bad("assertion_claims", "'exp' is required"))?;
@@ -103,16 +156,27 @@ pub fn verify(assertion: &str, client_id: &str, keys: &[ClientPublicKey], policy
         return Err(bad("assertion_expired", "expired"));
     }
     if exp > policy.now + MAX_ASSERTION_LIFETIME_SECS + policy.skew_secs {
-        return Err(bad("assertion_lifetime", "'exp' is too far ahead (at most 10 minutes)"));
+        return Err(bad(
+            "assertion_lifetime",
+            "'exp' is too far ahead (at most 10 minutes)",
+        ));
     }
     for k in ["nbf", "iat"] {
         if let Some(t) = num(k)
-            && t > policy.now + policy.skew_secs {
-                return Err(bad("assertion_not_yet_valid", "issued in the future"));
-            }
+            && t > policy.now + policy.skew_secs
+        {
+            return Err(bad("assertion_not_yet_valid", "issued in the future"));
+        }
     }
-    let jti = s("jti").filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(|| bad("assertion_claims", "'jti' is required"))?;
-    Ok(VerifiedAssertion { client_id: client_id.to_owned(), jti: jti.to_owned(), exp, key_index })
+    let jti = s("jti")
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(|| bad("assertion_claims", "'jti' is required"))?;
+    Ok(VerifiedAssertion {
+        client_id: client_id.to_owned(),
+        jti: jti.to_owned(),
+        exp,
+        key_index,
+    })
 }
 
 #[cfg(test)]
@@ -120,14 +184,21 @@ mod tests {
     use super::*;
     use crate::OAuthErrorCode;
     use aws_lc_rs::rand::SystemRandom;
-    use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING, ECDSA_P521_SHA512_FIXED_SIGNING, RSA_PKCS1_SHA256};
+    use aws_lc_rs::signature::{
+        ECDSA_P256_SHA256_FIXED_SIGNING, ECDSA_P384_SHA384_FIXED_SIGNING,
+        ECDSA_P521_SHA512_FIXED_SIGNING, EcdsaKeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair,
+    };
     use serde_json::json;
 
     const AUD: &str = "https://writ.test/api/v2/iauths_system/oauth2/token";
     const NOW: i64 = 1_800_000_000;
 
     fn policy() -> Policy<'static> {
-        Policy { audiences: &[AUD, "https://writ.test/api/v2/iauths_system/oauth2"], now: NOW, skew_secs: 60 }
+        Policy {
+            audiences: &[AUD, "https://writ.test/api/v2/iauths_system/oauth2"],
+            now: NOW,
+            skew_secs: 60,
+        }
     }
 
     fn claims() -> Value {
@@ -144,7 +215,10 @@ mod tests {
 
     struct Ec(EcdsaKeyPair, &'static str);
     impl Ec {
-        fn new(alg: &'static aws_lc_rs::signature::EcdsaSigningAlgorithm, name: &'static str) -> Self {
+        fn new(
+            alg: &'static aws_lc_rs::signature::EcdsaSigningAlgorithm,
+            name: &'static str,
+        ) -> Self {
             let rng = SystemRandom::new();
             let doc = EcdsaKeyPair::generate_pkcs8(alg, &rng).unwrap();
             Self(EcdsaKeyPair::from_pkcs8(alg, doc.as_ref()).unwrap(), name)
@@ -152,17 +226,31 @@ mod tests {
         fn public(&self) -> ClientPublicKey {
             let point = self.0.public_key().as_ref().to_vec();
             let c = (point.len() - 1) / 2;
-            let crv = match c { 32 => "P-256", 48 => "P-384", _ => "P-521" };
+            let crv = match c {
+                32 => "P-256",
+                48 => "P-384",
+                _ => "P-521",
+            };
             ClientPublicKey::from_jwk(&json!({"kty": "EC", "crv": crv, "x": URL_SAFE_NO_PAD.encode(&point[1..1 + c]), "y": URL_SAFE_NO_PAD.encode(&point[1 + c..])})).unwrap()
         }
         fn sign(&self, claims: &Value) -> String {
-            jws(&json!({"alg": self.1, "typ": "JWT"}), claims, |m| self.0.sign(&SystemRandom::new(), m).unwrap().as_ref().to_vec())
+            jws(&json!({"alg": self.1, "typ": "JWT"}), claims, |m| {
+                self.0
+                    .sign(&SystemRandom::new(), m)
+                    .unwrap()
+                    .as_ref()
+                    .to_vec()
+            })
         }
     }
 
     #[test]
     fn sdk_shaped_es256_es384_es512_assertions_verify() {
-        for (alg, name) in [(&ECDSA_P256_SHA256_FIXED_SIGNING, "ES256"), (&ECDSA_P384_SHA384_FIXED_SIGNING, "ES384"), (&ECDSA_P521_SHA512_FIXED_SIGNING, "ES512")] {
+        for (alg, name) in [
+            (&ECDSA_P256_SHA256_FIXED_SIGNING, "ES256"),
+            (&ECDSA_P384_SHA384_FIXED_SIGNING, "ES384"),
+            (&ECDSA_P521_SHA512_FIXED_SIGNING, "ES512"),
+        ] {
             let k = Ec::new(alg, name);
             let a = k.sign(&claims());
             let v = verify(&a, "app_1", &[k.public()], &policy()).unwrap();
@@ -175,9 +263,20 @@ mod tests {
     fn rs256_with_second_key_and_no_kid() {
         let rng = SystemRandom::new();
         let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-        let n = rsa.public_key().modulus().big_endian_without_leading_zero().to_vec();
-        let e = rsa.public_key().exponent().big_endian_without_leading_zero().to_vec();
-        let rsa_pub = ClientPublicKey::from_jwk(&json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)})).unwrap();
+        let n = rsa
+            .public_key()
+            .modulus()
+            .big_endian_without_leading_zero()
+            .to_vec();
+        let e = rsa
+            .public_key()
+            .exponent()
+            .big_endian_without_leading_zero()
+            .to_vec();
+        let rsa_pub = ClientPublicKey::from_jwk(
+            &json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": URL_SAFE_NO_PAD.encode(e)}),
+        )
+        .unwrap();
         assert_eq!(rsa_pub.describe(), "RSA-2048");
         let a = jws(&json!({"alg": "RS256", "typ": "JWT"}), &claims(), |m| {
             let mut sig = vec![0; rsa.public_modulus_len()];
@@ -199,16 +298,27 @@ mod tests {
             e.reason
         };
         // alg none, and HS256 "signed" with the public key as HMAC secret.
-        let none = format!("{}.{}.", URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#), URL_SAFE_NO_PAD.encode(claims().to_string()));
+        let none = format!(
+            "{}.{}.",
+            URL_SAFE_NO_PAD.encode(r#"{"alg":"none"}"#),
+            URL_SAFE_NO_PAD.encode(claims().to_string())
+        );
         assert_eq!(reason(&none), "assertion_alg");
         let hs = jws(&json!({"alg": "HS256"}), &claims(), |m| {
-            let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, k.public().to_jwk().to_string().as_bytes());
+            let key = aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                k.public().to_jwk().to_string().as_bytes(),
+            );
             aws_lc_rs::hmac::sign(&key, m).as_ref().to_vec()
         });
         assert_eq!(reason(&hs), "assertion_alg");
         // Claimed ES384 over a P-256 key, and a tampered payload.
         let mut wrong_alg = k.sign(&claims());
-        wrong_alg = wrong_alg.replacen(&URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"JWT"}"#), &URL_SAFE_NO_PAD.encode(r#"{"alg":"ES384","typ":"JWT"}"#), 1);
+        wrong_alg = wrong_alg.replacen(
+            &URL_SAFE_NO_PAD.encode(r#"{"alg":"ES256","typ":"JWT"}"#),
+            &URL_SAFE_NO_PAD.encode(r#"{"alg":"ES384","typ":"JWT"}"#),
+            1,
+        );
         assert_eq!(reason(&wrong_alg), "assertion_signature");
         let good = k.sign(&claims());
         let mut parts: Vec<&str> = good.split('.').collect();
@@ -216,35 +326,59 @@ mod tests {
         parts[1] = &evil;
         assert_eq!(reason(&parts.join(".")), "assertion_signature");
         // Claims.
-        let mut c = claims(); c["aud"] = json!("https://elsewhere/token");
+        let mut c = claims();
+        c["aud"] = json!("https://elsewhere/token");
         assert_eq!(reason(&k.sign(&c)), "assertion_audience");
-        let mut c = claims(); c["exp"] = json!(NOW - 61);
+        let mut c = claims();
+        c["exp"] = json!(NOW - 61);
         assert_eq!(reason(&k.sign(&c)), "assertion_expired");
-        let mut c = claims(); c["exp"] = json!(NOW + 3600);
+        let mut c = claims();
+        c["exp"] = json!(NOW + 3600);
         assert_eq!(reason(&k.sign(&c)), "assertion_lifetime");
-        let mut c = claims(); c.as_object_mut().unwrap().remove("jti");
+        let mut c = claims();
+        c.as_object_mut().unwrap().remove("jti");
         assert_eq!(reason(&k.sign(&c)), "assertion_claims");
-        let mut c = claims(); c["sub"] = json!("app_2");
+        let mut c = claims();
+        c["sub"] = json!("app_2");
         assert_eq!(reason(&k.sign(&c)), "assertion_claims");
-        let mut c = claims(); c["iat"] = json!(NOW + 3600); c["exp"] = json!(NOW + 600);
+        let mut c = claims();
+        c["iat"] = json!(NOW + 3600);
+        c["exp"] = json!(NOW + 600);
         assert_eq!(reason(&k.sign(&c)), "assertion_not_yet_valid");
         assert_eq!(reason("a.b"), "assertion_malformed");
         // Within skew: just expired 30 s ago is still fine.
-        let mut c = claims(); c["exp"] = json!(NOW - 30);
+        let mut c = claims();
+        c["exp"] = json!(NOW - 30);
         assert!(verify(&k.sign(&c), "app_1", &keys, &policy()).is_ok());
         // The issuer URL is accepted as audience too.
-        let mut c = claims(); c["aud"] = json!(["https://writ.test/api/v2/iauths_system/oauth2"]);
+        let mut c = claims();
+        c["aud"] = json!(["https://writ.test/api/v2/iauths_system/oauth2"]);
         assert!(verify(&k.sign(&c), "app_1", &keys, &policy()).is_ok());
     }
 
     #[test]
     fn key_parsing_rules() {
-        assert!(ClientPublicKey::parse("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
-        assert!(ClientPublicKey::parse(r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#).unwrap_err().message.contains("private"));
+        assert!(
+            ClientPublicKey::parse("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
+        assert!(
+            ClientPublicKey::parse(r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}"#)
+                .unwrap_err()
+                .message
+                .contains("private")
+        );
         assert!(ClientPublicKey::parse(r#"{"kty":"oct","k":"AA"}"#).is_err());
         let rsa1024 = aws_lc_rs::rsa::KeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
-        let n = rsa1024.public_key().modulus().big_endian_without_leading_zero()[..128].to_vec();
-        let e = ClientPublicKey::from_jwk(&json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": "AQAB"})).unwrap_err();
+        let n = rsa1024
+            .public_key()
+            .modulus()
+            .big_endian_without_leading_zero()[..128]
+            .to_vec();
+        let e = ClientPublicKey::from_jwk(
+            &json!({"kty": "RSA", "n": URL_SAFE_NO_PAD.encode(n), "e": "AQAB"}),
+        )
+        .unwrap_err();
         assert!(e.message.contains("at least 2048"), "{}", e.message);
         // A certificate's key is accepted and equals the same key as JWK.
         let pki = crate::tls::create_local_pki(&["localhost".into()], NOW).unwrap();
@@ -252,6 +386,11 @@ mod tests {
         let kp = rcgen::KeyPair::from_pem(&pki.server_key_pem).unwrap();
         let from_spki = ClientPublicKey::parse(&kp.public_key_pem()).unwrap();
         assert_eq!(from_cert.kid(), from_spki.kid());
-        assert_eq!(ClientPublicKey::from_jwk(&from_cert.to_jwk()).unwrap().kid(), from_cert.kid());
+        assert_eq!(
+            ClientPublicKey::from_jwk(&from_cert.to_jwk())
+                .unwrap()
+                .kid(),
+            from_cert.kid()
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! Console administrators: bootstrap, password sign-in with throttling, and
 //! admin API tokens.
 
-use super::{new_id, Writ};
+use super::{Writ, new_id};
 use crate::entities::{admin, admin_token};
 use crate::error::{Result, ServiceError};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
@@ -77,9 +77,14 @@ impl Writ {
     /// Stores `WRIT_BOOTSTRAP_ADMIN_TOKEN` (hashed) the first time it is seen.
     pub async fn bootstrap_admin_token(&self, token: &str) -> Result<()> {
         if token.len() < 16 {
-            return Err(ServiceError::Invalid("WRIT_BOOTSTRAP_ADMIN_TOKEN must be at least 16 characters".into()));
+            return Err(ServiceError::Invalid(
+                "WRIT_BOOTSTRAP_ADMIN_TOKEN must be at least 16 characters".into(),
+            ));
         }
-        let existing = admin_token::Entity::find().filter(admin_token::Column::Name.eq("bootstrap")).one(&self.db).await?;
+        let existing = admin_token::Entity::find()
+            .filter(admin_token::Column::Name.eq("bootstrap"))
+            .one(&self.db)
+            .await?;
         if existing.is_some() {
             return Ok(());
         }
@@ -100,7 +105,10 @@ impl Writ {
             return Ok(false);
         }
         let tokens = admin_token::Entity::find().all(&self.db).await?;
-        Ok(tokens.iter().any(|t| self.secrets.verify(&format!("admin_token:{}", t.id), token, &t.token_hash)))
+        Ok(tokens.iter().any(|t| {
+            self.secrets
+                .verify(&format!("admin_token:{}", t.id), token, &t.token_hash)
+        }))
     }
 
     pub async fn login(&self, username: &str, password: &str) -> Result<AdminIdentity> {
@@ -109,7 +117,10 @@ impl Writ {
         if let Some(wait) = self.throttle.wait(user, now) {
             return Err(ServiceError::Throttled(wait));
         }
-        let found = admin::Entity::find().filter(admin::Column::Username.eq(user)).one(&self.db).await?;
+        let found = admin::Entity::find()
+            .filter(admin::Column::Username.eq(user))
+            .one(&self.db)
+            .await?;
         // Run argon2 even for unknown users so timing does not reveal names.
         let ok = match &found {
             Some(a) => secret::verify(password, &a.password_hash),
@@ -121,7 +132,10 @@ impl Writ {
         match (ok, found) {
             (true, Some(a)) => {
                 self.throttle.succeed(user);
-                Ok(AdminIdentity { id: a.id, username: a.username })
+                Ok(AdminIdentity {
+                    id: a.id,
+                    username: a.username,
+                })
             }
             _ => {
                 self.throttle.fail(user, now);
@@ -134,7 +148,10 @@ impl Writ {
         Ok(admin::Entity::find_by_id(id.to_owned())
             .one(&self.db)
             .await?
-            .map(|a| AdminIdentity { id: a.id, username: a.username }))
+            .map(|a| AdminIdentity {
+                id: a.id,
+                username: a.username,
+            }))
     }
 }
 

@@ -7,7 +7,9 @@ use super::Writ;
 use crate::entities::{audit_event, client_public_key, client_secret, federated_credential};
 use crate::error::Result;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use writ_core::audit::TokenAudit;
@@ -71,7 +73,8 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Msg>) {
                     // Keep the records and retry: the log must not lose them.
                     attempt += 1;
                     tracing::error!(error = %e, attempt, "audit batch write failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(50)))).await;
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(50))))
+                        .await;
                 }
             }
         }
@@ -97,7 +100,10 @@ async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<()
     audit_event::Entity::insert_many(rows).exec(db).await?;
     // Latest use per secret in this batch.
     let mut used: Vec<(&str, i64)> = Vec::new();
-    for r in batch.iter().filter(|r| r.outcome == writ_core::audit::Outcome::Issued) {
+    for r in batch
+        .iter()
+        .filter(|r| r.outcome == writ_core::audit::Outcome::Issued)
+    {
         if let Some(id) = r.secret_id.as_deref() {
             match used.iter_mut().find(|(i, _)| *i == id) {
                 Some(e) => e.1 = e.1.max(r.at),
@@ -130,7 +136,10 @@ impl Writ {
     /// How many audit records exist (for tests and health checks).
     pub async fn count_audit_records(&self) -> u64 {
         use sea_orm::PaginatorTrait;
-        audit_event::Entity::find().count(&self.db).await.unwrap_or(0)
+        audit_event::Entity::find()
+            .count(&self.db)
+            .await
+            .unwrap_or(0)
     }
 
     /// The client's most recent token requests, newest first. Records

@@ -1,14 +1,18 @@
 //! Agents and M2M applications (one client model), their secrets, and the
 //! SDK configuration generated for them.
 
-use super::{new_id, Writ};
+use super::{Writ, new_id};
 use crate::entities::{client, client_secret, permission_grant, resource_server};
-use crate::error::{conflict_on_unique, Result, ServiceError};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use crate::error::{Result, ServiceError, conflict_on_unique};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use writ_core::names::{Description, DisplayName};
 use writ_core::sdk_config::{self, SdkAuthnMethod};
 use writ_core::secret;
-use writ_types::{ClientKind, ClientView, NewAgent, NewM2mApplication, NewSecret, SecretView, SdkConfigView};
+use writ_types::{
+    ClientKind, ClientView, NewAgent, NewM2mApplication, NewSecret, SdkConfigView, SecretView,
+};
 
 pub const AUTH_CLIENT_SECRET: &str = "client_secret";
 
@@ -28,7 +32,13 @@ pub(crate) fn view(m: client::Model) -> ClientView {
 }
 
 fn secret_view(m: client_secret::Model) -> SecretView {
-    SecretView { id: m.id, hint: m.hint, enabled: m.enabled, created_at: m.created_at, last_used_at: m.last_used_at }
+    SecretView {
+        id: m.id,
+        hint: m.hint,
+        enabled: m.enabled,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+    }
 }
 
 impl Writ {
@@ -38,20 +48,30 @@ impl Writ {
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
         let auth_type = input.auth_type.unwrap_or_else(|| AUTH_CLIENT_SECRET.into());
         if auth_type != AUTH_CLIENT_SECRET {
-            return Err(ServiceError::Invalid("authentication type: only 'client_secret' is available".into()));
+            return Err(ServiceError::Invalid(
+                "authentication type: only 'client_secret' is available".into(),
+            ));
         }
-        self.insert_client(ClientKind::Agent, name, Some(owner), description).await
+        self.insert_client(ClientKind::Agent, name, Some(owner), description)
+            .await
     }
 
     pub async fn create_m2m_application(&self, input: NewM2mApplication) -> Result<ClientView> {
         let name = DisplayName::parse("application name", &input.name)?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
-        self.insert_client(ClientKind::M2m, name, None, description).await
+        self.insert_client(ClientKind::M2m, name, None, description)
+            .await
     }
 
     /// Inserts the client and its default grant of `urn:cloud:idaas:pam|.all`
     /// in one transaction, so a new client can fetch a PAM token at once.
-    async fn insert_client(&self, kind: ClientKind, name: DisplayName, owner: Option<DisplayName>, description: Description) -> Result<ClientView> {
+    async fn insert_client(
+        &self,
+        kind: ClientKind,
+        name: DisplayName,
+        owner: Option<DisplayName>,
+        description: Description,
+    ) -> Result<ClientView> {
         let now = self.now();
         let pam = resource_server::Entity::find()
             .filter(resource_server::Column::Audience.eq(writ_core::PAM_AUDIENCE))
@@ -64,14 +84,18 @@ impl Writ {
             kind: Set(kind.as_str().into()),
             name: Set(name.into_inner()),
             owner: Set(owner.map(DisplayName::into_inner)),
-            agent_id: Set((kind == ClientKind::Agent).then(|| format!("agent_{}", writ_core::random::alnum(24)))),
+            agent_id: Set((kind == ClientKind::Agent)
+                .then(|| format!("agent_{}", writ_core::random::alnum(24)))),
             description: Set(description.into_inner()),
             auth_type: Set(AUTH_CLIENT_SECRET.into()),
             enabled: Set(true),
             created_at: Set(now),
         };
         let txn = self.db.begin().await?;
-        let created = model.insert(&txn).await.map_err(|e| conflict_on_unique(e, "client id collision: try again"))?;
+        let created = model
+            .insert(&txn)
+            .await
+            .map_err(|e| conflict_on_unique(e, "client id collision: try again"))?;
         permission_grant::ActiveModel {
             id: Set(new_id()),
             resource_server_id: Set(pam.id),
@@ -102,7 +126,10 @@ impl Writ {
     }
 
     pub(crate) async fn client_model(&self, id: &str) -> Result<client::Model> {
-        client::Entity::find_by_id(id.to_owned()).one(&self.db).await?.ok_or(ServiceError::NotFound("client"))
+        client::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("client"))
     }
 
     /// A client by its id (console / API path) when it has the given kind.
@@ -121,7 +148,11 @@ impl Writ {
         let c = self.client_model(client_pk).await?;
         let value = secret::generate_client_secret();
         let hash = secret::hash(&value).map_err(|_| ServiceError::Internal)?;
-        let hint: String = value.trim_start_matches(secret::CLIENT_SECRET_PREFIX).chars().take(4).collect();
+        let hint: String = value
+            .trim_start_matches(secret::CLIENT_SECRET_PREFIX)
+            .chars()
+            .take(4)
+            .collect();
         let m = client_secret::ActiveModel {
             id: Set(new_id()),
             client_pk: Set(c.id),
@@ -134,7 +165,10 @@ impl Writ {
         .insert(&self.db)
         .await?;
         self.changed();
-        Ok(NewSecret { id: m.id, client_secret: value })
+        Ok(NewSecret {
+            id: m.id,
+            client_secret: value,
+        })
     }
 
     pub async fn list_client_secrets(&self, client_pk: &str) -> Result<Vec<SecretView>> {
@@ -157,7 +191,12 @@ impl Writ {
             .ok_or(ServiceError::NotFound("client secret"))
     }
 
-    pub async fn set_client_secret_enabled(&self, client_pk: &str, secret_id: &str, enabled: bool) -> Result<SecretView> {
+    pub async fn set_client_secret_enabled(
+        &self,
+        client_pk: &str,
+        secret_id: &str,
+        enabled: bool,
+    ) -> Result<SecretView> {
         let s = self.secret_of(client_pk, secret_id).await?;
         let mut am: client_secret::ActiveModel = s.into();
         am.enabled = Set(enabled);
@@ -172,28 +211,61 @@ impl Writ {
     pub async fn delete_client_secret(&self, client_pk: &str, secret_id: &str) -> Result<()> {
         let s = self.secret_of(client_pk, secret_id).await?;
         if s.enabled {
-            return Err(ServiceError::Conflict("disable the client secret before deleting it".into()));
+            return Err(ServiceError::Conflict(
+                "disable the client secret before deleting it".into(),
+            ));
         }
-        client_secret::Entity::delete_by_id(s.id.clone()).exec(&self.db).await?;
+        client_secret::Entity::delete_by_id(s.id.clone())
+            .exec(&self.db)
+            .await?;
         self.changed();
         self.secrets.forget(&s.id);
         Ok(())
     }
 
     /// The `client-config.json` for a client and the chosen method and scope.
-    pub async fn sdk_config(&self, client_pk: &str, method: &str, scope: Option<&str>, env_var: Option<&str>) -> Result<SdkConfigView> {
+    pub async fn sdk_config(
+        &self,
+        client_pk: &str,
+        method: &str,
+        scope: Option<&str>,
+        env_var: Option<&str>,
+    ) -> Result<SdkConfigView> {
         let c = self.client_model(client_pk).await?;
         let method = SdkAuthnMethod::parse(method).ok_or_else(|| {
-            ServiceError::Invalid("authn_method must be CLIENT_SECRET_POST, CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT".into())
+            ServiceError::Invalid(
+                "authn_method must be CLIENT_SECRET_POST, CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT"
+                    .into(),
+            )
         })?;
-        let scope = scope.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(writ_core::PAM_ALL_SCOPE);
-        writ_core::scope::ScopeRequest::parse(Some(scope)).map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
-        let env_var = env_var.map(str::trim).filter(|s| !s.is_empty()).unwrap_or(method.default_env_var());
+        let scope = scope
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(writ_core::PAM_ALL_SCOPE);
+        writ_core::scope::ScopeRequest::parse(Some(scope))
+            .map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
+        let env_var = env_var
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(method.default_env_var());
         if !sdk_config::valid_env_var_name(env_var) {
-            return Err(ServiceError::Invalid("secret environment variable name must match [A-Za-z_][A-Za-z0-9_]*".into()));
+            return Err(ServiceError::Invalid(
+                "secret environment variable name must match [A-Za-z_][A-Za-z0-9_]*".into(),
+            ));
         }
-        let cfg = sdk_config::build(&self.instance_id, &c.client_id, &self.urls, &self.public_url, method, scope, env_var);
+        let cfg = sdk_config::build(
+            &self.instance_id,
+            &c.client_id,
+            &self.urls,
+            &self.public_url,
+            method,
+            scope,
+            env_var,
+        );
         let json = serde_json::to_string_pretty(&cfg).map_err(|_| ServiceError::Internal)?;
-        Ok(SdkConfigView { json, secret_env_var: env_var.to_owned() })
+        Ok(SdkConfigView {
+            json,
+            secret_env_var: env_var.to_owned(),
+        })
     }
 }

@@ -53,7 +53,9 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
     }
     fn get(&self, k: &K, now: i64) -> Option<V> {
         let m = self.0.read().ok()?;
-        m.get(k).filter(|(at, _)| now - at < TTL_SECS).map(|(_, v)| v.clone())
+        m.get(k)
+            .filter(|(at, _)| now - at < TTL_SECS)
+            .map(|(_, v)| v.clone())
     }
     fn put(&self, k: K, v: V, now: i64) {
         if let Ok(mut m) = self.0.write() {
@@ -79,7 +81,12 @@ pub struct HotCache {
 
 impl Default for HotCache {
     fn default() -> Self {
-        Self { clients: Map::new(), audiences: Map::new(), grants: Map::new(), federated: Map::new() }
+        Self {
+            clients: Map::new(),
+            audiences: Map::new(),
+            grants: Map::new(),
+            federated: Map::new(),
+        }
     }
 }
 
@@ -97,16 +104,31 @@ impl HotCache {
         self.audiences.put(audience.to_owned(), v, now);
     }
     pub fn grant(&self, rs_id: &str, client_pk: &str, now: i64) -> Option<Option<Arc<Granted>>> {
-        self.grants.get(&(rs_id.to_owned(), client_pk.to_owned()), now)
+        self.grants
+            .get(&(rs_id.to_owned(), client_pk.to_owned()), now)
     }
     pub fn put_grant(&self, rs_id: &str, client_pk: &str, v: Option<Arc<Granted>>, now: i64) {
-        self.grants.put((rs_id.to_owned(), client_pk.to_owned()), v, now);
+        self.grants
+            .put((rs_id.to_owned(), client_pk.to_owned()), v, now);
     }
-    pub fn federated(&self, client_pk: &str, name: &str, now: i64) -> Option<Option<Arc<FederatedAuth>>> {
-        self.federated.get(&(client_pk.to_owned(), name.to_owned()), now)
+    pub fn federated(
+        &self,
+        client_pk: &str,
+        name: &str,
+        now: i64,
+    ) -> Option<Option<Arc<FederatedAuth>>> {
+        self.federated
+            .get(&(client_pk.to_owned(), name.to_owned()), now)
     }
-    pub fn put_federated(&self, client_pk: &str, name: &str, v: Option<Arc<FederatedAuth>>, now: i64) {
-        self.federated.put((client_pk.to_owned(), name.to_owned()), v, now);
+    pub fn put_federated(
+        &self,
+        client_pk: &str,
+        name: &str,
+        v: Option<Arc<FederatedAuth>>,
+        now: i64,
+    ) {
+        self.federated
+            .put((client_pk.to_owned(), name.to_owned()), v, now);
     }
     /// Called by every admin write.
     pub fn clear(&self) {

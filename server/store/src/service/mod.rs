@@ -4,21 +4,24 @@ mod admins;
 mod audit;
 mod clients;
 mod federation;
+mod hot_cache;
 mod public_keys;
 mod replay;
-mod hot_cache;
 mod resource_servers;
 mod token;
 
 use crate::entities::setting;
 use crate::error::Result;
-use sea_orm::{ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
-use writ_migrations::MigratorTrait;
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
+    Set,
+};
 use std::sync::Arc;
+use writ_core::Clock;
 use writ_core::discovery::IssuerUrls;
 use writ_core::secret::VerifiedCache;
 use writ_core::signing::SigningKey;
-use writ_core::Clock;
+use writ_migrations::MigratorTrait;
 
 pub use admins::LoginThrottle;
 pub use audit::AuditSink;
@@ -61,7 +64,9 @@ impl Writ {
         // SQLite has one writer and a page cache per connection: a few
         // connections serve it best and keep memory low.
         let sqlite = opts.database_url.starts_with("sqlite:");
-        co.sqlx_logging(false).max_connections(if sqlite { 4 } else { 16 }).min_connections(1);
+        co.sqlx_logging(false)
+            .max_connections(if sqlite { 4 } else { 16 })
+            .min_connections(1);
         let db = Database::connect(co).await?;
         if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
             // WAL lets the console read while the audit writer writes.
@@ -103,11 +108,20 @@ impl Writ {
             (None, wanted) => {
                 let id = match wanted {
                     Some(w) if valid_instance_id(&w) => w,
-                    Some(_) => return Err(crate::ServiceError::Invalid(
-                        "WRIT_INSTANCE_ID must be 3-64 characters of a-z, 0-9, '_' or '-'".into())),
+                    Some(_) => {
+                        return Err(crate::ServiceError::Invalid(
+                            "WRIT_INSTANCE_ID must be 3-64 characters of a-z, 0-9, '_' or '-'"
+                                .into(),
+                        ));
+                    }
                     None => format!("idaas_{}", writ_core::random::alnum(20)),
                 };
-                setting::ActiveModel { key: Set("instance_id".into()), value: Set(id.clone()) }.insert(db).await?;
+                setting::ActiveModel {
+                    key: Set("instance_id".into()),
+                    value: Set(id.clone()),
+                }
+                .insert(db)
+                .await?;
                 Ok(id)
             }
         }
@@ -134,7 +148,11 @@ impl Writ {
 
     pub fn issuer_info(&self) -> writ_types::IssuerInfo {
         let hostport = writ_core::sdk_config::developer_api_endpoint(&self.public_url);
-        let connect = if hostport.contains(':') { hostport.clone() } else { format!("{hostport}:443") };
+        let connect = if hostport.contains(':') {
+            hostport.clone()
+        } else {
+            format!("{hostport}:443")
+        };
         let host = hostport.split(':').next().unwrap_or(&hostport).to_owned();
         writ_types::IssuerInfo {
             instance_id: self.instance_id.clone(),
@@ -162,7 +180,9 @@ impl Writ {
 }
 
 fn valid_instance_id(s: &str) -> bool {
-    (3..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    (3..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 fn new_id() -> String {

@@ -1,24 +1,42 @@
 //! Public keys for `private_key_jwt`, and single-use assertion ids.
 
-use super::{new_id, Writ};
+use super::{Writ, new_id};
 use crate::entities::client_public_key;
-use crate::error::{conflict_on_unique, Result, ServiceError};
+use crate::error::{Result, ServiceError, conflict_on_unique};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use sha2::{Digest, Sha256};
 use writ_core::public_key::ClientPublicKey;
 use writ_types::{NewPublicKey, PublicKeyView};
 
 fn view(m: client_public_key::Model) -> PublicKeyView {
-    PublicKeyView { id: m.id, kid: m.kid, key_type: m.description, enabled: m.enabled, created_at: m.created_at, last_used_at: m.last_used_at }
+    PublicKeyView {
+        id: m.id,
+        kid: m.kid,
+        key_type: m.description,
+        enabled: m.enabled,
+        created_at: m.created_at,
+        last_used_at: m.last_used_at,
+    }
 }
 
 impl Writ {
-    pub async fn add_public_key(&self, client_pk: &str, input: NewPublicKey) -> Result<PublicKeyView> {
+    pub async fn add_public_key(
+        &self,
+        client_pk: &str,
+        input: NewPublicKey,
+    ) -> Result<PublicKeyView> {
         let c = self.client_model(client_pk).await?;
-        let key = match (input.pem.as_deref().filter(|p| !p.trim().is_empty()), input.jwk) {
+        let key = match (
+            input.pem.as_deref().filter(|p| !p.trim().is_empty()),
+            input.jwk,
+        ) {
             (Some(pem), None) => ClientPublicKey::parse(pem)?,
             (None, Some(jwk)) => ClientPublicKey::from_jwk(&jwk)?,
-            _ => return Err(ServiceError::Invalid("public key: give exactly one of 'pem' or 'jwk'".into())),
+            _ => {
+                return Err(ServiceError::Invalid(
+                    "public key: give exactly one of 'pem' or 'jwk'".into(),
+                ));
+            }
         };
         let m = client_public_key::ActiveModel {
             id: Set(new_id()),
@@ -32,7 +50,9 @@ impl Writ {
         }
         .insert(&self.db)
         .await
-        .map_err(|e| conflict_on_unique(e, "this public key is already registered for this client"))?;
+        .map_err(|e| {
+            conflict_on_unique(e, "this public key is already registered for this client")
+        })?;
         self.changed();
         Ok(view(m))
     }
@@ -49,7 +69,11 @@ impl Writ {
             .collect())
     }
 
-    async fn public_key_of(&self, client_pk: &str, key_id: &str) -> Result<client_public_key::Model> {
+    async fn public_key_of(
+        &self,
+        client_pk: &str,
+        key_id: &str,
+    ) -> Result<client_public_key::Model> {
         client_public_key::Entity::find_by_id(key_id.to_owned())
             .one(&self.db)
             .await?
@@ -57,7 +81,12 @@ impl Writ {
             .ok_or(ServiceError::NotFound("public key"))
     }
 
-    pub async fn set_public_key_enabled(&self, client_pk: &str, key_id: &str, enabled: bool) -> Result<PublicKeyView> {
+    pub async fn set_public_key_enabled(
+        &self,
+        client_pk: &str,
+        key_id: &str,
+        enabled: bool,
+    ) -> Result<PublicKeyView> {
         let k = self.public_key_of(client_pk, key_id).await?;
         let mut am: client_public_key::ActiveModel = k.into();
         am.enabled = Set(enabled);
@@ -69,21 +98,32 @@ impl Writ {
     pub async fn delete_public_key(&self, client_pk: &str, key_id: &str) -> Result<()> {
         let k = self.public_key_of(client_pk, key_id).await?;
         if k.enabled {
-            return Err(ServiceError::Conflict("disable the public key before deleting it".into()));
+            return Err(ServiceError::Conflict(
+                "disable the public key before deleting it".into(),
+            ));
         }
-        client_public_key::Entity::delete_by_id(k.id).exec(&self.db).await?;
+        client_public_key::Entity::delete_by_id(k.id)
+            .exec(&self.db)
+            .await?;
         self.changed();
         Ok(())
     }
 
     /// Records an assertion id; `false` if it was seen before (a replay).
-    pub(crate) async fn first_use_of_assertion(&self, client_id: &str, jti: &str, exp: i64) -> std::result::Result<bool, sea_orm::DbErr> {
+    pub(crate) async fn first_use_of_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        exp: i64,
+    ) -> std::result::Result<bool, sea_orm::DbErr> {
         let mut h = Sha256::new();
         h.update(client_id.as_bytes());
         h.update([0]);
         h.update(jti.as_bytes());
         let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
         // Kept past exp by more than the allowed clock skew.
-        self.replay.first_use(key, exp + 2 * self.clock_skew_secs + 60).await
+        self.replay
+            .first_use(key, exp + 2 * self.clock_skew_secs + 60)
+            .await
     }
 }

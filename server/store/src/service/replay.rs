@@ -27,12 +27,21 @@ impl ReplayGuard {
     /// `Ok(true)` the first time `key` is seen, `Ok(false)` after.
     pub async fn first_use(&self, key: String, expires_at: i64) -> Result<bool, DbErr> {
         let (tx, rx) = oneshot::channel();
-        self.0.send((key, expires_at, tx)).await.map_err(|_| DbErr::Custom("replay guard stopped".into()))?;
-        rx.await.map_err(|_| DbErr::Custom("replay guard stopped".into()))?.map_err(DbErr::Custom)
+        self.0
+            .send((key, expires_at, tx))
+            .await
+            .map_err(|_| DbErr::Custom("replay guard stopped".into()))?;
+        rx.await
+            .map_err(|_| DbErr::Custom("replay guard stopped".into()))?
+            .map_err(DbErr::Custom)
     }
 }
 
-async fn writer(db: DatabaseConnection, clock: std::sync::Arc<dyn writ_core::Clock>, mut rx: mpsc::Receiver<(String, i64, Reply)>) {
+async fn writer(
+    db: DatabaseConnection,
+    clock: std::sync::Arc<dyn writ_core::Clock>,
+    mut rx: mpsc::Receiver<(String, i64, Reply)>,
+) {
     let mut batches: u64 = 0;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -44,7 +53,11 @@ async fn writer(db: DatabaseConnection, clock: std::sync::Arc<dyn writ_core::Clo
         }
         // The same key twice in one batch: only the first can be new.
         let mut seen = HashSet::new();
-        let unique: Vec<(String, i64)> = batch.iter().filter(|(k, ..)| seen.insert(k.clone())).map(|(k, e, _)| (k.clone(), *e)).collect();
+        let unique: Vec<(String, i64)> = batch
+            .iter()
+            .filter(|(k, ..)| seen.insert(k.clone()))
+            .map(|(k, e, _)| (k.clone(), *e))
+            .collect();
         let outcome = insert_new(&db, &unique).await;
         let mut answered = HashSet::new();
         for (key, _, reply) in batch {
@@ -58,25 +71,40 @@ async fn writer(db: DatabaseConnection, clock: std::sync::Arc<dyn writ_core::Clo
         if batches.is_multiple_of(512) {
             let q = Query::delete()
                 .from_table(Alias::new("used_assertions"))
-                .and_where(sea_orm::sea_query::ExprTrait::lt(sea_orm::sea_query::Expr::col(Alias::new("expires_at")), clock.now()))
+                .and_where(sea_orm::sea_query::ExprTrait::lt(
+                    sea_orm::sea_query::Expr::col(Alias::new("expires_at")),
+                    clock.now(),
+                ))
                 .to_owned();
             let _ = db.execute(&q).await;
         }
     }
 }
 
-async fn insert_new(db: &DatabaseConnection, rows: &[(String, i64)]) -> Result<HashSet<String>, String> {
+async fn insert_new(
+    db: &DatabaseConnection,
+    rows: &[(String, i64)],
+) -> Result<HashSet<String>, String> {
     let mut q = Query::insert();
-    q.into_table(Alias::new("used_assertions")).columns([Alias::new("key"), Alias::new("expires_at")]);
+    q.into_table(Alias::new("used_assertions"))
+        .columns([Alias::new("key"), Alias::new("expires_at")]);
     for (k, e) in rows {
-        q.values([k.clone().into(), (*e).into()]).map_err(|e| e.to_string())?;
+        q.values([k.clone().into(), (*e).into()])
+            .map_err(|e| e.to_string())?;
     }
-    q.on_conflict(OnConflict::column(Alias::new("key")).do_nothing().to_owned());
+    q.on_conflict(
+        OnConflict::column(Alias::new("key"))
+            .do_nothing()
+            .to_owned(),
+    );
     q.returning_col(Alias::new("key"));
     let stmt = db.get_database_backend().build(&q);
     let rows = db.query_all_raw(stmt).await.map_err(|e| {
         tracing::error!(error = %e, "replay guard insert failed");
         "could not record the assertion id".to_string()
     })?;
-    Ok(rows.iter().filter_map(|r| r.try_get::<String>("", "key").ok()).collect())
+    Ok(rows
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", "key").ok())
+        .collect())
 }

@@ -1,8 +1,8 @@
 //! Resource servers (audiences with permissions) and permission grants.
 
-use super::{new_id, Writ};
+use super::{Writ, new_id};
 use crate::entities::{client, permission_grant, resource_server};
-use crate::error::{conflict_on_unique, Result, ServiceError};
+use crate::error::{Result, ServiceError, conflict_on_unique};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use writ_core::names::{self, Audience, DisplayName, Permission};
 use writ_types::{GrantView, NewGrant, NewResourceServer, ResourceServerView};
@@ -35,7 +35,10 @@ impl Writ {
             .one(&self.db)
             .await?;
         if found.is_none() {
-            let perms: Vec<String> = writ_core::PAM_PERMISSIONS.iter().map(|s| s.to_string()).collect();
+            let perms: Vec<String> = writ_core::PAM_PERMISSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             resource_server::ActiveModel {
                 id: Set(new_id()),
                 name: Set("Writ developer API (PAM)".into()),
@@ -52,18 +55,28 @@ impl Writ {
         Ok(())
     }
 
-    pub async fn create_resource_server(&self, input: NewResourceServer) -> Result<ResourceServerView> {
+    pub async fn create_resource_server(
+        &self,
+        input: NewResourceServer,
+    ) -> Result<ResourceServerView> {
         let name = DisplayName::parse("name", &input.name)?;
         let audience = Audience::parse(&input.audience)?;
         if audience.as_str().starts_with("urn:cloud:idaas") {
-            return Err(ServiceError::Invalid("audience: identifiers starting with 'urn:cloud:idaas' are reserved".into()));
+            return Err(ServiceError::Invalid(
+                "audience: identifiers starting with 'urn:cloud:idaas' are reserved".into(),
+            ));
         }
         let permissions = Permission::parse_list(&input.permissions)?;
         if permissions.len() > 100 {
-            return Err(ServiceError::Invalid("permissions: at most 100 per resource server".into()));
+            return Err(ServiceError::Invalid(
+                "permissions: at most 100 per resource server".into(),
+            ));
         }
         let ttl = names::parse_token_ttl(input.access_token_ttl_seconds.unwrap_or(3600))?;
-        let perms: Vec<String> = permissions.into_iter().map(Permission::into_inner).collect();
+        let perms: Vec<String> = permissions
+            .into_iter()
+            .map(Permission::into_inner)
+            .collect();
         let m = resource_server::ActiveModel {
             id: Set(new_id()),
             name: Set(name.into_inner()),
@@ -76,7 +89,15 @@ impl Writ {
         }
         .insert(&self.db)
         .await
-        .map_err(|e| conflict_on_unique(e, format!("a resource server with audience '{}' already exists", audience)))?;
+        .map_err(|e| {
+            conflict_on_unique(
+                e,
+                format!(
+                    "a resource server with audience '{}' already exists",
+                    audience
+                ),
+            )
+        })?;
         self.changed();
         Ok(view(m))
     }
@@ -114,12 +135,16 @@ impl Writ {
         } else {
             let list = Permission::parse_list(&input.permissions)?;
             if list.is_empty() {
-                return Err(ServiceError::Invalid("permissions: choose at least one permission or '.all'".into()));
+                return Err(ServiceError::Invalid(
+                    "permissions: choose at least one permission or '.all'".into(),
+                ));
             }
             for p in &list {
                 if !rs.permissions.iter().any(|r| r == p.as_str()) {
                     return Err(ServiceError::Invalid(format!(
-                        "permissions: '{}' is not a permission of '{}'", p, rs.audience)));
+                        "permissions: '{}' is not a permission of '{}'",
+                        p, rs.audience
+                    )));
                 }
             }
             list.into_iter().map(Permission::into_inner).collect()
@@ -168,7 +193,10 @@ impl Writ {
             .await?;
         let mut out = Vec::with_capacity(grants.len());
         for g in grants {
-            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone()).one(&self.db).await? {
+            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone())
+                .one(&self.db)
+                .await?
+            {
                 out.push(GrantView {
                     id: g.id,
                     resource_server_id: rs.id.clone(),
@@ -193,7 +221,10 @@ impl Writ {
             .await?;
         let mut out = Vec::with_capacity(grants.len());
         for g in grants {
-            if let Some(rs) = resource_server::Entity::find_by_id(g.resource_server_id.clone()).one(&self.db).await? {
+            if let Some(rs) = resource_server::Entity::find_by_id(g.resource_server_id.clone())
+                .one(&self.db)
+                .await?
+            {
                 out.push(GrantView {
                     id: g.id,
                     resource_server_id: rs.id,
@@ -215,7 +246,9 @@ impl Writ {
             .await?
             .filter(|g| g.resource_server_id == rs_id)
             .ok_or(ServiceError::NotFound("grant"))?;
-        permission_grant::Entity::delete_by_id(g.id).exec(&self.db).await?;
+        permission_grant::Entity::delete_by_id(g.id)
+            .exec(&self.db)
+            .await?;
         self.changed();
         Ok(())
     }

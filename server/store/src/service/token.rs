@@ -1,16 +1,18 @@
 //! The token endpoint's service: authenticate the client, decide the scope,
 //! mint the token, and audit the outcome either way.
 
-use super::hot_cache::{ClientAuth, FederatedAuth, ResourceServerInfo};
 use super::Writ;
-use std::sync::Arc;
-use crate::entities::{client, client_public_key, client_secret, permission_grant, resource_server};
+use super::hot_cache::{ClientAuth, FederatedAuth, ResourceServerInfo};
+use crate::entities::{
+    client, client_public_key, client_secret, permission_grant, resource_server,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::sync::Arc;
+use writ_core::OAuthError;
 use writ_core::audit::{Outcome, TokenAudit};
-use writ_core::grant::client_auth::{presented_client, PresentedClient};
+use writ_core::grant::client_auth::{PresentedClient, presented_client};
 use writ_core::grant::client_credentials::{self, Audience, IssuedToken, TokenSubject};
 use writ_core::scope::{Granted, ScopeRequest};
-use writ_core::OAuthError;
 
 /// The parts of a token request the service reads.
 #[derive(Debug, Default, Clone)]
@@ -75,10 +77,19 @@ impl Writ {
             .await;
     }
 
-    async fn token_inner(&self, req: &TokenRequest, audit: &mut TokenAudit) -> Result<IssuedToken, OAuthError> {
+    async fn token_inner(
+        &self,
+        req: &TokenRequest,
+        audit: &mut TokenAudit,
+    ) -> Result<IssuedToken, OAuthError> {
         match req.grant_type.as_deref() {
             Some(writ_core::grant::GRANT_CLIENT_CREDENTIALS) => {}
-            None | Some("") => return Err(OAuthError::invalid_request("grant_type_missing", "grant_type is required")),
+            None | Some("") => {
+                return Err(OAuthError::invalid_request(
+                    "grant_type_missing",
+                    "grant_type is required",
+                ));
+            }
             Some(_) => {
                 return Err(OAuthError::new(
                     writ_core::OAuthErrorCode::UnsupportedGrantType,
@@ -90,7 +101,11 @@ impl Writ {
         let (client, credential_id) = match req.client_assertion_type.as_deref() {
             Some(t) => self.authenticate_assertion(req, t, audit).await?,
             None => {
-                let presented = presented_client(req.authorization.as_deref(), req.client_id.as_deref(), req.client_secret.as_deref())?;
+                let presented = presented_client(
+                    req.authorization.as_deref(),
+                    req.client_id.as_deref(),
+                    req.client_secret.as_deref(),
+                )?;
                 audit.client_id = presented.client_id.chars().take(128).collect();
                 audit.method = presented.method.as_str().into();
                 self.authenticate(&presented).await?
@@ -103,24 +118,46 @@ impl Writ {
         let rs = self
             .resource_server_by_audience(&scope.audience)
             .await?
-            .ok_or_else(|| OAuthError::invalid_scope("audience_unknown", "no resource server has this audience"))?;
+            .ok_or_else(|| {
+                OAuthError::invalid_scope(
+                    "audience_unknown",
+                    "no resource server has this audience",
+                )
+            })?;
         let grant = self.grant_of(&rs.id, &client.pk).await?;
         let audience = Audience {
             audience: rs.audience.clone(),
             permissions: rs.permissions.clone(),
             token_ttl_secs: rs.token_ttl_secs,
         };
-        let subject = TokenSubject { client_id: client.client_id.clone(), agent_id: client.agent_id.clone() };
-        client_credentials::issue(&self.key, &self.urls.issuer, self.now(), &subject, &scope, &audience, grant.as_deref())
+        let subject = TokenSubject {
+            client_id: client.client_id.clone(),
+            agent_id: client.agent_id.clone(),
+        };
+        client_credentials::issue(
+            &self.key,
+            &self.urls.issuer,
+            self.now(),
+            &subject,
+            &scope,
+            &audience,
+            grant.as_deref(),
+        )
     }
 
     /// Finds the client and the enabled secret that matches. The error text is
     /// the same whatever failed; the audit reason tells them apart.
-    async fn authenticate(&self, p: &PresentedClient) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+    async fn authenticate(
+        &self,
+        p: &PresentedClient,
+    ) -> Result<(Arc<ClientAuth>, String), OAuthError> {
         if p.client_id.len() > 128 || p.secret.len() > 512 {
             return Err(OAuthError::invalid_client("credentials_too_long"));
         }
-        let client = self.client_auth(&p.client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        let client = self
+            .client_auth(&p.client_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
         if !client.enabled {
             return Err(OAuthError::invalid_client("client_disabled"));
         }
@@ -138,27 +175,57 @@ impl Writ {
 
     /// RFC 7523 client authentication with a JWT signed by one of the
     /// client's registered keys; each `jti` is accepted once.
-    async fn authenticate_assertion(&self, req: &TokenRequest, assertion_type: &str, audit: &mut TokenAudit) -> Result<(Arc<ClientAuth>, String), OAuthError> {
-        use writ_core::grant::jwt_bearer::{self, Policy, ASSERTION_TYPE_JWT_BEARER};
+    async fn authenticate_assertion(
+        &self,
+        req: &TokenRequest,
+        assertion_type: &str,
+        audit: &mut TokenAudit,
+    ) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+        use writ_core::grant::jwt_bearer::{self, ASSERTION_TYPE_JWT_BEARER, Policy};
         if assertion_type == writ_core::federation::oidc::ASSERTION_TYPE_ID_TOKEN {
             return self.authenticate_oidc_federated(req, audit).await;
         }
         audit.method = "private_key_jwt".into();
         if assertion_type != ASSERTION_TYPE_JWT_BEARER {
-            return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "assertion_type_unsupported", format!(
-                "client_assertion_type '{}' is not supported", assertion_type.chars().take(100).collect::<String>())));
+            return Err(OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                "assertion_type_unsupported",
+                format!(
+                    "client_assertion_type '{}' is not supported",
+                    assertion_type.chars().take(100).collect::<String>()
+                ),
+            ));
         }
         if req.client_secret.is_some() || req.authorization.is_some() {
-            return Err(OAuthError::invalid_request("multiple_auth_methods", "use one client authentication method"));
+            return Err(OAuthError::invalid_request(
+                "multiple_auth_methods",
+                "use one client authentication method",
+            ));
         }
-        let assertion = req.client_assertion.as_deref().map(str::trim).filter(|a| !a.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("assertion_missing", "client_assertion is required with client_assertion_type"))?;
+        let assertion = req
+            .client_assertion
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "assertion_missing",
+                    "client_assertion is required with client_assertion_type",
+                )
+            })?;
         let client_id = jwt_bearer::claimed_client_id(assertion)?;
         audit.client_id = client_id.chars().take(128).collect();
-        if req.client_id.as_deref().is_some_and(|c| !c.is_empty() && c != client_id) {
+        if req
+            .client_id
+            .as_deref()
+            .is_some_and(|c| !c.is_empty() && c != client_id)
+        {
             return Err(OAuthError::invalid_client("client_id_mismatch"));
         }
-        let client = self.client_auth(&client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        let client = self
+            .client_auth(&client_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
         if !client.enabled {
             return Err(OAuthError::invalid_client("client_disabled"));
         }
@@ -166,11 +233,22 @@ impl Writ {
             return Err(OAuthError::invalid_client("no_enabled_public_key"));
         }
         let keys: Vec<_> = client.public_keys.iter().map(|(_, k)| k.clone()).collect();
-        let policy = Policy { audiences: &[&self.urls.token_endpoint, &self.urls.issuer], now: self.now(), skew_secs: self.clock_skew_secs };
+        let policy = Policy {
+            audiences: &[&self.urls.token_endpoint, &self.urls.issuer],
+            now: self.now(),
+            skew_secs: self.clock_skew_secs,
+        };
         let v = jwt_bearer::verify(assertion, &client_id, &keys, &policy)?;
-        if !self.first_use_of_assertion(&client_id, &v.jti, v.exp).await.map_err(db_err)? {
-            return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "assertion_replayed",
-                "client assertion rejected: its jti was already used"));
+        if !self
+            .first_use_of_assertion(&client_id, &v.jti, v.exp)
+            .await
+            .map_err(db_err)?
+        {
+            return Err(OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                "assertion_replayed",
+                "client assertion rejected: its jti was already used",
+            ));
         }
         let key_id = client.public_keys[v.key_index].0.clone();
         Ok((client, key_id))
@@ -178,41 +256,88 @@ impl Writ {
 
     /// OIDC federated credential: the provider's trust (issuer, audience,
     /// keys, time) first, then the credential's verification.
-    async fn authenticate_oidc_federated(&self, req: &TokenRequest, audit: &mut TokenAudit) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+    async fn authenticate_oidc_federated(
+        &self,
+        req: &TokenRequest,
+        audit: &mut TokenAudit,
+    ) -> Result<(Arc<ClientAuth>, String), OAuthError> {
         audit.method = "oidc_federated".into();
-        let client_id = req.client_id.as_deref().filter(|c| !c.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("client_id_missing", "client_id is required with a federated credential"))?;
+        let client_id = req
+            .client_id
+            .as_deref()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "client_id_missing",
+                    "client_id is required with a federated credential",
+                )
+            })?;
         audit.client_id = client_id.chars().take(128).collect();
-        let name = req.application_federated_credential_name.as_deref().map(str::trim).filter(|n| !n.is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("federated_name_missing", "application_federated_credential_name is required"))?;
-        let token = req.client_assertion.as_deref().filter(|a| !a.trim().is_empty())
-            .ok_or_else(|| OAuthError::invalid_request("assertion_missing", "client_assertion is required"))?;
+        let name = req
+            .application_federated_credential_name
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| {
+                OAuthError::invalid_request(
+                    "federated_name_missing",
+                    "application_federated_credential_name is required",
+                )
+            })?;
+        let token = req
+            .client_assertion
+            .as_deref()
+            .filter(|a| !a.trim().is_empty())
+            .ok_or_else(|| {
+                OAuthError::invalid_request("assertion_missing", "client_assertion is required")
+            })?;
         if req.client_secret.is_some() || req.authorization.is_some() {
-            return Err(OAuthError::invalid_request("multiple_auth_methods", "use one client authentication method"));
+            return Err(OAuthError::invalid_request(
+                "multiple_auth_methods",
+                "use one client authentication method",
+            ));
         }
         if name.len() > 64 {
             return Err(OAuthError::invalid_client("federated_credential_unknown"));
         }
-        let client = self.client_auth(client_id).await?.ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        let client = self
+            .client_auth(client_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
         if !client.enabled {
             return Err(OAuthError::invalid_client("client_disabled"));
         }
-        let fed = self.federated_auth(&client.pk, name).await?.ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"))?;
+        let fed = self
+            .federated_auth(&client.pk, name)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"))?;
         if !fed.enabled || fed.kind != "oidc" {
             return Err(OAuthError::invalid_client("federated_credential_disabled"));
         }
         if !fed.provider_enabled {
             return Err(OAuthError::invalid_client("federated_provider_disabled"));
         }
-        let claims = writ_core::federation::oidc::verify(token, &fed.trust, self.now(), self.clock_skew_secs)?;
+        let claims = writ_core::federation::oidc::verify(
+            token,
+            &fed.trust,
+            self.now(),
+            self.clock_skew_secs,
+        )?;
         if !fed.verification.check(&claims) {
-            return Err(OAuthError::new(writ_core::OAuthErrorCode::InvalidClient, "verification_failed",
-                "federated token rejected: it does not satisfy the credential's verification"));
+            return Err(OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                "verification_failed",
+                "federated token rejected: it does not satisfy the credential's verification",
+            ));
         }
         Ok((client, fed.credential_id.clone()))
     }
 
-    async fn federated_auth(&self, client_pk: &str, name: &str) -> Result<Option<Arc<FederatedAuth>>, OAuthError> {
+    async fn federated_auth(
+        &self,
+        client_pk: &str,
+        name: &str,
+    ) -> Result<Option<Arc<FederatedAuth>>, OAuthError> {
         use crate::entities::{federated_credential, federated_provider};
         let now = self.now();
         if let Some(hit) = self.hot.federated(client_pk, name, now) {
@@ -221,20 +346,28 @@ impl Writ {
         let cred = federated_credential::Entity::find()
             .filter(federated_credential::Column::ClientPk.eq(client_pk))
             .filter(federated_credential::Column::Name.eq(name))
-            .one(&self.db).await.map_err(db_err)?;
+            .one(&self.db)
+            .await
+            .map_err(db_err)?;
         let value = match cred {
             None => None,
             Some(cred) => {
-                let provider = federated_provider::Entity::find_by_id(cred.provider_id.clone()).one(&self.db).await.map_err(db_err)?
+                let provider = federated_provider::Entity::find_by_id(cred.provider_id.clone())
+                    .one(&self.db)
+                    .await
+                    .map_err(db_err)?
                     .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
-                let cfg: writ_core::federation::oidc::OidcProviderConfig = serde_json::from_str(&provider.config).map_err(|_| OAuthError::server_error())?;
+                let cfg: writ_core::federation::oidc::OidcProviderConfig =
+                    serde_json::from_str(&provider.config)
+                        .map_err(|_| OAuthError::server_error())?;
                 Some(Arc::new(FederatedAuth {
                     credential_id: cred.id,
                     enabled: cred.enabled,
                     kind: cred.kind,
                     provider_enabled: provider.enabled,
                     trust: writ_core::federation::oidc::OidcTrust::new(&cfg)?,
-                    verification: serde_json::from_str(&cred.verification).map_err(|_| OAuthError::server_error())?,
+                    verification: serde_json::from_str(&cred.verification)
+                        .map_err(|_| OAuthError::server_error())?,
                 }))
             }
         };
@@ -271,7 +404,10 @@ impl Writ {
                     .into_iter()
                     .filter_map(|k| {
                         let jwk: serde_json::Value = serde_json::from_str(&k.jwk).ok()?;
-                        Some((k.id, writ_core::public_key::ClientPublicKey::from_jwk(&jwk).ok()?))
+                        Some((
+                            k.id,
+                            writ_core::public_key::ClientPublicKey::from_jwk(&jwk).ok()?,
+                        ))
                     })
                     .collect();
                 Some(Arc::new(ClientAuth {
@@ -288,7 +424,10 @@ impl Writ {
         Ok(value)
     }
 
-    async fn resource_server_by_audience(&self, audience: &str) -> Result<Option<Arc<ResourceServerInfo>>, OAuthError> {
+    async fn resource_server_by_audience(
+        &self,
+        audience: &str,
+    ) -> Result<Option<Arc<ResourceServerInfo>>, OAuthError> {
         let now = self.now();
         if let Some(hit) = self.hot.audience(audience, now) {
             return Ok(hit);
@@ -310,7 +449,11 @@ impl Writ {
         Ok(value)
     }
 
-    async fn grant_of(&self, rs_id: &str, client_pk: &str) -> Result<Option<Arc<Granted>>, OAuthError> {
+    async fn grant_of(
+        &self,
+        rs_id: &str,
+        client_pk: &str,
+    ) -> Result<Option<Arc<Granted>>, OAuthError> {
         let now = self.now();
         if let Some(hit) = self.hot.grant(rs_id, client_pk, now) {
             return Ok(hit);
@@ -323,7 +466,11 @@ impl Writ {
             .map_err(db_err)?
             .map(|g| {
                 let perms = super::resource_servers::json_list(&g.permissions);
-                Arc::new(if perms.iter().any(|p| p == ".all") { Granted::All } else { Granted::Some(perms) })
+                Arc::new(if perms.iter().any(|p| p == ".all") {
+                    Granted::All
+                } else {
+                    Granted::Some(perms)
+                })
             });
         self.hot.put_grant(rs_id, client_pk, value.clone(), now);
         Ok(value)
