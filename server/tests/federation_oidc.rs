@@ -122,6 +122,20 @@ async fn kubernetes_token_gets_a_writ_token(b: Backend) {
             .unwrap()
             .claims;
     assert_eq!(claims["sub"], cid);
+    s.running.writ.flush_audit().await;
+    let creds: Value = s
+        .admin_get(&format!(
+            "/m2m-applications/{}/federated-credentials",
+            app["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        creds[0]["last_used_at"].is_i64(),
+        "last used moves: {creds}"
+    );
 
     // Hostile and mistaken requests issue nothing.
     let cases = [

@@ -27,6 +27,14 @@ pub struct TokenAudit {
     pub outcome: Outcome,
     pub reason: String,
     pub source: String,
-    /// Set when a secret authenticated the request: its `last used` moves.
-    pub secret_id: Option<String>,
+    /// The credential that authenticated the request: its `last used` moves.
+    pub credential: Option<CredentialRef>,
+}
+
+/// Which stored credential authenticated a client, by kind and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialRef {
+    ClientSecret(String),
+    PublicKey(String),
+    Federated(String),
 }

@@ -52,6 +52,42 @@ pub struct AuthnConfiguration {
     pub client_secret_env_var_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub private_key_env_var_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub application_federated_credential_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_deploy_environment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_token_file_path: Option<String>,
+}
+
+impl AuthnConfiguration {
+    /// A secret or private-key method; the credential comes from `env_var`.
+    pub fn for_method(method: SdkAuthnMethod, env_var: &str) -> Self {
+        let pk = method == SdkAuthnMethod::PrivateKeyJwt;
+        Self {
+            identity_type: "CLIENT".into(),
+            authn_method: method.as_str().into(),
+            client_secret_env_var_name: (!pk).then(|| env_var.to_owned()),
+            private_key_env_var_name: pk.then(|| env_var.to_owned()),
+            application_federated_credential_name: None,
+            client_deploy_environment: None,
+            oidc_token_file_path: None,
+        }
+    }
+
+    /// OIDC federation from a Kubernetes service-account token file (the
+    /// SDK's only working OIDC environment); no file means the SDK default.
+    pub fn kubernetes_oidc(federated_credential_name: &str, token_file: Option<&str>) -> Self {
+        Self {
+            identity_type: "CLIENT".into(),
+            authn_method: "OIDC".into(),
+            client_secret_env_var_name: None,
+            private_key_env_var_name: None,
+            application_federated_credential_name: Some(federated_credential_name.to_owned()),
+            client_deploy_environment: Some("KUBERNETES".into()),
+            oidc_token_file_path: token_file.map(str::to_owned),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -78,9 +114,8 @@ pub fn build(
     client_id: &str,
     urls: &crate::discovery::IssuerUrls,
     public_url: &str,
-    method: SdkAuthnMethod,
     scope: &str,
-    secret_env: &str,
+    authn_configuration: AuthnConfiguration,
 ) -> ClientConfig {
     ClientConfig {
         idaas_instance_id: instance_id.to_owned(),
@@ -89,14 +124,7 @@ pub fn build(
         token_endpoint: urls.token_endpoint.clone(),
         scope: scope.to_owned(),
         developer_api_endpoint: developer_api_endpoint(public_url),
-        authn_configuration: AuthnConfiguration {
-            identity_type: "CLIENT".into(),
-            authn_method: method.as_str().into(),
-            client_secret_env_var_name: (method != SdkAuthnMethod::PrivateKeyJwt)
-                .then(|| secret_env.to_owned()),
-            private_key_env_var_name: (method == SdkAuthnMethod::PrivateKeyJwt)
-                .then(|| secret_env.to_owned()),
-        },
+        authn_configuration,
     }
 }
 
@@ -121,9 +149,8 @@ mod tests {
             "app_1",
             &urls,
             "https://localhost:8443",
-            SdkAuthnMethod::ClientSecretBasic,
             crate::PAM_ALL_SCOPE,
-            DEFAULT_SECRET_ENV,
+            AuthnConfiguration::for_method(SdkAuthnMethod::ClientSecretBasic, DEFAULT_SECRET_ENV),
         );
         let v = serde_json::to_value(&c).unwrap();
         assert_eq!(v["idaasInstanceId"], "idaas_x");
@@ -138,6 +165,25 @@ mod tests {
             "IDAAS_CLIENT_SECRET"
         );
         assert_eq!(v["authnConfiguration"]["identityType"], "CLIENT");
+    }
+
+    #[test]
+    fn kubernetes_oidc_config() {
+        let urls = IssuerUrls::new("https://h");
+        let with_file = AuthnConfiguration::kubernetes_oidc("k8s", Some("/var/run/token"));
+        let v =
+            serde_json::to_value(build("i", "c", &urls, "https://h", "a|b", with_file)).unwrap();
+        let a = &v["authnConfiguration"];
+        assert_eq!(a["authnMethod"], "OIDC");
+        assert_eq!(a["applicationFederatedCredentialName"], "k8s");
+        assert_eq!(a["clientDeployEnvironment"], "KUBERNETES");
+        assert_eq!(a["oidcTokenFilePath"], "/var/run/token");
+        assert!(a.get("clientSecretEnvVarName").is_none());
+        let v = serde_json::to_value(AuthnConfiguration::kubernetes_oidc("k8s", None)).unwrap();
+        assert!(
+            v.get("oidcTokenFilePath").is_none(),
+            "the SDK default path applies"
+        );
     }
 
     #[test]
@@ -164,9 +210,8 @@ mod tests {
             "c",
             &urls,
             "https://h",
-            SdkAuthnMethod::PrivateKeyJwt,
             "a|b",
-            DEFAULT_PRIVATE_KEY_ENV,
+            AuthnConfiguration::for_method(SdkAuthnMethod::PrivateKeyJwt, DEFAULT_PRIVATE_KEY_ENV),
         ))
         .unwrap();
         assert_eq!(

@@ -12,9 +12,12 @@ use sea_orm::{
 };
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
-use writ_core::audit::TokenAudit;
+use writ_core::audit::{CredentialRef, Outcome, TokenAudit};
 use writ_types::AuditView;
 
+// Records are the common message; boxing them would add an allocation per
+// token to save space on the rare flush.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Record(TokenAudit),
     Flush(oneshot::Sender<()>),
@@ -98,36 +101,40 @@ async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<()
         ..Default::default()
     });
     audit_event::Entity::insert_many(rows).exec(db).await?;
-    // Latest use per secret in this batch.
-    let mut used: Vec<(&str, i64)> = Vec::new();
-    for r in batch
-        .iter()
-        .filter(|r| r.outcome == writ_core::audit::Outcome::Issued)
-    {
-        if let Some(id) = r.secret_id.as_deref() {
-            match used.iter_mut().find(|(i, _)| *i == id) {
+    // Latest use per credential in this batch; one UPDATE each, on its own table.
+    let mut used: Vec<(&CredentialRef, i64)> = Vec::new();
+    for r in batch.iter().filter(|r| r.outcome == Outcome::Issued) {
+        if let Some(c) = r.credential.as_ref() {
+            match used.iter_mut().find(|(u, _)| *u == c) {
                 Some(e) => e.1 = e.1.max(r.at),
-                None => used.push((id, r.at)),
+                None => used.push((c, r.at)),
             }
         }
     }
-    // The credential is a secret or a public key; ids are UUIDs, so at most one row matches.
-    for (id, at) in used {
-        client_secret::Entity::update_many()
-            .col_expr(client_secret::Column::LastUsedAt, Expr::value(at))
-            .filter(client_secret::Column::Id.eq(id))
-            .exec(db)
-            .await?;
-        client_public_key::Entity::update_many()
-            .col_expr(client_public_key::Column::LastUsedAt, Expr::value(at))
-            .filter(client_public_key::Column::Id.eq(id))
-            .exec(db)
-            .await?;
-        federated_credential::Entity::update_many()
-            .col_expr(federated_credential::Column::LastUsedAt, Expr::value(at))
-            .filter(federated_credential::Column::Id.eq(id))
-            .exec(db)
-            .await?;
+    for (credential, at) in used {
+        match credential {
+            CredentialRef::ClientSecret(id) => {
+                client_secret::Entity::update_many()
+                    .col_expr(client_secret::Column::LastUsedAt, Expr::value(at))
+                    .filter(client_secret::Column::Id.eq(id.as_str()))
+                    .exec(db)
+                    .await?;
+            }
+            CredentialRef::PublicKey(id) => {
+                client_public_key::Entity::update_many()
+                    .col_expr(client_public_key::Column::LastUsedAt, Expr::value(at))
+                    .filter(client_public_key::Column::Id.eq(id.as_str()))
+                    .exec(db)
+                    .await?;
+            }
+            CredentialRef::Federated(id) => {
+                federated_credential::Entity::update_many()
+                    .col_expr(federated_credential::Column::LastUsedAt, Expr::value(at))
+                    .filter(federated_credential::Column::Id.eq(id.as_str()))
+                    .exec(db)
+                    .await?;
+            }
+        }
     }
     Ok(())
 }

@@ -238,12 +238,6 @@ impl Writ {
                     .into(),
             )
         })?;
-        let scope = scope
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(writ_core::PAM_ALL_SCOPE);
-        writ_core::scope::ScopeRequest::parse(Some(scope))
-            .map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
         let env_var = env_var
             .map(str::trim)
             .filter(|s| !s.is_empty())
@@ -253,19 +247,35 @@ impl Writ {
                 "secret environment variable name must match [A-Za-z_][A-Za-z0-9_]*".into(),
             ));
         }
-        let cfg = sdk_config::build(
-            &self.instance_id,
-            &c.client_id,
-            &self.urls,
-            &self.public_url,
-            method,
-            scope,
-            env_var,
-        );
-        let json = serde_json::to_string_pretty(&cfg).map_err(|_| ServiceError::Internal)?;
+        let authn = sdk_config::AuthnConfiguration::for_method(method, env_var);
         Ok(SdkConfigView {
-            json,
+            json: self.render_sdk_config(&c.client_id, scope, authn)?,
             secret_env_var: env_var.to_owned(),
         })
+    }
+
+    /// The pretty `client-config.json` for any authentication method; the
+    /// scope defaults to `urn:cloud:idaas:pam|.all` and must parse.
+    pub(crate) fn render_sdk_config(
+        &self,
+        client_id: &str,
+        scope: Option<&str>,
+        authn: sdk_config::AuthnConfiguration,
+    ) -> Result<String> {
+        let scope = scope
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or(writ_core::PAM_ALL_SCOPE);
+        writ_core::scope::ScopeRequest::parse(Some(scope))
+            .map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
+        let cfg = sdk_config::build(
+            &self.instance_id,
+            client_id,
+            &self.urls,
+            &self.public_url,
+            scope,
+            authn,
+        );
+        serde_json::to_string_pretty(&cfg).map_err(|_| ServiceError::Internal)
     }
 }

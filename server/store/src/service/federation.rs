@@ -273,32 +273,12 @@ impl Writ {
                     .into(),
             ));
         };
-        let scope = scope
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .unwrap_or(writ_core::PAM_ALL_SCOPE);
-        writ_core::scope::ScopeRequest::parse(Some(scope))
-            .map_err(|e| ServiceError::Invalid(format!("scope: {}", e.description)))?;
-        let mut authn = serde_json::json!({
-            "identityType": "CLIENT",
-            "authnMethod": "OIDC",
-            "applicationFederatedCredentialName": cred.name,
-            "clientDeployEnvironment": "KUBERNETES",
-        });
-        if let Some(p) = token_file.map(str::trim).filter(|p| !p.is_empty()) {
-            authn["oidcTokenFilePath"] = serde_json::Value::String(p.to_owned());
-        }
-        let cfg = serde_json::json!({
-            "idaasInstanceId": self.instance_id,
-            "clientId": c.client_id,
-            "issuer": self.urls.issuer,
-            "tokenEndpoint": self.urls.token_endpoint,
-            "scope": scope,
-            "developerApiEndpoint": writ_core::sdk_config::developer_api_endpoint(&self.public_url),
-            "authnConfiguration": authn,
-        });
+        let authn = writ_core::sdk_config::AuthnConfiguration::kubernetes_oidc(
+            &cred.name,
+            token_file.map(str::trim).filter(|p| !p.is_empty()),
+        );
         Ok(SdkConfigView {
-            json: serde_json::to_string_pretty(&cfg).map_err(|_| ServiceError::Internal)?,
+            json: self.render_sdk_config(&c.client_id, scope, authn)?,
             secret_env_var: String::new(),
         })
     }

@@ -51,7 +51,10 @@ impl<K: Eq + Hash, V: Clone> Map<K, V> {
     fn new() -> Self {
         Self(RwLock::new(HashMap::new()))
     }
-    fn get(&self, k: &K, now: i64) -> Option<V> {
+    fn get<Q: Eq + Hash + ?Sized>(&self, k: &Q, now: i64) -> Option<V>
+    where
+        K: std::borrow::Borrow<Q>,
+    {
         let m = self.0.read().ok()?;
         m.get(k)
             .filter(|(at, _)| now - at < TTL_SECS)
@@ -92,13 +95,13 @@ impl Default for HotCache {
 
 impl HotCache {
     pub fn client(&self, client_id: &str, now: i64) -> Option<Option<Arc<ClientAuth>>> {
-        self.clients.get(&client_id.to_owned(), now)
+        self.clients.get(client_id, now)
     }
     pub fn put_client(&self, client_id: &str, v: Option<Arc<ClientAuth>>, now: i64) {
         self.clients.put(client_id.to_owned(), v, now);
     }
     pub fn audience(&self, audience: &str, now: i64) -> Option<Option<Arc<ResourceServerInfo>>> {
-        self.audiences.get(&audience.to_owned(), now)
+        self.audiences.get(audience, now)
     }
     pub fn put_audience(&self, audience: &str, v: Option<Arc<ResourceServerInfo>>, now: i64) {
         self.audiences.put(audience.to_owned(), v, now);

@@ -9,7 +9,7 @@ use crate::entities::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use writ_core::OAuthError;
-use writ_core::audit::{Outcome, TokenAudit};
+use writ_core::audit::{CredentialRef, Outcome, TokenAudit};
 use writ_core::grant::client_auth::{PresentedClient, presented_client};
 use writ_core::grant::client_credentials::{self, Audience, IssuedToken, TokenSubject};
 use writ_core::scope::{Granted, ScopeRequest};
@@ -41,7 +41,7 @@ impl Writ {
             outcome: Outcome::Refused,
             reason: String::new(),
             source: req.source.clone(),
-            secret_id: None,
+            credential: None,
         };
         let result = self.token_inner(&req, &mut audit).await;
         match &result {
@@ -72,7 +72,7 @@ impl Writ {
                 outcome: Outcome::Refused,
                 reason: error.reason.into(),
                 source: source.to_owned(),
-                secret_id: None,
+                credential: None,
             })
             .await;
     }
@@ -98,7 +98,7 @@ impl Writ {
                 ));
             }
         }
-        let (client, credential_id) = match req.client_assertion_type.as_deref() {
+        let (client, credential) = match req.client_assertion_type.as_deref() {
             Some(t) => self.authenticate_assertion(req, t, audit).await?,
             None => {
                 let presented = presented_client(
@@ -111,7 +111,7 @@ impl Writ {
                 self.authenticate(&presented).await?
             }
         };
-        audit.secret_id = Some(credential_id);
+        audit.credential = Some(credential);
 
         let scope = ScopeRequest::parse(req.scope.as_deref())?;
         audit.audience = scope.audience.chars().take(256).collect();
@@ -150,7 +150,7 @@ impl Writ {
     async fn authenticate(
         &self,
         p: &PresentedClient,
-    ) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+    ) -> Result<(Arc<ClientAuth>, CredentialRef), OAuthError> {
         if p.client_id.len() > 128 || p.secret.len() > 512 {
             return Err(OAuthError::invalid_client("credentials_too_long"));
         }
@@ -167,7 +167,7 @@ impl Writ {
         for (id, hash) in &client.secrets {
             if self.secrets.verify(id, &p.secret, hash) {
                 let id = id.clone();
-                return Ok((client, id));
+                return Ok((client, CredentialRef::ClientSecret(id)));
             }
         }
         Err(OAuthError::invalid_client("secret_mismatch"))
@@ -180,7 +180,7 @@ impl Writ {
         req: &TokenRequest,
         assertion_type: &str,
         audit: &mut TokenAudit,
-    ) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+    ) -> Result<(Arc<ClientAuth>, CredentialRef), OAuthError> {
         use writ_core::grant::jwt_bearer::{self, ASSERTION_TYPE_JWT_BEARER, Policy};
         if assertion_type == writ_core::federation::oidc::ASSERTION_TYPE_ID_TOKEN {
             return self.authenticate_oidc_federated(req, audit).await;
@@ -251,7 +251,7 @@ impl Writ {
             ));
         }
         let key_id = client.public_keys[v.key_index].0.clone();
-        Ok((client, key_id))
+        Ok((client, CredentialRef::PublicKey(key_id)))
     }
 
     /// OIDC federated credential: the provider's trust (issuer, audience,
@@ -260,7 +260,7 @@ impl Writ {
         &self,
         req: &TokenRequest,
         audit: &mut TokenAudit,
-    ) -> Result<(Arc<ClientAuth>, String), OAuthError> {
+    ) -> Result<(Arc<ClientAuth>, CredentialRef), OAuthError> {
         audit.method = "oidc_federated".into();
         let client_id = req
             .client_id
@@ -330,7 +330,7 @@ impl Writ {
                 "federated token rejected: it does not satisfy the credential's verification",
             ));
         }
-        Ok((client, fed.credential_id.clone()))
+        Ok((client, CredentialRef::Federated(fed.credential_id.clone())))
     }
 
     async fn federated_auth(
