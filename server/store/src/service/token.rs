@@ -154,13 +154,7 @@ impl Writ {
         if p.client_id.len() > 128 || p.secret.len() > 512 {
             return Err(OAuthError::invalid_client("credentials_too_long"));
         }
-        let client = self
-            .client_auth(&p.client_id)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
-        if !client.enabled {
-            return Err(OAuthError::invalid_client("client_disabled"));
-        }
+        let client = self.active_client(&p.client_id).await?;
         if client.secrets.is_empty() {
             return Err(OAuthError::invalid_client("no_enabled_secret"));
         }
@@ -222,13 +216,7 @@ impl Writ {
         {
             return Err(OAuthError::invalid_client("client_id_mismatch"));
         }
-        let client = self
-            .client_auth(&client_id)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
-        if !client.enabled {
-            return Err(OAuthError::invalid_client("client_disabled"));
-        }
+        let client = self.active_client(&client_id).await?;
         if client.public_keys.is_empty() {
             return Err(OAuthError::invalid_client("no_enabled_public_key"));
         }
@@ -300,13 +288,7 @@ impl Writ {
         if name.len() > 64 {
             return Err(OAuthError::invalid_client("federated_credential_unknown"));
         }
-        let client = self
-            .client_auth(client_id)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
-        if !client.enabled {
-            return Err(OAuthError::invalid_client("client_disabled"));
-        }
+        let client = self.active_client(client_id).await?;
         let fed = self
             .federated_auth(&client.pk, name)
             .await?
@@ -373,6 +355,18 @@ impl Writ {
         };
         self.hot.put_federated(client_pk, name, value.clone(), now);
         Ok(value)
+    }
+
+    /// The client, if it exists and is enabled; `invalid_client` otherwise.
+    async fn active_client(&self, client_id: &str) -> Result<Arc<ClientAuth>, OAuthError> {
+        let client = self
+            .client_auth(client_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_client("client_unknown"))?;
+        if !client.enabled {
+            return Err(OAuthError::invalid_client("client_disabled"));
+        }
+        Ok(client)
     }
 
     async fn client_auth(&self, client_id: &str) -> Result<Option<Arc<ClientAuth>>, OAuthError> {
