@@ -40,6 +40,29 @@ pub fn Layout(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// The status and lifecycle cells every credential-like row shares:
+/// enable/disable, and delete only once disabled (the button says why).
+pub fn lifecycle_cells(
+    noun: &'static str,
+    enabled: bool,
+    on_toggle: impl Fn() + Send + Sync + 'static,
+    on_delete: impl Fn() + Send + Sync + 'static,
+) -> impl IntoView {
+    let title = if enabled {
+        format!("Disable the {noun} before deleting it")
+    } else {
+        format!("Delete this {noun}")
+    };
+    view! {
+        <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
+        <td>
+            <button class="small" on:click=move |_| on_toggle()>{if enabled { "Disable" } else { "Enable" }}</button>
+            <button class="small danger" disabled=enabled title=title on:click=move |_| on_delete()>"Delete"</button>
+            {enabled.then(|| view! { <span class="hint">"Disable it first to delete it."</span> })}
+        </td>
+    }
+}
+
 /// A value with a copy-to-clipboard button.
 #[component]
 pub fn CopyField(label: &'static str, value: String) -> impl IntoView {

@@ -5,6 +5,7 @@ use crate::api::{
     self, AddPublicKey, AddSecret, DeletePublicKey, DeleteSecret, SetPublicKeyEnabled,
     SetSecretEnabled,
 };
+use crate::components::lifecycle_cells;
 use crate::components::{CopyField, Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -235,15 +236,9 @@ fn key_row(
             <td>{k.key_type.clone()}<br/><code title="RFC 7638 thumbprint">{k.kid.clone()}</code></td>
             <td>{fmt_time(k.created_at)}</td>
             <td>{k.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
-            <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
-            <td>
-                <button class="small" on:click=move |_| { toggle.dispatch(SetPublicKeyEnabled { client: cid.get_value(), key: id1.clone(), enabled: !enabled }); }>
-                    {if enabled { "Disable" } else { "Enable" }}
-                </button>
-                <button class="small danger" disabled=enabled
-                    title=if enabled { "Disable the key before deleting it" } else { "Delete this key" }
-                    on:click=move |_| { delete.dispatch(DeletePublicKey { client: cid.get_value(), key: id2.clone() }); }>"Delete"</button>
-            </td>
+            {lifecycle_cells("key", enabled,
+                move || { toggle.dispatch(SetPublicKeyEnabled { client: cid.get_value(), key: id1.clone(), enabled: !enabled }); },
+                move || { delete.dispatch(DeletePublicKey { client: cid.get_value(), key: id2.clone() }); })}
         </tr>
     }
 }
@@ -308,16 +303,9 @@ fn secret_row(
             <td><code>{format!("writcs_{}…", s.hint)}</code></td>
             <td>{fmt_time(s.created_at)}</td>
             <td>{s.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
-            <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
-            <td>
-                <button class="small" on:click=move |_| { toggle.dispatch(SetSecretEnabled { client: cid.get_value(), secret: sid.clone(), enabled: !enabled }); }>
-                    {if enabled { "Disable" } else { "Enable" }}
-                </button>
-                <button class="small danger" disabled=enabled
-                    title=if enabled { "Disable the secret before deleting it" } else { "Delete this secret" }
-                    on:click=move |_| { delete.dispatch(DeleteSecret { client: cid.get_value(), secret: sid2.clone() }); }>"Delete"</button>
-                {enabled.then(|| view! { <span class="hint">"Disable it first to delete it."</span> })}
-            </td>
+            {lifecycle_cells("secret", enabled,
+                move || { toggle.dispatch(SetSecretEnabled { client: cid.get_value(), secret: sid.clone(), enabled: !enabled }); },
+                move || { delete.dispatch(DeleteSecret { client: cid.get_value(), secret: sid2.clone() }); })}
         </tr>
     }
 }

@@ -5,6 +5,7 @@ use crate::api::{
     self, AddFederatedCredential, CreateOidcProvider, DeleteFederatedCredential, DeleteProvider,
     SetFederatedCredentialEnabled, SetProviderEnabled,
 };
+use crate::components::lifecycle_cells;
 use crate::components::{Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -81,12 +82,9 @@ fn ProvidersBody() -> impl IntoView {
                                         <td>{p.name.clone()}<br/><span class="muted">{p.description.clone()}</span></td>
                                         <td>{p.kind.to_uppercase()}</td>
                                         <td><code>{p.issuer.clone().unwrap_or_default()}</code><br/><code>{p.audience.clone().unwrap_or_default()}</code></td>
-                                        <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
-                                        <td>
-                                            <button class="small" on:click=move |_| { toggle.dispatch(SetProviderEnabled { provider: id1.clone(), enabled: !enabled }); }>{if enabled { "Disable" } else { "Enable" }}</button>
-                                            <button class="small danger" disabled=enabled title=if enabled { "Disable the provider before deleting it" } else { "Delete this provider" }
-                                                on:click=move |_| { delete.dispatch(DeleteProvider { provider: id2.clone() }); }>"Delete"</button>
-                                        </td>
+                                        {lifecycle_cells("provider", enabled,
+                                            move || { toggle.dispatch(SetProviderEnabled { provider: id1.clone(), enabled: !enabled }); },
+                                            move || { delete.dispatch(DeleteProvider { provider: id2.clone() }); })}
                                     </tr>
                                 }
                             }).collect_view()}</tbody>
@@ -201,12 +199,9 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                                         <td>{f.name.clone()}</td>
                                         <td><code>{f.verification_expression.clone()}</code></td>
                                         <td>{f.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
-                                        <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
-                                        <td>
-                                            <button class="small" on:click=move |_| { toggle.dispatch(SetFederatedCredentialEnabled { client: cid.get_value(), credential: id1.clone(), enabled: !enabled }); }>{if enabled { "Disable" } else { "Enable" }}</button>
-                                            <button class="small danger" disabled=enabled title=if enabled { "Disable it before deleting it" } else { "Delete" }
-                                                on:click=move |_| { delete.dispatch(DeleteFederatedCredential { client: cid.get_value(), credential: id2.clone() }); }>"Delete"</button>
-                                        </td>
+                                        {lifecycle_cells("credential", enabled,
+                                            move || { toggle.dispatch(SetFederatedCredentialEnabled { client: cid.get_value(), credential: id1.clone(), enabled: !enabled }); },
+                                            move || { delete.dispatch(DeleteFederatedCredential { client: cid.get_value(), credential: id2.clone() }); })}
                                     </tr>
                                 }
                             }).collect_view()}</tbody>
