@@ -19,6 +19,9 @@ pub mod secret;
 pub mod signing;
 pub mod tls;
 
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod testing;
+
 pub use clock::{Clock, SystemClock};
 pub use error::{OAuthError, OAuthErrorCode};
 

@@ -2,7 +2,9 @@
 //! document its platform issued, checked against a federated credential
 //! provider, then against the credential's verification.
 
+pub mod expr;
 pub mod oidc;
+pub mod pca;
 
 use crate::names::InvalidInput;
 use serde::{Deserialize, Serialize};
