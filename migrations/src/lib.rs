@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_init;
 mod m20261126_000002_public_keys;
 mod m20261126_000003_federation;
+mod m20261126_000004_federation_rules;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_init::Migration),
             Box::new(m20261126_000002_public_keys::Migration),
             Box::new(m20261126_000003_federation::Migration),
+            Box::new(m20261126_000004_federation_rules::Migration),
         ]
     }
 }

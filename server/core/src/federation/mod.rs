@@ -5,6 +5,7 @@
 pub mod expr;
 pub mod oidc;
 pub mod pca;
+pub mod pkcs7;
 
 use crate::names::InvalidInput;
 use serde::{Deserialize, Serialize};

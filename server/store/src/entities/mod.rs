@@ -183,6 +183,8 @@ pub mod federated_provider {
         pub description: String,
         /// Type-specific settings as JSON (e.g. OIDC issuer, audience, JWKS).
         pub config: String,
+        /// CEL condition every token of this provider must meet first.
+        pub trust_condition: Option<String>,
         pub enabled: bool,
         pub created_at: i64,
     }
@@ -203,6 +205,8 @@ pub mod federated_credential {
         pub description: String,
         /// The verification as JSON (`writ_core::federation::Verification`).
         pub verification: String,
+        /// CEL expression producing `activeSubjectUrn` (custom subject).
+        pub attribute_mapping: Option<String>,
         pub enabled: bool,
         pub created_at: i64,
         pub last_used_at: Option<i64>,
