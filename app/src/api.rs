@@ -204,10 +204,19 @@ pub async fn sdk_config(
     client: String,
     authn_method: String,
     scope: String,
+    federated_credential: String,
 ) -> Result<SdkConfigView, ServerFnError> {
     ssr::admin()
         .await?
-        .sdk_config(&client, &authn_method, Some(&scope), None)
+        .client_config(
+            &client,
+            &SdkConfigRequest {
+                authn_method: Some(authn_method),
+                scope: Some(scope),
+                federated_credential_name: Some(federated_credential),
+                ..Default::default()
+            },
+        )
         .await
         .map_err(ssr::err)
 }
@@ -391,6 +400,7 @@ pub async fn create_oidc_provider(
     issuer: String,
     audience: String,
     jwks: String,
+    trust_condition: String,
 ) -> Result<FederatedProviderView, ServerFnError> {
     let w = ssr::admin().await?;
     let jwks = serde_json::from_str(jwks.trim()).map_err(|_| {
@@ -406,9 +416,98 @@ pub async fn create_oidc_provider(
         issuer: Some(issuer),
         audience: Some(audience),
         jwks: Some(jwks),
+        trust_condition: Some(trust_condition),
+        ..Default::default()
     })
     .await
     .map_err(ssr::err)
+}
+
+/// `intermediate_certificates` is concatenated PEM (one or more certificates).
+#[server(prefix = "/console/api", endpoint = "create_pca_provider")]
+pub async fn create_pca_provider(
+    name: String,
+    description: String,
+    root_certificate: String,
+    intermediate_certificates: String,
+    trust_condition: String,
+) -> Result<FederatedProviderView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .create_federated_provider(NewFederatedProvider {
+            kind: "pca".into(),
+            name,
+            description: Some(description),
+            root_certificate: Some(root_certificate),
+            intermediate_certificates: Some(vec![intermediate_certificates]),
+            trust_condition: Some(trust_condition),
+            ..Default::default()
+        })
+        .await
+        .map_err(ssr::err)
+}
+
+/// `max_document_age_seconds` may be blank (the trust source's default).
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/console/api", endpoint = "create_pkcs7_provider")]
+pub async fn create_pkcs7_provider(
+    name: String,
+    description: String,
+    trust_source: String,
+    verification_certificate: String,
+    account_id: String,
+    max_document_age_seconds: String,
+    trust_condition: String,
+) -> Result<FederatedProviderView, ServerFnError> {
+    let age = match max_document_age_seconds.trim() {
+        "" => None,
+        a => Some(a.parse::<i64>().map_err(|_| {
+            ssr::status_error(
+                http::StatusCode::BAD_REQUEST,
+                "Maximum document age: enter a number of seconds",
+            )
+        })?),
+    };
+    ssr::admin()
+        .await?
+        .create_federated_provider(NewFederatedProvider {
+            kind: "pkcs7".into(),
+            name,
+            description: Some(description),
+            trust_source: Some(trust_source),
+            verification_certificate: Some(verification_certificate),
+            account_id: Some(account_id),
+            max_document_age_seconds: age,
+            trust_condition: Some(trust_condition),
+            ..Default::default()
+        })
+        .await
+        .map_err(ssr::err)
+}
+
+/// The Test credential panel's dry run (nothing is issued).
+#[server(prefix = "/console/api", endpoint = "test_federated_credential")]
+pub async fn test_federated_credential(
+    client_id: String,
+    assertion_type: String,
+    assertion: String,
+    credential_name: String,
+    client_x509: String,
+    client_x509_chain: String,
+) -> Result<FederatedTestResult, ServerFnError> {
+    let some = |s: String| (!s.trim().is_empty()).then_some(s);
+    ssr::admin()
+        .await?
+        .test_federated_credential(FederatedTestRequest {
+            client_id,
+            client_assertion_type: assertion_type,
+            client_assertion: assertion,
+            application_federated_credential_name: some(credential_name),
+            client_x509: some(client_x509),
+            client_x509_chain: some(client_x509_chain),
+        })
+        .await
+        .map_err(ssr::err)
 }
 
 #[server(prefix = "/console/api", endpoint = "set_provider_enabled")]
@@ -445,6 +544,7 @@ pub async fn list_federated_credentials(
 #[server(prefix = "/console/api", endpoint = "add_federated_credential")]
 pub async fn add_federated_credential(
     client: String,
+    kind: String,
     provider_id: String,
     name: String,
     description: String,
@@ -452,6 +552,10 @@ pub async fn add_federated_credential(
     namespace: String,
     service_account: String,
     principal_id: String,
+    cn: String,
+    instance_id: String,
+    expression: String,
+    attribute_mapping: String,
 ) -> Result<FederatedCredentialView, ServerFnError> {
     let w = ssr::admin().await?;
     let some = |s: String| (!s.trim().is_empty()).then_some(s);
@@ -460,15 +564,19 @@ pub async fn add_federated_credential(
         namespace: some(namespace),
         service_account: some(service_account),
         principal_id: some(principal_id),
+        cn: some(cn),
+        instance_id: some(instance_id),
+        expression: some(expression),
     };
     w.create_federated_credential(
         &client,
         NewFederatedCredential {
-            kind: "oidc".into(),
+            kind,
             provider_id,
             name,
             description: Some(description),
             verification,
+            attribute_mapping: some(attribute_mapping),
         },
     )
     .await

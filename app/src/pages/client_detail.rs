@@ -133,7 +133,7 @@ fn General(client: ClientView) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"Authentication Management"</h2>
-            <AuthManagement client=client.id.clone()/>
+            <AuthManagement client=client.id.clone() client_id=client.client_id.clone()/>
         </section>
         <section class="card">
             <h2>"Permissions"</h2>
@@ -155,10 +155,11 @@ fn General(client: ClientView) -> impl IntoView {
 }
 
 #[component]
-fn AuthManagement(client: String) -> impl IntoView {
-    // 0: client secrets, 1: public keys, 2: federated credentials
+fn AuthManagement(client: String, client_id: String) -> impl IntoView {
+    // 0: client secrets, 1: public keys, 2: federated credentials, 3: test
     let tab = RwSignal::new(0u8);
     let client = StoredValue::new(client);
+    let client_id = StoredValue::new(client_id);
     let sub_tab = move |i: u8, label: &'static str| {
         view! {
             <button role="tab" class:active=move || tab.get() == i on:click=move |_| tab.set(i)>{label}</button>
@@ -169,11 +170,13 @@ fn AuthManagement(client: String) -> impl IntoView {
             {sub_tab(0, "Client Secret Credential")}
             {sub_tab(1, "Certificates Credential")}
             {sub_tab(2, "Federated Credentials")}
+            {sub_tab(3, "Test credential")}
         </div>
         {move || match tab.get() {
             0 => view! { <ClientSecrets client=client.get_value()/> }.into_any(),
             1 => view! { <PublicKeys client=client.get_value()/> }.into_any(),
-            _ => view! { <crate::pages::federation::FederatedCredentials client=client.get_value()/> }.into_any(),
+            2 => view! { <crate::pages::federation::FederatedCredentials client=client.get_value()/> }.into_any(),
+            _ => view! { <crate::pages::federation::TestCredential client_id=client_id.get_value()/> }.into_any(),
         }}
     }
 }
@@ -314,17 +317,20 @@ fn secret_row(
 fn SdkConfig(client: ClientView) -> impl IntoView {
     let method = RwSignal::new("CLIENT_SECRET_POST".to_string());
     let scope = RwSignal::new("urn:cloud:idaas:pam|.all".to_string());
+    let federated = RwSignal::new(String::new());
     let id = StoredValue::new(client.id.clone());
+    let is_federated = move || matches!(method.get().as_str(), "OIDC" | "PCA" | "PKCS7");
     let config = Resource::new(
-        move || (id.get_value(), method.get(), scope.get()),
-        |(c, m, s)| api::sdk_config(c, m, s),
+        move || (id.get_value(), method.get(), scope.get(), federated.get()),
+        |(c, m, s, f)| api::sdk_config(c, m, s, f),
     );
     let href = move || {
         format!(
-            "/console/clients/{}/client-config.json?authn_method={}&scope={}",
+            "/console/clients/{}/client-config.json?authn_method={}&scope={}&federated_credential_name={}",
             id.get_value(),
             method.get(),
-            urlencode(&scope.get())
+            urlencode(&scope.get()),
+            urlencode(&federated.get())
         )
     };
     view! {
@@ -335,8 +341,14 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                     <option value="CLIENT_SECRET_POST" selected>"CLIENT_SECRET_POST"</option>
                     <option value="CLIENT_SECRET_BASIC">"CLIENT_SECRET_BASIC"</option>
                     <option value="PRIVATE_KEY_JWT">"PRIVATE_KEY_JWT"</option>
+                    <option value="PCA">"PCA"</option>
+                    <option value="OIDC">"OIDC"</option>
+                    <option value="PKCS7">"PKCS7"</option>
                 </select>
             </label>
+            <Show when=is_federated>
+                <label>"Federated credential name" <input type="text" name="federated_credential_name" bind:value=federated/></label>
+            </Show>
             <label>"Scope" <input type="text" name="scope" bind:value=scope/></label>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -345,10 +357,14 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                             <pre class="config" aria-label="client-config.json">{c.json}</pre>
                             <ol class="howto">
                                 <li>"Download the file and save it as " <code>"~/.cloud_idaas/client-config.json"</code> " (or point " <code>"CLOUD_IDAAS_CONFIG_PATH"</code> " at it)."</li>
-                                {if method.get_untracked() == "PRIVATE_KEY_JWT" {
-                                    view! { <li>"Export the private key (PEM) whose public key is registered under Certificates Credential: " <code>{format!("export {}=\"$(cat private-key.pem)\"", c.secret_env_var)}</code></li> }.into_any()
-                                } else {
+                                {match method.get_untracked().as_str() {
+                                    "PRIVATE_KEY_JWT" => view! { <li>"Export the private key (PEM) whose public key is registered under Certificates Credential: " <code>{format!("export {}=\"$(cat private-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
+                                    "PCA" => view! { <li>"Put the workload's certificate into clientX509Certificate (the chain is the provider's intermediates), and export the certificate's private key: " <code>{format!("export {}=\"$(cat client-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
+                                    "OIDC" => view! { <li>"The SDK reads the Kubernetes service-account token file (oidcTokenFilePath, or the default projected token path)."</li> }.into_any(),
+                                    "PKCS7" => view! { <li>"The SDK fetches the instance identity document from the ECS metadata service with this instance's ID as audience; nothing to export."</li> }.into_any(),
+                                    _ => {
                                     view! { <li>"Export the client secret: " <code>{format!("export {}=<your client_secret>", c.secret_env_var)}</code></li> }.into_any()
+                                    }
                                 }}
                                 <li>"Trust Writ's CA: " <code>"export SSL_CERT_FILE=<data dir>/ca.pem"</code> " when Writ uses its own certificate."</li>
                             </ol>

@@ -1,68 +1,136 @@
 //! Sign-In › Authentication Configuration › Federated Credential Provider
-//! Management, and the Federated Credentials tab of an agent / application.
+//! Management, the Federated Credentials tab of an agent / application, and
+//! the Test credential panel.
 
 use crate::api::{
-    self, AddFederatedCredential, CreateOidcProvider, DeleteFederatedCredential, DeleteProvider,
-    SetFederatedCredentialEnabled, SetProviderEnabled,
+    self, AddFederatedCredential, CreateOidcProvider, CreatePcaProvider, CreatePkcs7Provider,
+    DeleteFederatedCredential, DeleteProvider, SetFederatedCredentialEnabled, SetProviderEnabled,
+    TestFederatedCredential,
 };
 use crate::components::lifecycle_cells;
 use crate::components::{Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use writ_types::FederatedProviderView;
+
+pub const ASSERTION_PCA: &str =
+    "urn:cloud:idaas:params:oauth:client-assertion-type:x509-jwt-bearer";
+pub const ASSERTION_OIDC: &str =
+    "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
+pub const ASSERTION_PKCS7: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer";
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "pca" => "PCA",
+        "pkcs7" => "PKCS#7",
+        _ => "OIDC",
+    }
+}
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
     view! { <Title text="Federated Credential Providers · Writ"/><Layout><ProvidersBody/></Layout> }
 }
 
+fn text(s: RwSignal<String>, name: &'static str, placeholder: &'static str) -> impl IntoView {
+    view! {
+        <textarea name=name class="mono" placeholder=placeholder
+            prop:value=move || s.get() on:input=move |ev| s.set(event_target_value(&ev))></textarea>
+    }
+}
+
 #[component]
 fn ProvidersBody() -> impl IntoView {
-    let create = ServerAction::<CreateOidcProvider>::new();
+    let oidc = ServerAction::<CreateOidcProvider>::new();
+    let pca = ServerAction::<CreatePcaProvider>::new();
+    let pkcs7 = ServerAction::<CreatePkcs7Provider>::new();
     let toggle = ServerAction::<SetProviderEnabled>::new();
     let delete = ServerAction::<DeleteProvider>::new();
     let list = Resource::new(
         move || {
             (
-                create.version().get(),
+                oidc.version().get(),
+                pca.version().get(),
+                pkcs7.version().get(),
                 toggle.version().get(),
                 delete.version().get(),
             )
         },
         |_| api::list_federated_providers(),
     );
-    let open = RwSignal::new(false);
-    let (name, description, issuer, audience, jwks) = (
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-    );
+    // Which "Add … Provider" panel is open: "", "pca", "oidc" or "pkcs7".
+    let open = RwSignal::new(String::new());
+    let s = || RwSignal::new(String::new());
+    let (name, description, trust_condition) = (s(), s(), s());
+    let (issuer, audience, jwks) = (s(), s(), s());
+    let (root, intermediates) = (s(), s());
+    let (trust_source, cert, account, max_age) =
+        (RwSignal::new("aws_ec2".to_string()), s(), s(), s());
     Effect::new(move |_| {
-        if let Some(Ok(_)) = create.value().get() {
-            open.set(false);
+        let ok = matches!(oidc.value().get(), Some(Ok(_)))
+            || matches!(pca.value().get(), Some(Ok(_)))
+            || matches!(pkcs7.value().get(), Some(Ok(_)));
+        if ok {
+            open.set(String::new());
         }
     });
+    let opener = move |k: &'static str, label: &'static str| {
+        view! { <button class="primary" on:click=move |_| open.set(k.into())>{label}</button> }
+    };
     view! {
         <div class="page-head">
             <h1>"Federated Credential Providers"</h1>
-            <button class="primary" on:click=move |_| open.set(true)>"Add OIDC Provider"</button>
+            <div class="actions">
+                {opener("pca", "Add PCA Provider")}
+                {opener("oidc", "Add OIDC Provider")}
+                {opener("pkcs7", "Add PKCS#7 Provider")}
+            </div>
         </div>
-        <p class="muted">"Sign-In › Authentication Configuration. A provider says which external issuer Writ trusts (a Kubernetes cluster, GitHub Actions, a cloud's VM identity); each agent or application then names, in a federated credential, which of that issuer's identities it accepts."</p>
-        <Show when=move || open.get()>
-            <section class="panel" aria-label="Add OIDC Provider">
-                <h2>"Add OIDC Provider"</h2>
+        <p class="muted">"Sign-In › Authentication Configuration. A provider says which external authority Writ trusts: your private CA (PCA), an OIDC issuer (a Kubernetes cluster, GitHub Actions, a cloud's VM identity), or a cloud's signed instance identity documents (PKCS#7). Each agent or application then names, in a federated credential, which of that authority's identities it accepts."</p>
+        <Show when=move || !open.get().is_empty()>
+            <section class="panel" aria-label="Add Provider">
+                <h2>{move || format!("Add {} Provider", kind_label(&open.get()))}</h2>
                 <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="provider_name" bind:value=name/></label>
                 <label>"Description" <input type="text" name="provider_description" bind:value=description maxlength="128"/></label>
-                <label>"Issuer" <input type="text" name="issuer" bind:value=issuer placeholder="https://oidc.example.com"/></label>
-                <label>"ResourceServer identifier (expected aud)" <input type="text" name="audience" bind:value=audience/></label>
-                <label>"Verification keys (JWKS)"
-                    <textarea name="jwks" class="mono" prop:value=move || jwks.get() on:input=move |ev| jwks.set(event_target_value(&ev)) placeholder="{\"keys\": [...]}"></textarea>
-                </label>
-                {move || create.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                {move || match open.get().as_str() {
+                    "pca" => view! {
+                        <label>"Root certificate (PEM)" {text(root, "root_certificate", "-----BEGIN CERTIFICATE-----")}</label>
+                        <label>"Intermediate certificates (PEM, one or more)" {text(intermediates, "intermediate_certificates", "-----BEGIN CERTIFICATE-----")}</label>
+                    }.into_any(),
+                    "pkcs7" => view! {
+                        <label>"Trust source"
+                            <select name="trust_source" on:change=move |ev| trust_source.set(event_target_value(&ev))>
+                                <option value="aws_ec2" selected>"AWS EC2"</option>
+                                <option value="alibaba_cloud_ecs">"Alibaba Cloud ECS/ECI"</option>
+                            </select>
+                        </label>
+                        <label>"Verification certificate (PEM)" {text(cert, "verification_certificate", "-----BEGIN CERTIFICATE-----")}</label>
+                        <label>"Account ID" <input type="text" name="account_id" bind:value=account/></label>
+                        <label>"Maximum age (seconds; blank: no limit for AWS, 4,500 for Alibaba)" <input type="text" name="max_document_age_seconds" bind:value=max_age/></label>
+                        <Show when=move || trust_source.get() == "aws_ec2">
+                            <p class="warning">"AWS instance identity documents carry no audience or nonce: anyone who captures one can replay it for as long as the instance lives. Set a maximum instance age, and prefer OIDC or PCA where you can."</p>
+                        </Show>
+                    }.into_any(),
+                    _ => view! {
+                        <label>"Issuer" <input type="text" name="issuer" bind:value=issuer placeholder="https://oidc.example.com"/></label>
+                        <label>"ResourceServer identifier (expected aud)" <input type="text" name="audience" bind:value=audience/></label>
+                        <label>"Verification keys (JWKS)" {text(jwks, "jwks", "{\"keys\": [...]}")}</label>
+                    }.into_any(),
+                }}
+                <label>"Trust condition (optional expression, checked before every credential's verification)" {text(trust_condition, "trust_condition", "e.g. jwt.claims.'kubernetes.io'.namespace.startsWith('prod-')")}</label>
+                {move || oidc.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                {move || pca.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                {move || pkcs7.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
                 <div class="actions">
-                    <button class="primary" on:click=move |_| { create.dispatch(CreateOidcProvider { name: name.get(), description: description.get(), issuer: issuer.get(), audience: audience.get(), jwks: jwks.get() }); }>"Save"</button>
-                    <button on:click=move |_| open.set(false)>"Cancel"</button>
+                    <button class="primary" on:click=move |_| {
+                        let (n, d, t) = (name.get(), description.get(), trust_condition.get());
+                        match open.get().as_str() {
+                            "pca" => { pca.dispatch(CreatePcaProvider { name: n, description: d, root_certificate: root.get(), intermediate_certificates: intermediates.get(), trust_condition: t }); }
+                            "pkcs7" => { pkcs7.dispatch(CreatePkcs7Provider { name: n, description: d, trust_source: trust_source.get(), verification_certificate: cert.get(), account_id: account.get(), max_document_age_seconds: max_age.get(), trust_condition: t }); }
+                            _ => { oidc.dispatch(CreateOidcProvider { name: n, description: d, issuer: issuer.get(), audience: audience.get(), jwks: jwks.get(), trust_condition: t }); }
+                        }
+                    }>"Save"</button>
+                    <button on:click=move |_| open.set(String::new())>"Cancel"</button>
                 </div>
             </section>
         </Show>
@@ -74,14 +142,14 @@ fn ProvidersBody() -> impl IntoView {
                     Ok(l) if l.is_empty() => view! { <p class="muted">"No providers yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list providers">
-                            <thead><tr><th>"Name"</th><th>"Type"</th><th>"Issuer / audience"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Type"</th><th>"Trust"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                             <tbody>{l.into_iter().map(|p| {
                                 let (id1, id2, enabled) = (p.id.clone(), p.id.clone(), p.enabled);
                                 view! {
                                     <tr>
                                         <td>{p.name.clone()}<br/><span class="muted">{p.description.clone()}</span></td>
-                                        <td>{p.kind.to_uppercase()}</td>
-                                        <td><code>{p.issuer.clone().unwrap_or_default()}</code><br/><code>{p.audience.clone().unwrap_or_default()}</code></td>
+                                        <td>{kind_label(&p.kind)}</td>
+                                        <td>{provider_details(&p)}</td>
                                         {lifecycle_cells("provider", enabled,
                                             move || { toggle.dispatch(SetProviderEnabled { provider: id1.clone(), enabled: !enabled }); },
                                             move || { delete.dispatch(DeleteProvider { provider: id2.clone() }); })}
@@ -97,20 +165,83 @@ fn ProvidersBody() -> impl IntoView {
     }
 }
 
+fn provider_details(p: &FederatedProviderView) -> impl IntoView + use<> {
+    let lines: Vec<String> = match p.kind.as_str() {
+        "pca" => {
+            let mut l = vec![format!(
+                "root: {}",
+                p.root_subject.clone().unwrap_or_default()
+            )];
+            l.extend(
+                p.intermediate_subjects
+                    .iter()
+                    .map(|s| format!("intermediate: {s}")),
+            );
+            l
+        }
+        "pkcs7" => vec![
+            format!(
+                "{} · account {}",
+                match p.trust_source.as_deref() {
+                    Some("alibaba_cloud_ecs") => "Alibaba Cloud ECS/ECI",
+                    _ => "AWS EC2",
+                },
+                p.account_id.clone().unwrap_or_default()
+            ),
+            p.max_document_age_seconds
+                .map(|a| format!("max age {a} s"))
+                .unwrap_or_else(|| "max age: default".into()),
+        ],
+        _ => vec![
+            p.issuer.clone().unwrap_or_default(),
+            format!("aud {}", p.audience.clone().unwrap_or_default()),
+        ],
+    };
+    let tc = p.trust_condition.clone();
+    view! {
+        {lines.into_iter().map(|l| view! { <code>{l}</code><br/> }).collect_view()}
+        {tc.map(|t| view! { <span class="muted">"trust condition: "</span><code class="expression">{t}</code> })}
+    }
+}
+
 /// The expression a simple mode stands for, as the server will store it.
-pub fn preview_expression(
-    mode: &str,
-    namespace: &str,
-    service_account: &str,
-    principal_id: &str,
-) -> String {
+pub fn preview_expression(mode: &str, f: &[String; 5]) -> String {
+    let q = |s: &str| format!("'{}'", s.trim().replace('\\', "\\\\").replace('\'', "\\'"));
+    let [namespace, service_account, principal_id, cn, instance_id] = f;
     match mode {
         "kubernetes" => format!(
-            "jwt.claims.sub == 'system:serviceaccount:{}:{}'",
-            namespace.trim(),
-            service_account.trim()
+            "jwt.claims.sub == {}",
+            q(&format!(
+                "system:serviceaccount:{}:{}",
+                namespace.trim(),
+                service_account.trim()
+            ))
         ),
-        _ => format!("jwt.claims.sub == '{}'", principal_id.trim()),
+        "principal_id" => format!("jwt.claims.sub == {}", q(principal_id)),
+        "certificate" => format!("cert.subject.CN == {}", q(cn)),
+        "cloud_server" => format!(
+            "pkcs7.payload.jsonData.<instance id field> == {}",
+            q(instance_id)
+        ),
+        _ => String::new(),
+    }
+}
+
+fn modes(kind: &str) -> &'static [(&'static str, &'static str)] {
+    match kind {
+        "pca" => &[
+            ("certificate", "Certificate (CN)"),
+            ("expression", "Expression"),
+        ],
+        "pkcs7" => &[
+            ("cloud_server", "Cloud server (instance ID)"),
+            ("expression", "Expression"),
+        ],
+        _ => &[
+            ("kubernetes", "Kubernetes"),
+            ("principal_id", "Principal ID"),
+            ("expression", "Expression"),
+        ],
     }
 }
 
@@ -132,57 +263,108 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
         |(c, ..)| api::list_federated_credentials(c),
     );
     let providers = Resource::new(|| (), |_| api::list_federated_providers());
-    let (provider, name, description) = (
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-    );
-    let (mode, namespace, service_account, principal_id) = (
-        RwSignal::new("kubernetes".to_string()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-        RwSignal::new(String::new()),
-    );
+    // Step 1 picks the type; "Next" shows step 2 (the form).
+    let kind = RwSignal::new("pca".to_string());
+    let step2 = RwSignal::new(false);
+    let s = || RwSignal::new(String::new());
+    let (provider, name, description) = (s(), s(), s());
+    let mode = RwSignal::new("certificate".to_string());
+    let (namespace, service_account, principal_id, cn, instance_id) = (s(), s(), s(), s(), s());
+    let (expression, mapping) = (s(), s());
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            step2.set(false);
+        }
+    });
+    let fields = move || {
+        [
+            namespace.get(),
+            service_account.get(),
+            principal_id.get(),
+            cn.get(),
+            instance_id.get(),
+        ]
+    };
     view! {
-        <p class="muted">"Credential type: OIDC. The provider's trust comes first, then this credential's verification; both must pass."</p>
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match providers.await {
-                    Ok(ps) if ps.iter().all(|p| p.kind != "oidc") => view! {
-                        <p class="notice-inline">"No OIDC federated credential provider exists yet: " <a href="/federation-providers">"create one"</a> " first."</p>
+        <section class="panel" aria-label="Add Application Federated Credential">
+            <h3>"Add Application Federated Credential"</h3>
+            <Show when=move || !step2.get() fallback=move || view! {
+                <p class="muted">{move || format!("Credential type: {}. The provider's trust condition comes first, then this credential's verification; both must pass.", kind_label(&kind.get()))}</p>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let k = kind.get();
+                        match providers.await {
+                            Ok(ps) if ps.iter().all(|p| p.kind != k) => view! {
+                                <p class="notice-inline">{format!("No {} federated credential provider exists yet: ", kind_label(&k))} <a href="/federation-providers">"create one"</a> " first."</p>
+                            }.into_any(),
+                            Ok(ps) => view! {
+                                <label>"Provider"
+                                    <select name="provider" on:change=move |ev| provider.set(event_target_value(&ev))>
+                                        <option value="">"Choose…"</option>
+                                        {ps.into_iter().filter(|p| p.kind == k).map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                            }.into_any(),
+                            Err(e) => error_note(&e),
+                        }
+                    })}
+                </Suspense>
+                <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="credential_name" bind:value=name/></label>
+                <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
+                <label>"Verification"
+                    <select name="mode" on:change=move |ev| mode.set(event_target_value(&ev))>
+                        {move || modes(&kind.get()).iter().map(|(v, l)| view! { <option value=*v selected=move || mode.get() == *v>{*l}</option> }).collect_view()}
+                    </select>
+                </label>
+                {move || match mode.get().as_str() {
+                    "kubernetes" => view! {
+                        <label>"Namespace" <input type="text" name="namespace" bind:value=namespace/></label>
+                        <label>"Service Account" <input type="text" name="service_account" bind:value=service_account/></label>
                     }.into_any(),
-                    Ok(ps) => view! {
-                        <label>"Provider"
-                            <select name="provider" on:change=move |ev| provider.set(event_target_value(&ev))>
-                                <option value="">"Choose…"</option>
-                                {ps.into_iter().filter(|p| p.kind == "oidc").map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
-                            </select>
+                    "principal_id" => view! { <label>"Principal ID" <input type="text" name="principal_id" bind:value=principal_id/></label> }.into_any(),
+                    "certificate" => view! { <label>"Certificate CN" <input type="text" name="cn" bind:value=cn/></label> }.into_any(),
+                    "cloud_server" => view! { <label>"Instance ID" <input type="text" name="instance_id" bind:value=instance_id/></label> }.into_any(),
+                    _ => view! {
+                        <label>"Expression (up to 10,240 characters)"
+                            <textarea name="expression" class="mono" maxlength="10240" prop:value=move || expression.get()
+                                on:input=move |ev| expression.set(event_target_value(&ev))
+                                placeholder="jwt.claims.'kubernetes.io'.namespace == 'payments'"></textarea>
                         </label>
+                        <p class="muted">"Fields: client.clientId, cert.subject.CN, cert.san.dns, jwt.claims.sub, pkcs7.payload.jsonData.'instance-id' … — keys with dots or dashes go in single quotes."</p>
                     }.into_any(),
-                    Err(e) => error_note(&e),
-                }
-            })}
-        </Suspense>
-        <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="credential_name" bind:value=name/></label>
-        <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
-        <label>"Verification"
-            <select name="mode" on:change=move |ev| mode.set(event_target_value(&ev))>
-                <option value="kubernetes" selected>"Kubernetes"</option>
-                <option value="principal_id">"Principal ID"</option>
-            </select>
-        </label>
-        <Show when=move || mode.get() == "kubernetes" fallback=move || view! {
-            <label>"Principal ID" <input type="text" name="principal_id" bind:value=principal_id/></label>
-        }>
-            <label>"Namespace" <input type="text" name="namespace" bind:value=namespace/></label>
-            <label>"Service Account" <input type="text" name="service_account" bind:value=service_account/></label>
-        </Show>
-        <p class="muted">"Generated expression: " <code class="expression">{move || preview_expression(&mode.get(), &namespace.get(), &service_account.get(), &principal_id.get())}</code></p>
-        <button class="primary" on:click=move |_| {
-            add.dispatch(AddFederatedCredential { client: cid.get_value(), provider_id: provider.get(), name: name.get(), description: description.get(),
-                mode: mode.get(), namespace: namespace.get(), service_account: service_account.get(), principal_id: principal_id.get() });
-        }>"Add Application Federated Credential"</button>
-        {move || add.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                }}
+                <Show when=move || mode.get() != "expression">
+                    <p class="muted">"Generated expression: " <code class="expression">{move || preview_expression(&mode.get(), &fields())}</code></p>
+                </Show>
+                <label>"Attribute mapping (optional expression producing activeSubjectUrn)"
+                    <textarea name="attribute_mapping" class="mono" prop:value=move || mapping.get()
+                        on:input=move |ev| mapping.set(event_target_value(&ev)) placeholder="'k8s:' + jwt.claims.sub"></textarea>
+                </label>
+                <p class="warning">"With custom subject identity on the resource server, the token's sub becomes <clientId>:<activeSubjectUrn>. A relying cloud's oidc:sub condition sees that value: update its trust policy too."</p>
+                <div class="actions">
+                    <button class="primary" on:click=move |_| {
+                        add.dispatch(AddFederatedCredential { client: cid.get_value(), kind: kind.get(), provider_id: provider.get(), name: name.get(), description: description.get(),
+                            mode: mode.get(), namespace: namespace.get(), service_account: service_account.get(), principal_id: principal_id.get(),
+                            cn: cn.get(), instance_id: instance_id.get(), expression: expression.get(), attribute_mapping: mapping.get() });
+                    }>"Add Application Federated Credential"</button>
+                    <button on:click=move |_| step2.set(false)>"Back"</button>
+                </div>
+                {move || add.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            }>
+                <label>"Credential type"
+                    <select name="credential_type" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="pca" selected>"PCA (private CA certificate)"</option>
+                        <option value="oidc">"OIDC (Kubernetes, GitHub Actions, cloud VM token)"</option>
+                        <option value="pkcs7">"PKCS#7 (EC2 / ECS instance identity document)"</option>
+                    </select>
+                </label>
+                <button class="primary" on:click=move |_| {
+                    mode.set(modes(&kind.get())[0].0.to_string());
+                    provider.set(String::new());
+                    step2.set(true);
+                }>"Next"</button>
+            </Show>
+        </section>
         {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         <Transition fallback=|| ()>
@@ -191,13 +373,15 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                     Ok(l) if l.is_empty() => view! { <p class="muted">"No federated credentials yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list federated">
-                            <thead><tr><th>"Name"</th><th>"Verification"</th><th>"Last used"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+                            <thead><tr><th>"Name"</th><th>"Type"</th><th>"Verification"</th><th>"Last used"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                             <tbody>{l.into_iter().map(|f| {
                                 let (id1, id2, enabled) = (f.id.clone(), f.id.clone(), f.enabled);
                                 view! {
                                     <tr>
                                         <td>{f.name.clone()}</td>
-                                        <td><code>{f.verification_expression.clone()}</code></td>
+                                        <td>{kind_label(&f.kind)}</td>
+                                        <td><code class="expression">{f.verification_expression.clone()}</code>
+                                            {f.attribute_mapping.clone().map(|m| view! { <br/><span class="muted">"mapping: "</span><code>{m}</code> })}</td>
                                         <td>{f.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
                                         {lifecycle_cells("credential", enabled,
                                             move || { toggle.dispatch(SetFederatedCredentialEnabled { client: cid.get_value(), credential: id1.clone(), enabled: !enabled }); },
@@ -211,5 +395,57 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Paste what a workload would send and see every check, without issuing.
+#[component]
+pub fn TestCredential(client_id: String) -> impl IntoView {
+    let run = ServerAction::<TestFederatedCredential>::new();
+    let cid = StoredValue::new(client_id);
+    let kind = RwSignal::new(ASSERTION_PCA.to_string());
+    let s = || RwSignal::new(String::new());
+    let (assertion, name, x509, chain) = (s(), s(), s(), s());
+    view! {
+        <section class="panel" aria-label="Test credential">
+            <h3>"Test credential"</h3>
+            <p class="muted">"Paste what the workload sends to the token endpoint. Writ runs every check the token endpoint would (signature, chain, expiry, trust condition, verification, mapping) and shows the result. Nothing is issued and no assertion is used up."</p>
+            <label>"Type"
+                <select name="test_assertion_type" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <option value=ASSERTION_PCA selected>"PCA: certificate chain + assertion"</option>
+                    <option value=ASSERTION_OIDC>"OIDC: token"</option>
+                    <option value=ASSERTION_PKCS7>"PKCS#7: signed document"</option>
+                </select>
+            </label>
+            <label>"Federated credential name" <input type="text" name="test_credential_name" bind:value=name/></label>
+            <label>"client_assertion" {text(assertion, "test_assertion", "eyJ… or MIAGCSqGSIb3DQEHAqCA…")}</label>
+            <Show when=move || kind.get() == ASSERTION_PCA>
+                <label>"client_x509 (PEM)" {text(x509, "test_client_x509", "-----BEGIN CERTIFICATE-----")}</label>
+                <label>"client_x509_chain (PEM)" {text(chain, "test_client_x509_chain", "-----BEGIN CERTIFICATE-----")}</label>
+            </Show>
+            <button class="primary" on:click=move |_| {
+                run.dispatch(TestFederatedCredential { client_id: cid.get_value(), assertion_type: kind.get(), assertion: assertion.get(),
+                    credential_name: name.get(), client_x509: x509.get(), client_x509_chain: chain.get() });
+            }>"Run checks"</button>
+            {move || match run.value().get() {
+                None => ().into_any(),
+                Some(Err(e)) => error_note(&e).into_any(),
+                Some(Ok(r)) => view! {
+                    <div class="test-result">
+                        <p class=if r.passed { "status on" } else { "status off" }>
+                            {if r.passed { "Passed: a token would be issued" } else { "Refused: no token would be issued" }}
+                        </p>
+                        <ul class="checks">
+                            {r.checks.into_iter().map(|c| view! {
+                                <li class=if c.passed { "check pass" } else { "check fail" }>
+                                    <strong>{if c.passed { "✓ " } else { "✗ " }}{c.name}</strong>": "{c.reason}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                        {r.subject.map(|s| view! { <p>"Resulting sub: " <code class="subject">{s}</code></p> })}
+                    </div>
+                }.into_any(),
+            }}
+        </section>
     }
 }

@@ -109,7 +109,9 @@ pub struct NewResourceServer {
     pub permissions: Vec<String>,
     #[serde(default)]
     pub access_token_ttl_seconds: Option<i64>,
-    #[serde(default)]
+    /// Custom subject identity: a federated credential's attribute mapping
+    /// makes `sub` = `<clientId>:<activeSubjectUrn>`.
+    #[serde(default, alias = "custom_subject_identity")]
     pub custom_subject: Option<bool>,
 }
 
@@ -199,11 +201,11 @@ pub struct NewPublicKey {
     pub jwk: Option<serde_json::Value>,
 }
 
-/// A federated credential provider (only `oidc` for now).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A federated credential provider: `pca`, `oidc` or `pkcs7`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct NewFederatedProvider {
-    /// `oidc` (`pca` and `pkcs7` are not available yet)
+    /// `pca`, `oidc` or `pkcs7`
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
@@ -218,6 +220,28 @@ pub struct NewFederatedProvider {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub jwks: Option<serde_json::Value>,
+    /// PCA: the private root certificate (PEM).
+    #[serde(default)]
+    pub root_certificate: Option<String>,
+    /// PCA: intermediate certificates (PEM each; at least one).
+    #[serde(default)]
+    pub intermediate_certificates: Option<Vec<String>>,
+    /// PKCS#7: `aws_ec2` or `alibaba_cloud_ecs`.
+    #[serde(default)]
+    pub trust_source: Option<String>,
+    /// PKCS#7: the cloud's certificate that signs identity documents (PEM).
+    #[serde(default)]
+    pub verification_certificate: Option<String>,
+    /// PKCS#7: the cloud account the instances must belong to.
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// PKCS#7: oldest accepted document (Alibaba, since signing; default
+    /// 4,500 s) or instance (AWS, since launch; default no limit).
+    #[serde(default)]
+    pub max_document_age_seconds: Option<i64>,
+    /// Optional CEL condition every token or document of this provider must meet.
+    #[serde(default)]
+    pub trust_condition: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -231,13 +255,21 @@ pub struct FederatedProviderView {
     pub enabled: bool,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// PCA: subject CN of the root and of each intermediate.
+    pub root_subject: Option<String>,
+    pub intermediate_subjects: Vec<String>,
+    pub trust_source: Option<String>,
+    pub account_id: Option<String>,
+    pub max_document_age_seconds: Option<i64>,
+    pub trust_condition: Option<String>,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct VerificationInput {
-    /// `kubernetes` or `principal_id` (OIDC)
+    /// `kubernetes` or `principal_id` (OIDC), `certificate` (PCA),
+    /// `cloud_server` (PKCS#7), or `expression` (any)
     pub mode: String,
     #[serde(default)]
     pub namespace: Option<String>,
@@ -245,6 +277,15 @@ pub struct VerificationInput {
     pub service_account: Option<String>,
     #[serde(default)]
     pub principal_id: Option<String>,
+    /// PCA certificate mode: the client certificate's subject CN.
+    #[serde(default)]
+    pub cn: Option<String>,
+    /// PKCS#7 cloud server mode: the instance ID.
+    #[serde(default)]
+    pub instance_id: Option<String>,
+    /// Expression mode: CEL over `client.`, `jwt.`, `cert.`, `pkcs7.` (≤ 10,240 characters).
+    #[serde(default)]
+    pub expression: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,6 +298,10 @@ pub struct NewFederatedCredential {
     #[serde(default)]
     pub description: Option<String>,
     pub verification: VerificationInput,
+    /// CEL expression producing `activeSubjectUrn`; with custom subject
+    /// identity on the resource server, `sub` = `<clientId>:<activeSubjectUrn>`.
+    #[serde(default)]
+    pub attribute_mapping: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,8 +314,62 @@ pub struct FederatedCredentialView {
     pub name: String,
     pub description: String,
     pub enabled: bool,
+    pub verification_mode: String,
     /// The expression the verification stands for.
     pub verification_expression: String,
+    pub attribute_mapping: Option<String>,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+}
+
+/// A dry run of the token endpoint's federated checks (nothing is issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FederatedTestRequest {
+    pub client_id: String,
+    pub client_assertion_type: String,
+    pub client_assertion: String,
+    #[serde(default)]
+    pub application_federated_credential_name: Option<String>,
+    #[serde(default)]
+    pub client_x509: Option<String>,
+    #[serde(default)]
+    pub client_x509_chain: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FederatedCheckView {
+    pub name: String,
+    pub passed: bool,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FederatedTestResult {
+    pub passed: bool,
+    /// The `sub` a token would carry (for the audience's default subject mode,
+    /// and `<clientId>:<activeSubjectUrn>` when a mapping produced one).
+    pub subject: Option<String>,
+    pub checks: Vec<FederatedCheckView>,
+}
+
+/// What the SDK configuration generator is asked for (all optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct SdkConfigRequest {
+    /// CLIENT_SECRET_POST (default), CLIENT_SECRET_BASIC, PRIVATE_KEY_JWT, OIDC, PCA or PKCS7
+    pub authn_method: Option<String>,
+    /// Default `urn:cloud:idaas:pam|.all`
+    pub scope: Option<String>,
+    /// Environment variable holding the secret (default IDAAS_CLIENT_SECRET)
+    /// or the PEM private key (default IDAAS_PRIVATE_KEY)
+    pub secret_env_var: Option<String>,
+    /// With OIDC, PCA or PKCS7: the federated credential's name
+    pub federated_credential_name: Option<String>,
+    /// With OIDC: the token file the SDK reads (Kubernetes default if omitted)
+    pub oidc_token_file_path: Option<String>,
+    /// With PCA: the client certificate (PEM) to put in the file
+    pub client_x509_certificate: Option<String>,
 }

@@ -16,6 +16,7 @@ fn token_signing(c: &mut Criterion) {
     let subject = TokenSubject {
         client_id: "app_0123456789abcdefghijklmn".into(),
         agent_id: Some("agent_0123456789abcdefghijklmn".into()),
+        active_subject: None,
     };
     let audience = Audience {
         audience: writ_core::PAM_AUDIENCE.into(),
@@ -24,6 +25,7 @@ fn token_signing(c: &mut Criterion) {
             .map(|s| s.to_string())
             .collect(),
         token_ttl_secs: 3600,
+        custom_subject: false,
     };
     let req = ScopeRequest::parse(Some(writ_core::PAM_ALL_SCOPE)).unwrap();
     c.bench_function("issue_es256_access_token", |b| {

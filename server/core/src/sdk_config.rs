@@ -58,6 +58,15 @@ pub struct AuthnConfiguration {
     pub client_deploy_environment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_token_file_path: Option<String>,
+    /// PCA: the client certificate, as a literal PEM string (not a path).
+    #[serde(
+        rename = "clientX509Certificate",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub client_x509_certificate: Option<String>,
+    /// PCA: the intermediate chain, concatenated PEM.
+    #[serde(rename = "x509CertChains", skip_serializing_if = "Option::is_none")]
+    pub x509_cert_chains: Option<String>,
 }
 
 impl AuthnConfiguration {
@@ -72,6 +81,38 @@ impl AuthnConfiguration {
             application_federated_credential_name: None,
             client_deploy_environment: None,
             oidc_token_file_path: None,
+            client_x509_certificate: None,
+            x509_cert_chains: None,
+        }
+    }
+
+    /// PCA: the certificate and chain are literal PEM in the file; the leaf's
+    /// private key comes from `private_key_env`.
+    pub fn pca(
+        federated_credential_name: &str,
+        certificate: &str,
+        chain: &str,
+        private_key_env: &str,
+    ) -> Self {
+        Self {
+            authn_method: "PCA".into(),
+            application_federated_credential_name: Some(federated_credential_name.to_owned()),
+            client_x509_certificate: Some(certificate.to_owned()),
+            x509_cert_chains: Some(chain.to_owned()),
+            private_key_env_var_name: Some(private_key_env.to_owned()),
+            client_secret_env_var_name: None,
+            ..Self::for_method(SdkAuthnMethod::PrivateKeyJwt, private_key_env)
+        }
+    }
+
+    /// PKCS#7: the only environment the SDK can fetch a document in.
+    pub fn pkcs7_ecs(federated_credential_name: &str) -> Self {
+        Self {
+            authn_method: "PKCS7".into(),
+            application_federated_credential_name: Some(federated_credential_name.to_owned()),
+            client_deploy_environment: Some("ALIBABA_CLOUD_ECS".into()),
+            private_key_env_var_name: None,
+            ..Self::for_method(SdkAuthnMethod::PrivateKeyJwt, "")
         }
     }
 
@@ -86,6 +127,8 @@ impl AuthnConfiguration {
             application_federated_credential_name: Some(federated_credential_name.to_owned()),
             client_deploy_environment: Some("KUBERNETES".into()),
             oidc_token_file_path: token_file.map(str::to_owned),
+            client_x509_certificate: None,
+            x509_cert_chains: None,
         }
     }
 }

@@ -10,7 +10,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
 use utoipa::OpenApi;
 use writ_types::*;
 
@@ -23,11 +22,12 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
           enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
           disable_federated_credential, enable_federated_credential, delete_federated_credential,
-          create_provider, list_providers, disable_provider, enable_provider, delete_provider, sdk_config, client_audit, client_grants,
+          create_provider, list_providers, disable_provider, enable_provider, delete_provider, test_federated, sdk_config, client_audit, client_grants,
           create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
                        NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
-                       NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput)),
+                       NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput,
+                       FederatedTestRequest, FederatedTestResult, FederatedCheckView)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
 )]
@@ -116,6 +116,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/federated-credential-providers/{id}",
             delete(delete_provider),
         )
+        .route("/federated-credentials/test", post(test_federated))
         .route("/{collection}/{id}/sdk-config", get(sdk_config))
         .route("/{collection}/{id}/audit", get(client_audit))
         .route("/{collection}/{id}/grants", get(client_grants))
@@ -464,53 +465,28 @@ async fn delete_provider(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-struct SdkConfigQuery {
-    /// CLIENT_SECRET_POST (default), CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT
-    authn_method: Option<String>,
-    /// Default `urn:cloud:idaas:pam|.all`
-    scope: Option<String>,
-    /// Name of the environment variable holding the secret (default IDAAS_CLIENT_SECRET)
-    /// or the PEM private key (default IDAAS_PRIVATE_KEY)
-    secret_env_var: Option<String>,
-    /// With authn_method=OIDC: the federated credential's name
-    federated_credential_name: Option<String>,
-    /// With authn_method=OIDC: the token file the SDK reads (Kubernetes default if omitted)
-    oidc_token_file_path: Option<String>,
+/// The Test credential panel's dry run: the token endpoint's federated
+/// checks on the given fields, each with its outcome; nothing is issued.
+#[utoipa::path(post, path = "/api/admin/v1/federated-credentials/test", request_body = FederatedTestRequest,
+    responses((status = 200, body = FederatedTestResult), (status = 400)))]
+async fn test_federated(
+    State(s): State<AppState>,
+    b: Result<Json<FederatedTestRequest>, JsonRejection>,
+) -> ApiResult<FederatedTestResult> {
+    Ok(Json(s.writ.test_federated_credential(body(b)?).await?))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/sdk-config",
-    params(("collection" = String, Path), ("id" = String, Path), SdkConfigQuery),
+    params(("collection" = String, Path), ("id" = String, Path), SdkConfigRequest),
     responses((status = 200, description = "client-config.json", body = Object)))]
 async fn sdk_config(
     State(s): State<AppState>,
     Path((c, id)): Path<(String, String)>,
-    q: Result<Query<SdkConfigQuery>, QueryRejection>,
+    q: Result<Query<SdkConfigRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(|e| bad_request(e.body_text()))?;
     let client = client_of(&s, &c, &id).await?;
-    let view = match q.authn_method.as_deref() {
-        Some("OIDC") => {
-            s.writ
-                .sdk_config_oidc(
-                    &client.id,
-                    q.federated_credential_name.as_deref().unwrap_or_default(),
-                    q.scope.as_deref(),
-                    q.oidc_token_file_path.as_deref(),
-                )
-                .await?
-        }
-        m => {
-            s.writ
-                .sdk_config(
-                    &client.id,
-                    m.unwrap_or("CLIENT_SECRET_POST"),
-                    q.scope.as_deref(),
-                    q.secret_env_var.as_deref(),
-                )
-                .await?
-        }
-    };
+    let view = s.writ.client_config(&client.id, &q).await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], view.json).into_response())
 }
 

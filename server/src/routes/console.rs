@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
-use serde::Deserialize;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
 use writ_app::{App, shell};
@@ -76,18 +75,11 @@ async fn same_origin_writes(State(state): State<AppState>, req: Request, next: N
     }
 }
 
-#[derive(Deserialize)]
-struct ConfigQuery {
-    authn_method: Option<String>,
-    scope: Option<String>,
-    secret_env_var: Option<String>,
-}
-
 async fn download_config(
     State(state): State<AppState>,
     session: Session,
     Path(id): Path<String>,
-    Query(q): Query<ConfigQuery>,
+    Query(q): Query<writ_types::SdkConfigRequest>,
 ) -> Result<Response, ApiError> {
     let admin: Option<String> = session
         .get(writ_app::SESSION_ADMIN_KEY)
@@ -96,15 +88,7 @@ async fn download_config(
     if admin.is_none() {
         return Err(ApiError(writ_store::ServiceError::Unauthenticated));
     }
-    let view = state
-        .writ
-        .sdk_config(
-            &id,
-            q.authn_method.as_deref().unwrap_or("CLIENT_SECRET_POST"),
-            q.scope.as_deref(),
-            q.secret_env_var.as_deref(),
-        )
-        .await?;
+    let view = state.writ.client_config(&id, &q).await?;
     let mut r = view.json.into_response();
     let h = r.headers_mut();
     h.insert(

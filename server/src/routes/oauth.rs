@@ -110,6 +110,8 @@ async fn token(
             "application_federated_credential_name" => {
                 &mut req.application_federated_credential_name
             }
+            "client_x509" => &mut req.client_x509,
+            "client_x509_chain" => &mut req.client_x509_chain,
             _ => continue,
         };
         // RFC 6749 §3.2: parameters must not be repeated.

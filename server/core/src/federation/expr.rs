@@ -450,8 +450,11 @@ fn context(input: &Value) -> cel::Context<'static, 'static> {
 }
 
 fn sample(domain: Domain) -> Value {
-    let mut v = json!({"client": {"clientId": "app_sample", "applicationFederatedCredentialId": "fc_sample"}});
-    let m = v.as_object_mut().expect("object literal");
+    let mut m = serde_json::Map::new();
+    m.insert(
+        "client".into(),
+        json!({"clientId": "app_sample", "applicationFederatedCredentialId": "fc_sample"}),
+    );
     match domain {
         Domain::Oidc => {
             m.insert(
@@ -477,7 +480,7 @@ fn sample(domain: Domain) -> Value {
             );
         }
     }
-    v
+    Value::Object(m)
 }
 
 fn sample_cert() -> Value {

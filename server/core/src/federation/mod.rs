@@ -35,18 +35,46 @@ pub fn parse_credential_name(s: &str) -> Result<String, InvalidInput> {
     Ok(s.to_owned())
 }
 
-/// A credential's verification in simple mode. Each mode stands for an
-/// expression, shown to the admin so the rule is never hidden.
+/// A credential's verification. Each simple mode stands for an expression,
+/// shown to the admin so the rule is never hidden.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Verification {
-    /// `sub == system:serviceaccount:<namespace>:<service_account>`
+    /// OIDC: `sub == system:serviceaccount:<namespace>:<service_account>`
     Kubernetes {
         namespace: String,
         service_account: String,
     },
-    /// `sub == <principal_id>`
+    /// OIDC: `sub == <principal_id>`
     PrincipalId { principal_id: String },
+    /// PCA: the client certificate's subject CN.
+    Certificate { cn: String },
+    /// PKCS#7: the instance ID in the signed document.
+    CloudServer {
+        instance_id: String,
+        /// The document field that holds it (`instanceId` on AWS,
+        /// `instance-id` on Alibaba), fixed when the credential is saved.
+        #[serde(default = "default_instance_field")]
+        field: String,
+    },
+    /// Any CEL expression over the credential type's fields.
+    Expression { expression: String },
+}
+
+fn default_instance_field() -> String {
+    "instanceId".into()
+}
+
+/// The fields of a verification as the console and the API send them.
+#[derive(Debug, Default, Clone)]
+pub struct VerificationFields<'a> {
+    pub mode: &'a str,
+    pub namespace: Option<&'a str>,
+    pub service_account: Option<&'a str>,
+    pub principal_id: Option<&'a str>,
+    pub cn: Option<&'a str>,
+    pub instance_id: Option<&'a str>,
+    pub expression: Option<&'a str>,
 }
 
 /// DNS-1123 label (Kubernetes namespace) / subdomain (service account).
@@ -71,82 +99,339 @@ fn dns_name(field: &'static str, s: &str, max: usize, dots: bool) -> Result<Stri
     Ok(s.to_owned())
 }
 
+fn required(field: &'static str, v: Option<&str>, max: usize) -> Result<String, InvalidInput> {
+    let v = v.map(str::trim).unwrap_or_default();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(invalid(
+            field,
+            format!("is required (at most {max} characters)"),
+        ));
+    }
+    Ok(v.to_owned())
+}
+
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
 impl Verification {
-    /// Builds an OIDC verification from the console / API fields.
+    /// Builds a verification for a credential type from the console / API
+    /// fields; `instance_field` is the PKCS#7 provider's instance-id field.
+    pub fn parse(
+        kind: &str,
+        f: &VerificationFields<'_>,
+        instance_field: &str,
+    ) -> Result<Self, InvalidInput> {
+        let domain = expr::Domain::from_kind(kind)
+            .ok_or_else(|| invalid("type", "must be oidc, pca or pkcs7"))?;
+        let v = match (domain, f.mode) {
+            (expr::Domain::Oidc, "kubernetes") => Self::Kubernetes {
+                namespace: dns_name("Namespace", f.namespace.unwrap_or_default(), 63, false)?,
+                service_account: dns_name(
+                    "Service Account",
+                    f.service_account.unwrap_or_default(),
+                    253,
+                    true,
+                )?,
+            },
+            (expr::Domain::Oidc, "principal_id") => Self::PrincipalId {
+                principal_id: required("Principal ID", f.principal_id, 512)?,
+            },
+            (expr::Domain::Pca, "certificate") => Self::Certificate {
+                cn: required("Certificate CN", f.cn, 256)?,
+            },
+            (expr::Domain::Pkcs7, "cloud_server") => Self::CloudServer {
+                instance_id: required("Instance ID", f.instance_id, 128)?,
+                field: instance_field.to_owned(),
+            },
+            (_, "expression") => {
+                let src = f.expression.unwrap_or_default();
+                expr::Expression::compile(src, domain, expr::Produces::Bool)
+                    .map_err(|e| invalid("expression", e.to_string()))?;
+                Self::Expression {
+                    expression: src.to_owned(),
+                }
+            }
+            (_, other) => {
+                let modes = match domain {
+                    expr::Domain::Oidc => "kubernetes, principal_id or expression",
+                    expr::Domain::Pca => "certificate or expression",
+                    expr::Domain::Pkcs7 => "cloud_server or expression",
+                };
+                return Err(invalid(
+                    "verification",
+                    format!(
+                        "unknown mode '{}' for a {kind} credential: use {modes}",
+                        other.chars().take(32).collect::<String>()
+                    ),
+                ));
+            }
+        };
+        Ok(v)
+    }
+
+    /// Builds an OIDC verification (kept for callers that only do OIDC).
     pub fn for_oidc(
         mode: &str,
         namespace: Option<&str>,
         service_account: Option<&str>,
         principal_id: Option<&str>,
     ) -> Result<Self, InvalidInput> {
-        match mode {
-            "kubernetes" => Ok(Self::Kubernetes {
-                namespace: dns_name("Namespace", namespace.unwrap_or_default(), 63, false)?,
-                service_account: dns_name(
-                    "Service Account",
-                    service_account.unwrap_or_default(),
-                    253,
-                    true,
-                )?,
-            }),
-            "principal_id" => {
-                let p = principal_id.map(str::trim).unwrap_or_default();
-                if p.is_empty() || p.len() > 512 {
-                    return Err(invalid(
-                        "Principal ID",
-                        "is required (at most 512 characters)",
-                    ));
-                }
-                Ok(Self::PrincipalId {
-                    principal_id: p.to_owned(),
-                })
+        Self::parse(
+            "oidc",
+            &VerificationFields {
+                mode,
+                namespace,
+                service_account,
+                principal_id,
+                ..Default::default()
+            },
+            "",
+        )
+    }
+
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Self::Kubernetes { .. } => "kubernetes",
+            Self::PrincipalId { .. } => "principal_id",
+            Self::Certificate { .. } => "certificate",
+            Self::CloudServer { .. } => "cloud_server",
+            Self::Expression { .. } => "expression",
+        }
+    }
+
+    /// The expression this verification stands for.
+    pub fn expression(&self) -> String {
+        match self {
+            Self::Kubernetes {
+                namespace,
+                service_account,
+            } => format!(
+                "jwt.claims.sub == {}",
+                quote(&format!(
+                    "system:serviceaccount:{namespace}:{service_account}"
+                ))
+            ),
+            Self::PrincipalId { principal_id } => {
+                format!("jwt.claims.sub == {}", quote(principal_id))
             }
-            "expression" => Err(invalid(
-                "verification",
-                "expression mode is not available yet; use kubernetes or principal_id",
-            )),
-            other => Err(invalid(
+            Self::Certificate { cn } => format!("cert.subject.CN == {}", quote(cn)),
+            Self::CloudServer { instance_id, field } => {
+                let path = if field.contains('-') {
+                    format!("pkcs7.payload.jsonData.'{field}'")
+                } else {
+                    format!("pkcs7.payload.jsonData.{field}")
+                };
+                format!("{path} == {}", quote(instance_id))
+            }
+            Self::Expression { expression } => expression.clone(),
+        }
+    }
+
+    /// Simple modes, checked without the interpreter (the hot path).
+    /// `None` for expression mode.
+    fn check_simple(&self, input: &expr::Input) -> Option<bool> {
+        let v = input.as_json();
+        let s = |path: &[&str]| {
+            path.iter()
+                .try_fold(v, |v, k| v.get(*k))
+                .and_then(serde_json::Value::as_str)
+        };
+        Some(match self {
+            Self::Kubernetes {
+                namespace,
+                service_account,
+            } => s(&["jwt", "claims", "sub"])
+                .and_then(|sub| sub.strip_prefix("system:serviceaccount:"))
+                .and_then(|rest| rest.split_once(':'))
+                .is_some_and(|(ns, sa)| ns == namespace && sa == service_account),
+            Self::PrincipalId { principal_id } => {
+                s(&["jwt", "claims", "sub"]) == Some(principal_id.as_str())
+            }
+            Self::Certificate { cn } => s(&["cert", "subject", "CN"]) == Some(cn.as_str()),
+            Self::CloudServer { instance_id, field } => {
+                s(&["pkcs7", "payload", "jsonData", field]) == Some(instance_id.as_str())
+            }
+            Self::Expression { .. } => return None,
+        })
+    }
+}
+
+/// One step of a federated check, for the Test credential panel and audit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub passed: bool,
+    pub reason: String,
+}
+
+impl Check {
+    pub fn pass(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            passed: true,
+            reason: reason.into(),
+        }
+    }
+    pub fn fail(name: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            name,
+            passed: false,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// A credential's rules, compiled once: the provider's trust condition,
+/// the credential's verification and its attribute mapping.
+#[derive(Debug)]
+pub struct CredentialRules {
+    pub verification: Verification,
+    verification_program: Option<expr::Expression>,
+    trust_condition: Option<expr::Expression>,
+    mapping: Option<expr::Expression>,
+}
+
+impl CredentialRules {
+    pub fn new(
+        kind: &str,
+        verification: Verification,
+        trust_condition: Option<&str>,
+        mapping: Option<&str>,
+    ) -> Result<Self, InvalidInput> {
+        let domain = expr::Domain::from_kind(kind)
+            .ok_or_else(|| invalid("type", "must be oidc, pca or pkcs7"))?;
+        let compile = |field: &'static str, src: &str, p: expr::Produces| {
+            expr::Expression::compile(src, domain, p).map_err(|e| invalid(field, e.to_string()))
+        };
+        let some = |s: Option<&str>| {
+            s.map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        Ok(Self {
+            verification_program: match &verification {
+                Verification::Expression { expression } => {
+                    Some(compile("expression", expression, expr::Produces::Bool)?)
+                }
+                _ => None,
+            },
+            trust_condition: some(trust_condition)
+                .map(|s| compile("trust_condition", &s, expr::Produces::Bool))
+                .transpose()?,
+            mapping: some(mapping)
+                .map(|s| compile("attribute_mapping", &s, expr::Produces::String))
+                .transpose()?,
+            verification,
+        })
+    }
+
+    /// Runs trust condition, verification and mapping in that order; the
+    /// checks say what passed, and the result is the mapped subject.
+    pub fn evaluate(
+        &self,
+        input: &expr::Input,
+        checks: &mut Vec<Check>,
+    ) -> Result<Option<String>, &'static str> {
+        if let Some(tc) = &self.trust_condition {
+            match tc.check(input) {
+                Ok(true) => checks.push(Check::pass(
+                    "trust_condition",
+                    "the provider's trust condition holds",
+                )),
+                Ok(false) => {
+                    checks.push(Check::fail(
+                        "trust_condition",
+                        "the provider's trust condition is false",
+                    ));
+                    return Err("trust_condition_failed");
+                }
+                Err(e) => {
+                    checks.push(Check::fail(
+                        "trust_condition",
+                        format!("the provider's trust condition could not be evaluated: {e}"),
+                    ));
+                    return Err("trust_condition_failed");
+                }
+            }
+        }
+        let verified = match self.verification.check_simple(input) {
+            Some(ok) => Ok(ok),
+            None => self
+                .verification_program
+                .as_ref()
+                .map_or(Ok(false), |p| p.check(input)),
+        };
+        match verified {
+            Ok(true) => checks.push(Check::pass(
                 "verification",
                 format!(
-                    "unknown mode '{}' for an OIDC credential",
-                    other.chars().take(32).collect::<String>()
+                    "{} holds",
+                    self.verification
+                        .expression()
+                        .chars()
+                        .take(200)
+                        .collect::<String>()
                 ),
             )),
+            Ok(false) => {
+                checks.push(Check::fail(
+                    "verification",
+                    "the credential's verification is false",
+                ));
+                return Err("verification_failed");
+            }
+            Err(e) => {
+                checks.push(Check::fail(
+                    "verification",
+                    format!("the verification could not be evaluated: {e}"),
+                ));
+                return Err("verification_failed");
+            }
+        }
+        match &self.mapping {
+            None => Ok(None),
+            Some(m) => match m.map_subject(input) {
+                Ok(s) => {
+                    checks.push(Check::pass(
+                        "attribute_mapping",
+                        format!("activeSubjectUrn = {s}"),
+                    ));
+                    Ok(Some(s))
+                }
+                Err(e) => {
+                    checks.push(Check::fail("attribute_mapping", e));
+                    Err("attribute_mapping_failed")
+                }
+            },
         }
     }
+}
 
-    /// The expression this simple mode stands for.
-    pub fn expression(&self) -> String {
-        let q = |s: &str| s.replace('\\', "\\\\").replace('\'', "\\'");
-        match self {
-            Self::Kubernetes {
-                namespace,
-                service_account,
-            } => {
-                format!(
-                    "jwt.claims.sub == 'system:serviceaccount:{}:{}'",
-                    q(namespace),
-                    q(service_account)
-                )
-            }
-            Self::PrincipalId { principal_id } => {
-                format!("jwt.claims.sub == '{}'", q(principal_id))
-            }
-        }
-    }
+/// A provider's trust anchors, decoded once per provider change.
+#[derive(Debug)]
+pub enum ProviderTrust {
+    Oidc(oidc::OidcTrust),
+    Pca(pca::PcaTrust),
+    Pkcs7(pkcs7::Pkcs7Trust),
+}
 
-    /// Whether the verified token's claims satisfy this verification.
-    pub fn check(&self, claims: &serde_json::Value) -> bool {
-        let sub = claims.get("sub").and_then(serde_json::Value::as_str);
-        match self {
-            Self::Kubernetes {
-                namespace,
-                service_account,
-            } => {
-                sub == Some(format!("system:serviceaccount:{namespace}:{service_account}").as_str())
-            }
-            Self::PrincipalId { principal_id } => sub == Some(principal_id.as_str()),
-        }
+impl ProviderTrust {
+    /// From the stored JSON config of a provider of `kind`.
+    pub fn from_config(kind: &str, config: &str) -> Result<Self, crate::OAuthError> {
+        let err = |_| crate::OAuthError::server_error();
+        Ok(match kind {
+            "oidc" => Self::Oidc(oidc::OidcTrust::new(
+                &serde_json::from_str(config).map_err(err)?,
+            )?),
+            "pca" => Self::Pca(pca::PcaTrust::new(
+                &serde_json::from_str(config).map_err(err)?,
+            )?),
+            "pkcs7" => Self::Pkcs7(pkcs7::Pkcs7Trust::new(
+                &serde_json::from_str(config).map_err(err)?,
+            )?),
+            _ => return Err(crate::OAuthError::server_error()),
+        })
     }
 }
 
@@ -154,6 +439,14 @@ impl Verification {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn oidc_input(sub: &str) -> expr::Input {
+        expr::Input::new("app_1", "fc_1").with("jwt", json!({"header": {}, "claims": {"sub": sub}}))
+    }
+
+    fn passes(rules: &CredentialRules, input: &expr::Input) -> bool {
+        rules.evaluate(input, &mut Vec::new()).is_ok()
+    }
 
     #[test]
     fn kubernetes_mode_generates_and_checks_the_sub_rule() {
@@ -163,9 +456,16 @@ mod tests {
             v.expression(),
             "jwt.claims.sub == 'system:serviceaccount:payments:billing-bot'"
         );
-        assert!(v.check(&json!({"sub": "system:serviceaccount:payments:billing-bot"})));
-        assert!(!v.check(&json!({"sub": "system:serviceaccount:payments:other"})));
-        assert!(!v.check(&json!({})));
+        let r = CredentialRules::new("oidc", v, None, None).unwrap();
+        assert!(passes(
+            &r,
+            &oidc_input("system:serviceaccount:payments:billing-bot")
+        ));
+        assert!(!passes(
+            &r,
+            &oidc_input("system:serviceaccount:payments:other")
+        ));
+        assert!(!passes(&r, &expr::Input::new("a", "b")));
         assert!(Verification::for_oidc("kubernetes", Some("Bad_NS"), Some("x"), None).is_err());
         assert!(
             Verification::for_oidc("kubernetes", Some("ns"), None, None)
@@ -184,7 +484,8 @@ mod tests {
             Some("repo:acme/app:ref:refs/heads/main"),
         )
         .unwrap();
-        assert!(v.check(&json!({"sub": "repo:acme/app:ref:refs/heads/main"})));
+        let r = CredentialRules::new("oidc", v.clone(), None, None).unwrap();
+        assert!(passes(&r, &oidc_input("repo:acme/app:ref:refs/heads/main")));
         assert!(Verification::for_oidc("principal_id", None, None, Some(" ")).is_err());
         assert!(Verification::for_oidc("expression", None, None, None).is_err());
         assert_eq!(
@@ -195,5 +496,96 @@ mod tests {
         let round: Verification =
             serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
         assert_eq!(round, v);
+    }
+
+    #[test]
+    fn simple_modes_for_pca_and_pkcs7_show_their_expressions() {
+        let f = |mode, cn, instance_id| VerificationFields {
+            mode,
+            cn,
+            instance_id,
+            ..Default::default()
+        };
+        let v = Verification::parse("pca", &f("certificate", Some("payments-agent"), None), "")
+            .unwrap();
+        assert_eq!(v.expression(), "cert.subject.CN == 'payments-agent'");
+        let v = Verification::parse(
+            "pkcs7",
+            &f("cloud_server", None, Some("i-bp1")),
+            "instance-id",
+        )
+        .unwrap();
+        assert_eq!(
+            v.expression(),
+            "pkcs7.payload.jsonData.'instance-id' == 'i-bp1'"
+        );
+        // The generated expression means the same as the fast check.
+        let input = expr::Input::new("a", "b").with(
+            "pkcs7",
+            json!({"payload": {"jsonData": {"instance-id": "i-bp1"}}}),
+        );
+        let fast = CredentialRules::new("pkcs7", v.clone(), None, None).unwrap();
+        let slow = CredentialRules::new(
+            "pkcs7",
+            Verification::Expression {
+                expression: v.expression(),
+            },
+            None,
+            None,
+        )
+        .unwrap();
+        assert!(passes(&fast, &input) && passes(&slow, &input));
+        let e = Verification::parse("pca", &f("certificate", None, None), "").unwrap_err();
+        assert_eq!(e.field, "Certificate CN");
+        assert!(Verification::parse("pca", &f("kubernetes", None, None), "").is_err());
+        let e = Verification::parse(
+            "pca",
+            &VerificationFields {
+                mode: "expression",
+                expression: Some("jwt.claims.sub =="),
+                ..Default::default()
+            },
+            "",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("line 1"), "{}", e.message);
+    }
+
+    #[test]
+    fn trust_condition_runs_first_and_mapping_gives_the_subject() {
+        let v = Verification::for_oidc("principal_id", None, None, Some("repo:acme/app")).unwrap();
+        let r = CredentialRules::new(
+            "oidc",
+            v,
+            Some("jwt.claims.sub.startsWith('repo:acme/')"),
+            Some("'github:' + jwt.claims.sub"),
+        )
+        .unwrap();
+        let mut checks = Vec::new();
+        assert_eq!(
+            r.evaluate(&oidc_input("repo:acme/app"), &mut checks),
+            Ok(Some("github:repo:acme/app".into()))
+        );
+        assert_eq!(
+            checks.iter().map(|c| c.name).collect::<Vec<_>>(),
+            ["trust_condition", "verification", "attribute_mapping"]
+        );
+        let mut checks = Vec::new();
+        assert_eq!(
+            r.evaluate(&oidc_input("repo:evil/app"), &mut checks),
+            Err("trust_condition_failed")
+        );
+        assert_eq!(checks.len(), 1);
+        assert!(
+            CredentialRules::new(
+                "oidc",
+                Verification::PrincipalId {
+                    principal_id: "x".into()
+                },
+                Some("cert.subject.CN == 'x'"),
+                None
+            )
+            .is_err()
+        );
     }
 }

@@ -79,6 +79,15 @@ pub struct OidcTrust {
     keys: Vec<(Option<String>, DecodingKey)>,
 }
 
+impl std::fmt::Debug for OidcTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcTrust")
+            .field("issuer", &self.issuer)
+            .field("keys", &self.keys.len())
+            .finish()
+    }
+}
+
 impl OidcTrust {
     pub fn new(cfg: &OidcProviderConfig) -> Result<Self, OAuthError> {
         let set: JwkSet =

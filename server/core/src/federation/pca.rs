@@ -315,8 +315,8 @@ pub fn verify_chain(
     }
 
     let mut current = &leaf;
-    let mut cas_below = 0usize;
-    for _ in 0..MAX_PATH {
+    // `cas_below`: CA certificates between the leaf and the one checked next.
+    for cas_below in 0..MAX_PATH {
         if signed_by(current, &root) {
             check_issuer(&root, cas_below)?;
             check_cert(&root, "root certificate", now, skew)?;
@@ -342,7 +342,6 @@ pub fn verify_chain(
         })?;
         check_issuer(next, cas_below)?;
         check_cert(next, "intermediate certificate", now, skew)?;
-        cas_below += 1;
         current = next;
     }
     Err(reject("certificate_chain", "the chain is too long"))
@@ -422,8 +421,11 @@ mod tests {
     const NOW: i64 = 1_790_000_000;
 
     fn trust(chain: &Chain) -> PcaTrust {
-        let cfg =
-            PcaProviderConfig::parse(&chain.root_pem, &[chain.intermediate_pem.clone()]).unwrap();
+        let cfg = PcaProviderConfig::parse(
+            &chain.root_pem,
+            std::slice::from_ref(&chain.intermediate_pem),
+        )
+        .unwrap();
         PcaTrust::new(&cfg).unwrap()
     }
 
@@ -500,8 +502,12 @@ mod tests {
     fn provider_config_needs_a_ca_root_and_intermediates() {
         let c = Chain::new(NOW, &ChainOptions::default());
         assert!(PcaProviderConfig::parse(&c.root_pem, &[]).is_err());
-        assert!(PcaProviderConfig::parse(&c.leaf_pem, &[c.intermediate_pem.clone()]).is_err());
-        let cfg = PcaProviderConfig::parse(&c.root_pem, &[c.intermediate_pem.clone()]).unwrap();
+        assert!(
+            PcaProviderConfig::parse(&c.leaf_pem, std::slice::from_ref(&c.intermediate_pem))
+                .is_err()
+        );
+        let cfg = PcaProviderConfig::parse(&c.root_pem, std::slice::from_ref(&c.intermediate_pem))
+            .unwrap();
         assert_eq!(cfg.describe().0, "Test Root CA");
     }
 }

@@ -11,6 +11,8 @@ use serde::Serialize;
 pub struct TokenSubject {
     pub client_id: String,
     pub agent_id: Option<String>,
+    /// `activeSubjectUrn` from a federated credential's attribute mapping.
+    pub active_subject: Option<String>,
 }
 
 /// The resource server the scope names.
@@ -19,6 +21,9 @@ pub struct Audience {
     pub audience: String,
     pub permissions: Vec<String>,
     pub token_ttl_secs: i64,
+    /// Custom subject identity: `sub` becomes `<clientId>:<activeSubjectUrn>`
+    /// when the credential maps one.
+    pub custom_subject: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,9 +64,14 @@ pub fn issue(
     let scope = scope::render(&audience.audience, &permissions);
     let jti = uuid::Uuid::new_v4().to_string();
     let exp = now + audience.token_ttl_secs;
+    let custom_sub = subject
+        .active_subject
+        .as_deref()
+        .filter(|_| audience.custom_subject)
+        .map(|urn| format!("{}:{urn}", subject.client_id));
     let claims = AccessTokenClaims {
         iss: issuer,
-        sub: &subject.client_id,
+        sub: custom_sub.as_deref().unwrap_or(&subject.client_id),
         aud: &audience.audience,
         client_id: &subject.client_id,
         scope: &scope,
@@ -93,11 +103,13 @@ mod tests {
         let subject = TokenSubject {
             client_id: "app_1".into(),
             agent_id: Some("agent_x".into()),
+            active_subject: None,
         };
         let aud = Audience {
             audience: "urn:cloud:idaas:pam".into(),
             permissions: vec!["a".into(), "b".into()],
             token_ttl_secs: 3600,
+            custom_subject: false,
         };
         let req = ScopeRequest::parse(Some("urn:cloud:idaas:pam|.all")).unwrap();
         let t = issue(
@@ -126,6 +138,37 @@ mod tests {
         assert_eq!(c["agent_id"], "agent_x");
         assert_eq!(c["jti"], t.jti.as_str());
         assert_eq!(c["exp"], 4_600);
+
+        // Custom subject identity: only with the switch on and a mapped subject.
+        let mapped = TokenSubject {
+            active_subject: Some("ns/payments".into()),
+            ..subject.clone()
+        };
+        let custom = Audience {
+            custom_subject: true,
+            ..aud.clone()
+        };
+        for (s, a, want) in [
+            (&mapped, &custom, "app_1:ns/payments"),
+            (&mapped, &aud, "app_1"),
+            (&subject, &custom, "app_1"),
+        ] {
+            let t = issue(
+                &key,
+                "https://issuer",
+                1_000,
+                s,
+                &req,
+                a,
+                Some(&Granted::All),
+            )
+            .unwrap();
+            let c = jsonwebtoken::decode::<serde_json::Value>(&t.access_token, &dk, &v)
+                .unwrap()
+                .claims;
+            assert_eq!(c["sub"], want);
+            assert_eq!(c["client_id"], "app_1");
+        }
     }
 
     #[test]
@@ -134,11 +177,13 @@ mod tests {
         let subject = TokenSubject {
             client_id: "c".into(),
             agent_id: None,
+            active_subject: None,
         };
         let aud = Audience {
             audience: "api".into(),
             permissions: vec!["a".into()],
             token_ttl_secs: 3600,
+            custom_subject: false,
         };
         let req = ScopeRequest::parse(Some("api|a")).unwrap();
         assert!(issue(&key, "i", 0, &subject, &req, &aud, None).is_err());

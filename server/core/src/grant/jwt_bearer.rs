@@ -75,6 +75,11 @@ fn split(assertion: &str) -> Result<Parts<'_>, OAuthError> {
     })
 }
 
+/// Header and claims of a JWS already verified (for expressions to read).
+pub fn header_and_claims(assertion: &str) -> Option<(Value, Value)> {
+    split(assertion).ok().map(|p| (p.header, p.claims))
+}
+
 /// The `iss` of an assertion, unverified: only to find whose keys to try.
 pub fn claimed_client_id(assertion: &str) -> Result<String, OAuthError> {
     let p = split(assertion)?;

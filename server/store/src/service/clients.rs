@@ -223,6 +223,44 @@ impl Writ {
         Ok(())
     }
 
+    /// The `client-config.json` for any method: the one entry point the
+    /// console, its download and the admin API share.
+    pub async fn client_config(
+        &self,
+        client_pk: &str,
+        q: &writ_types::SdkConfigRequest,
+    ) -> Result<SdkConfigView> {
+        let method = q
+            .authn_method
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .unwrap_or("CLIENT_SECRET_POST");
+        match method {
+            "OIDC" | "PCA" | "PKCS7" => {
+                self.sdk_config_federated(
+                    client_pk,
+                    method,
+                    q.federated_credential_name.as_deref().unwrap_or_default(),
+                    q.scope.as_deref(),
+                    q.oidc_token_file_path.as_deref(),
+                    q.client_x509_certificate.as_deref(),
+                    q.secret_env_var.as_deref(),
+                )
+                .await
+            }
+            m => {
+                self.sdk_config(
+                    client_pk,
+                    m,
+                    q.scope.as_deref(),
+                    q.secret_env_var.as_deref(),
+                )
+                .await
+            }
+        }
+    }
+
     /// The `client-config.json` for a client and the chosen method and scope.
     pub async fn sdk_config(
         &self,

@@ -6,29 +6,62 @@ use crate::error::{Result, ServiceError, conflict_on_unique};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
+use writ_core::federation::expr::{Domain, Expression, Produces};
 use writ_core::federation::oidc::OidcProviderConfig;
-use writ_core::federation::{Verification, parse_credential_name};
+use writ_core::federation::pca::PcaProviderConfig;
+use writ_core::federation::pkcs7::Pkcs7ProviderConfig;
+use writ_core::federation::{
+    CredentialRules, Verification, VerificationFields, parse_credential_name,
+};
 use writ_core::names::Description;
+use writ_core::sdk_config::AuthnConfiguration;
 use writ_types::*;
 
 fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
-    let cfg: Option<OidcProviderConfig> = serde_json::from_str(&m.config).ok();
-    FederatedProviderView {
-        issuer: cfg.as_ref().map(|c| c.issuer.clone()),
-        audience: cfg.map(|c| c.audience),
+    let mut v = FederatedProviderView {
         id: m.id,
-        kind: m.kind,
+        kind: m.kind.clone(),
         name: m.name,
         description: m.description,
         enabled: m.enabled,
+        issuer: None,
+        audience: None,
+        root_subject: None,
+        intermediate_subjects: Vec::new(),
+        trust_source: None,
+        account_id: None,
+        max_document_age_seconds: None,
+        trust_condition: m.trust_condition,
         created_at: m.created_at,
+    };
+    match m.kind.as_str() {
+        "oidc" => {
+            if let Ok(c) = serde_json::from_str::<OidcProviderConfig>(&m.config) {
+                v.issuer = Some(c.issuer);
+                v.audience = Some(c.audience);
+            }
+        }
+        "pca" => {
+            if let Ok(c) = serde_json::from_str::<PcaProviderConfig>(&m.config) {
+                let (root, ints) = c.describe();
+                v.root_subject = Some(root);
+                v.intermediate_subjects = ints;
+            }
+        }
+        "pkcs7" => {
+            if let Ok(c) = serde_json::from_str::<Pkcs7ProviderConfig>(&m.config) {
+                v.trust_source = Some(c.trust_source.as_str().into());
+                v.account_id = Some(c.account_id);
+                v.max_document_age_seconds = c.max_document_age_seconds;
+            }
+        }
+        _ => {}
     }
+    v
 }
 
 pub(crate) fn credential_view(m: federated_credential::Model) -> FederatedCredentialView {
-    let expr = serde_json::from_str::<Verification>(&m.verification)
-        .map(|v| v.expression())
-        .unwrap_or_default();
+    let v = serde_json::from_str::<Verification>(&m.verification).ok();
     FederatedCredentialView {
         id: m.id,
         kind: m.kind,
@@ -36,10 +69,28 @@ pub(crate) fn credential_view(m: federated_credential::Model) -> FederatedCreden
         name: m.name,
         description: m.description,
         enabled: m.enabled,
-        verification_expression: expr,
+        verification_mode: v.as_ref().map(|v| v.mode().to_owned()).unwrap_or_default(),
+        verification_expression: v.map(|v| v.expression()).unwrap_or_default(),
+        attribute_mapping: m.attribute_mapping,
         created_at: m.created_at,
         last_used_at: m.last_used_at,
     }
+}
+
+fn invalid(e: writ_core::names::InvalidInput) -> ServiceError {
+    ServiceError::from(e)
+}
+
+/// The provider's trust condition, checked now so a bad one is refused on save.
+fn trust_condition(kind: &str, src: Option<&str>) -> Result<Option<String>> {
+    let Some(src) = src.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    let domain = Domain::from_kind(kind)
+        .ok_or_else(|| ServiceError::Invalid("type must be oidc, pca or pkcs7".into()))?;
+    Expression::compile(src, domain, Produces::Bool)
+        .map_err(|e| ServiceError::Invalid(format!("trust_condition: {e}")))?;
+    Ok(Some(src.to_owned()))
 }
 
 impl Writ {
@@ -52,30 +103,43 @@ impl Writ {
         let config = match input.kind.as_str() {
             "oidc" => {
                 let jwks = input.jwks.as_ref().ok_or_else(|| ServiceError::Invalid("jwks: paste the issuer's JWKS (discovery and JWKS URLs are not available yet)".into()))?;
-                OidcProviderConfig::parse(
+                serde_json::to_string(&OidcProviderConfig::parse(
                     input.issuer.as_deref().unwrap_or_default(),
                     input.audience.as_deref().unwrap_or_default(),
                     jwks,
-                )?
+                )?)
             }
-            "pca" | "pkcs7" => {
-                return Err(ServiceError::Invalid(format!(
-                    "type: '{}' providers are not available yet",
-                    input.kind
-                )));
-            }
+            "pca" => serde_json::to_string(
+                &PcaProviderConfig::parse(
+                    input.root_certificate.as_deref().unwrap_or_default(),
+                    input.intermediate_certificates.as_deref().unwrap_or_default(),
+                )
+                .map_err(invalid)?,
+            ),
+            "pkcs7" => serde_json::to_string(
+                &Pkcs7ProviderConfig::parse(
+                    input.trust_source.as_deref().unwrap_or_default(),
+                    input.verification_certificate.as_deref().unwrap_or_default(),
+                    input.account_id.as_deref().unwrap_or_default(),
+                    input.max_document_age_seconds,
+                )
+                .map_err(invalid)?,
+            ),
             _ => {
                 return Err(ServiceError::Invalid(
                     "type must be oidc, pca or pkcs7".into(),
                 ));
             }
-        };
+        }
+        .map_err(|_| ServiceError::Internal)?;
+        let trust_condition = trust_condition(&input.kind, input.trust_condition.as_deref())?;
         let m = federated_provider::ActiveModel {
             id: Set(new_id()),
             kind: Set(input.kind.clone()),
             name: Set(name.clone()),
             description: Set(description.into_inner()),
-            config: Set(serde_json::to_string(&config).map_err(|_| ServiceError::Internal)?),
+            config: Set(config),
+            trust_condition: Set(trust_condition),
             enabled: Set(true),
             created_at: Set(self.now()),
         }
@@ -159,19 +223,33 @@ impl Writ {
             )));
         }
         let v = &input.verification;
-        let verification = match input.kind.as_str() {
-            "oidc" => Verification::for_oidc(
-                &v.mode,
-                v.namespace.as_deref(),
-                v.service_account.as_deref(),
-                v.principal_id.as_deref(),
-            )?,
-            _ => {
-                return Err(ServiceError::Invalid(
-                    "type: only oidc credentials are available yet".into(),
-                ));
-            }
+        let instance_field = match input.kind.as_str() {
+            "pkcs7" => serde_json::from_str::<Pkcs7ProviderConfig>(&provider.config)
+                .map(|c| c.trust_source.instance_id_field())
+                .unwrap_or("instanceId"),
+            _ => "",
         };
+        let verification = Verification::parse(
+            &input.kind,
+            &VerificationFields {
+                mode: v.mode.as_str(),
+                namespace: v.namespace.as_deref(),
+                service_account: v.service_account.as_deref(),
+                principal_id: v.principal_id.as_deref(),
+                cn: v.cn.as_deref(),
+                instance_id: v.instance_id.as_deref(),
+                expression: v.expression.as_deref(),
+            },
+            instance_field,
+        )?;
+        let mapping = input
+            .attribute_mapping
+            .as_deref()
+            .map(str::trim)
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned);
+        // Compiles everything once: a bad expression is refused on save.
+        CredentialRules::new(&input.kind, verification.clone(), None, mapping.as_deref())?;
         let m = federated_credential::ActiveModel {
             id: Set(new_id()),
             client_pk: Set(c.id),
@@ -182,6 +260,7 @@ impl Writ {
             verification: Set(
                 serde_json::to_string(&verification).map_err(|_| ServiceError::Internal)?
             ),
+            attribute_mapping: Set(mapping),
             enabled: Set(true),
             created_at: Set(self.now()),
             last_used_at: Set(None),
@@ -253,33 +332,126 @@ impl Writ {
         Ok(())
     }
 
-    /// `client-config.json` for an OIDC federated credential (KUBERNETES).
-    pub async fn sdk_config_oidc(
+    /// `client-config.json` for a federated credential: OIDC (KUBERNETES
+    /// token file), PCA (certificate and chain inline, key from an env var)
+    /// or PKCS7 (ALIBABA_CLOUD_ECS, the SDK's one PKCS#7 environment).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn sdk_config_federated(
         &self,
         client_pk: &str,
+        method: &str,
         credential_name: &str,
         scope: Option<&str>,
         token_file: Option<&str>,
+        client_certificate: Option<&str>,
+        key_env_var: Option<&str>,
     ) -> Result<SdkConfigView> {
         let c = self.client_model(client_pk).await?;
-        let exists = federated_credential::Entity::find()
+        let cred = federated_credential::Entity::find()
             .filter(federated_credential::Column::ClientPk.eq(c.id.as_str()))
             .filter(federated_credential::Column::Name.eq(credential_name.trim()))
             .one(&self.db)
-            .await?;
-        let Some(cred) = exists else {
-            return Err(ServiceError::Invalid(
-                "federated_credential_name: no federated credential of this client has that name"
-                    .into(),
-            ));
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Invalid(
+                    "federated_credential_name: no federated credential of this client has that name"
+                        .into(),
+                )
+            })?;
+        let want = match method {
+            "OIDC" => "oidc",
+            "PCA" => "pca",
+            _ => "pkcs7",
         };
-        let authn = writ_core::sdk_config::AuthnConfiguration::kubernetes_oidc(
-            &cred.name,
-            token_file.map(str::trim).filter(|p| !p.is_empty()),
-        );
+        if cred.kind != want {
+            return Err(ServiceError::Invalid(format!(
+                "federated_credential_name: '{}' is a {} credential, not {want}",
+                cred.name, cred.kind
+            )));
+        }
+        let env = key_env_var
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .unwrap_or(writ_core::sdk_config::DEFAULT_PRIVATE_KEY_ENV);
+        let (authn, env_out) = match want {
+            "oidc" => (
+                AuthnConfiguration::kubernetes_oidc(
+                    &cred.name,
+                    token_file.map(str::trim).filter(|p| !p.is_empty()),
+                ),
+                String::new(),
+            ),
+            "pca" => {
+                let provider = self.provider_model(&cred.provider_id).await?;
+                let chain = serde_json::from_str::<PcaProviderConfig>(&provider.config)
+                    .map(|p| p.intermediate_certificates.concat())
+                    .unwrap_or_default();
+                let cert = client_certificate
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .unwrap_or("-----BEGIN CERTIFICATE-----\n(paste the workload's client certificate here)\n-----END CERTIFICATE-----");
+                (
+                    AuthnConfiguration::pca(&cred.name, cert, &chain, env),
+                    env.to_owned(),
+                )
+            }
+            _ => (AuthnConfiguration::pkcs7_ecs(&cred.name), String::new()),
+        };
         Ok(SdkConfigView {
             json: self.render_sdk_config(&c.client_id, scope, authn)?,
-            secret_env_var: String::new(),
+            secret_env_var: env_out,
+        })
+    }
+
+    /// The Test credential panel: the token endpoint's federated checks on
+    /// pasted inputs, each with its outcome. Nothing is issued or consumed.
+    pub async fn test_federated_credential(
+        &self,
+        input: FederatedTestRequest,
+    ) -> Result<FederatedTestResult> {
+        let kind = super::token::federated_kind(input.client_assertion_type.trim()).ok_or_else(|| {
+            ServiceError::Invalid(
+                "client_assertion_type: use the PCA (x509-jwt-bearer), OIDC (id-token-bearer) or PKCS#7 (pkcs7-bearer) assertion type".into(),
+            )
+        })?;
+        let req = super::token::TokenRequest {
+            client_id: Some(input.client_id.trim().to_owned()),
+            client_assertion_type: Some(input.client_assertion_type),
+            client_assertion: Some(input.client_assertion),
+            application_federated_credential_name: input.application_federated_credential_name,
+            client_x509: input.client_x509,
+            client_x509_chain: input.client_x509_chain,
+            ..Default::default()
+        };
+        let mut checks = Vec::new();
+        let result = self.federated(&req, kind, true, &mut checks).await;
+        if let Err(e) = &result
+            && checks.last().is_none_or(|c| c.passed)
+        {
+            // Refused before any check ran (a missing field): say why.
+            checks.push(writ_core::federation::Check::fail(
+                "request",
+                e.description.clone(),
+            ));
+        }
+        let subject = result
+            .as_ref()
+            .ok()
+            .map(|(client, _, mapped)| match mapped {
+                Some(urn) => format!("{}:{urn}", client.client_id),
+                None => client.client_id.clone(),
+            });
+        Ok(FederatedTestResult {
+            passed: result.is_ok(),
+            subject,
+            checks: checks
+                .into_iter()
+                .map(|c| FederatedCheckView {
+                    name: c.name.into(),
+                    passed: c.passed,
+                    reason: c.reason,
+                })
+                .collect(),
         })
     }
 }

@@ -33,6 +33,7 @@ pub struct ResourceServerInfo {
     pub audience: String,
     pub permissions: Vec<String>,
     pub token_ttl_secs: i64,
+    pub custom_subject: bool,
 }
 
 /// A client's federated credential by name, with its provider's trust.
@@ -41,8 +42,8 @@ pub struct FederatedAuth {
     pub enabled: bool,
     pub kind: String,
     pub provider_enabled: bool,
-    pub trust: writ_core::federation::oidc::OidcTrust,
-    pub verification: writ_core::federation::Verification,
+    pub trust: writ_core::federation::ProviderTrust,
+    pub rules: writ_core::federation::CredentialRules,
 }
 
 struct Map<K, V>(RwLock<HashMap<K, (i64, V)>>);

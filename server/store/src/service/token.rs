@@ -10,6 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use writ_core::OAuthError;
 use writ_core::audit::{CredentialRef, Outcome, TokenAudit};
+use writ_core::federation::Check;
 use writ_core::grant::client_auth::{PresentedClient, presented_client};
 use writ_core::grant::client_credentials::{self, Audience, IssuedToken, TokenSubject};
 use writ_core::scope::{Granted, ScopeRequest};
@@ -25,6 +26,9 @@ pub struct TokenRequest {
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
     pub application_federated_credential_name: Option<String>,
+    /// PCA: the client certificate and its chain (PEM).
+    pub client_x509: Option<String>,
+    pub client_x509_chain: Option<String>,
     /// Remote address, for the audit log.
     pub source: String,
 }
@@ -98,7 +102,7 @@ impl Writ {
                 ));
             }
         }
-        let (client, credential) = match req.client_assertion_type.as_deref() {
+        let (client, credential, active_subject) = match req.client_assertion_type.as_deref() {
             Some(t) => self.authenticate_assertion(req, t, audit).await?,
             None => {
                 let presented = presented_client(
@@ -108,7 +112,8 @@ impl Writ {
                 )?;
                 audit.client_id = presented.client_id.chars().take(128).collect();
                 audit.method = presented.method.as_str().into();
-                self.authenticate(&presented).await?
+                let (c, r) = self.authenticate(&presented).await?;
+                (c, r, None)
             }
         };
         audit.credential = Some(credential);
@@ -129,10 +134,12 @@ impl Writ {
             audience: rs.audience.clone(),
             permissions: rs.permissions.clone(),
             token_ttl_secs: rs.token_ttl_secs,
+            custom_subject: rs.custom_subject,
         };
         let subject = TokenSubject {
             client_id: client.client_id.clone(),
             agent_id: client.agent_id.clone(),
+            active_subject,
         };
         client_credentials::issue(
             &self.key,
@@ -174,10 +181,18 @@ impl Writ {
         req: &TokenRequest,
         assertion_type: &str,
         audit: &mut TokenAudit,
-    ) -> Result<(Arc<ClientAuth>, CredentialRef), OAuthError> {
+    ) -> Result<Authenticated, OAuthError> {
         use writ_core::grant::jwt_bearer::{self, ASSERTION_TYPE_JWT_BEARER, Policy};
-        if assertion_type == writ_core::federation::oidc::ASSERTION_TYPE_ID_TOKEN {
-            return self.authenticate_oidc_federated(req, audit).await;
+        if let Some(kind) = federated_kind(assertion_type) {
+            audit.method = format!("{kind}_federated");
+            audit.client_id = req
+                .client_id
+                .as_deref()
+                .unwrap_or_default()
+                .chars()
+                .take(128)
+                .collect();
+            return self.federated(req, kind, false, &mut Vec::new()).await;
         }
         audit.method = "private_key_jwt".into();
         if assertion_type != ASSERTION_TYPE_JWT_BEARER {
@@ -239,17 +254,24 @@ impl Writ {
             ));
         }
         let key_id = client.public_keys[v.key_index].0.clone();
-        Ok((client, CredentialRef::PublicKey(key_id)))
+        Ok((client, CredentialRef::PublicKey(key_id), None))
     }
 
-    /// OIDC federated credential: the provider's trust (issuer, audience,
-    /// keys, time) first, then the credential's verification.
-    async fn authenticate_oidc_federated(
+    /// Federated authentication (PCA, OIDC, PKCS#7): the credential and its
+    /// provider, the platform's proof checked against the provider's trust,
+    /// then the provider's trust condition, the credential's verification
+    /// and its attribute mapping. Each step is recorded in `checks` (the Test
+    /// credential panel shows them); `dry_run` leaves no trace (no `jti` is
+    /// consumed).
+    pub(crate) async fn federated(
         &self,
         req: &TokenRequest,
-        audit: &mut TokenAudit,
-    ) -> Result<(Arc<ClientAuth>, CredentialRef), OAuthError> {
-        audit.method = "oidc_federated".into();
+        kind: &'static str,
+        dry_run: bool,
+        checks: &mut Vec<Check>,
+    ) -> Result<Authenticated, OAuthError> {
+        use writ_core::federation::{ProviderTrust, expr::Input, oidc, pca, pkcs7};
+        use writ_core::grant::jwt_bearer::{self, Policy};
         let client_id = req
             .client_id
             .as_deref()
@@ -260,7 +282,6 @@ impl Writ {
                     "client_id is required with a federated credential",
                 )
             })?;
-        audit.client_id = client_id.chars().take(128).collect();
         let name = req
             .application_federated_credential_name
             .as_deref()
@@ -272,10 +293,12 @@ impl Writ {
                     "application_federated_credential_name is required",
                 )
             })?;
-        let token = req
+        // The SDK sends token files as read, trailing newline included.
+        let assertion = req
             .client_assertion
             .as_deref()
-            .filter(|a| !a.trim().is_empty())
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
             .ok_or_else(|| {
                 OAuthError::invalid_request("assertion_missing", "client_assertion is required")
             })?;
@@ -285,34 +308,138 @@ impl Writ {
                 "use one client authentication method",
             ));
         }
-        if name.len() > 64 {
+        if name.len() > 64 || client_id.len() > 128 {
             return Err(OAuthError::invalid_client("federated_credential_unknown"));
         }
-        let client = self.active_client(client_id).await?;
+        let client = step(
+            checks,
+            "client",
+            self.active_client(client_id).await,
+            "the client exists and is enabled",
+        )?;
         let fed = self
             .federated_auth(&client.pk, name)
             .await?
-            .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"))?;
-        if !fed.enabled || fed.kind != "oidc" {
-            return Err(OAuthError::invalid_client("federated_credential_disabled"));
-        }
-        if !fed.provider_enabled {
-            return Err(OAuthError::invalid_client("federated_provider_disabled"));
-        }
-        let claims = writ_core::federation::oidc::verify(
-            token,
-            &fed.trust,
-            self.now(),
-            self.clock_skew_secs,
-        )?;
-        if !fed.verification.check(&claims) {
-            return Err(OAuthError::new(
+            .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"));
+        let fed = step(checks, "credential", fed, "the federated credential exists")?;
+        let usable = if !fed.enabled {
+            Err(OAuthError::invalid_client("federated_credential_disabled"))
+        } else if fed.kind != kind {
+            Err(OAuthError::new(
                 writ_core::OAuthErrorCode::InvalidClient,
-                "verification_failed",
-                "federated token rejected: it does not satisfy the credential's verification",
-            ));
-        }
-        Ok((client, CredentialRef::Federated(fed.credential_id.clone())))
+                "federated_credential_type",
+                format!(
+                    "federated credential '{name}' is of type {}, not {kind}",
+                    fed.kind
+                ),
+            ))
+        } else if !fed.provider_enabled {
+            Err(OAuthError::invalid_client("federated_provider_disabled"))
+        } else {
+            Ok(())
+        };
+        step(
+            checks,
+            "enabled",
+            usable,
+            "the credential and its provider are enabled",
+        )?;
+        let now = self.now();
+        let skew = self.clock_skew_secs;
+        let input = Input::new(&client.client_id, &fed.credential_id);
+        let input = match &fed.trust {
+            ProviderTrust::Oidc(trust) => {
+                let claims = step(
+                    checks,
+                    "signature",
+                    oidc::verify(assertion, trust, now, skew),
+                    "the token's signature, issuer, audience and lifetime are valid",
+                )?;
+                let header = jwt_bearer::header_and_claims(assertion)
+                    .map(|(h, _)| h)
+                    .unwrap_or_default();
+                input.with(
+                    "jwt",
+                    serde_json::json!({"header": header, "claims": claims}),
+                )
+            }
+            ProviderTrust::Pca(trust) => {
+                let leaf = req
+                    .client_x509
+                    .as_deref()
+                    .filter(|c| !c.trim().is_empty())
+                    .ok_or_else(|| {
+                        OAuthError::invalid_request(
+                            "certificate_missing",
+                            "client_x509 is required with a PCA credential",
+                        )
+                    })?;
+                let leaf = step(
+                    checks,
+                    "certificate_chain",
+                    pca::verify_chain(leaf, req.client_x509_chain.as_deref(), trust, now, skew),
+                    "the client certificate chains to the provider's root, each within validity",
+                )?;
+                let policy = Policy {
+                    audiences: &[&self.urls.token_endpoint, &self.urls.issuer],
+                    now,
+                    skew_secs: skew,
+                };
+                let v = step(
+                    checks,
+                    "signature",
+                    jwt_bearer::verify(
+                        assertion,
+                        &client.client_id,
+                        std::slice::from_ref(&leaf.key),
+                        &policy,
+                    ),
+                    "the assertion is signed by the certificate's key, for this token endpoint, not expired",
+                )?;
+                if !dry_run
+                    && !self
+                        .first_use_of_assertion(&client.client_id, &v.jti, v.exp)
+                        .await
+                        .map_err(db_err)?
+                {
+                    return Err(OAuthError::new(
+                        writ_core::OAuthErrorCode::InvalidClient,
+                        "assertion_replayed",
+                        "client assertion rejected: its jti was already used",
+                    ));
+                }
+                let (header, claims) = jwt_bearer::header_and_claims(assertion).unwrap_or_default();
+                input.with("cert", leaf.fields).with(
+                    "jwt",
+                    serde_json::json!({"header": header, "claims": claims}),
+                )
+            }
+            ProviderTrust::Pkcs7(trust) => {
+                let doc = step(
+                    checks,
+                    "signature",
+                    pkcs7::verify(assertion, trust, &self.instance_id, now, skew),
+                    "the document's signature, account, audience and age are valid",
+                )?;
+                input.with("pkcs7", doc.fields)
+            }
+        };
+        let subject = fed.rules.evaluate(&input, checks).map_err(|reason| {
+            OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                reason,
+                match reason {
+                    "trust_condition_failed" => "federated credential rejected: the provider's trust condition is not met",
+                    "attribute_mapping_failed" => "federated credential rejected: the attribute mapping produced no subject",
+                    _ => "federated credential rejected: it does not satisfy the credential's verification",
+                },
+            )
+        })?;
+        Ok((
+            client,
+            CredentialRef::Federated(fed.credential_id.clone()),
+            subject,
+        ))
     }
 
     async fn federated_auth(
@@ -339,17 +466,28 @@ impl Writ {
                     .await
                     .map_err(db_err)?
                     .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
-                let cfg: writ_core::federation::oidc::OidcProviderConfig =
-                    serde_json::from_str(&provider.config)
-                        .map_err(|_| OAuthError::server_error())?;
+                let verification = serde_json::from_str(&cred.verification)
+                    .map_err(|_| OAuthError::server_error())?;
+                let rules = writ_core::federation::CredentialRules::new(
+                    &cred.kind,
+                    verification,
+                    provider.trust_condition.as_deref(),
+                    cred.attribute_mapping.as_deref(),
+                )
+                .map_err(|e| {
+                    tracing::error!(credential = %cred.id, field = e.field, "stored federation rule does not compile");
+                    OAuthError::server_error()
+                })?;
                 Some(Arc::new(FederatedAuth {
                     credential_id: cred.id,
                     enabled: cred.enabled,
                     kind: cred.kind,
                     provider_enabled: provider.enabled,
-                    trust: writ_core::federation::oidc::OidcTrust::new(&cfg)?,
-                    verification: serde_json::from_str(&cred.verification)
-                        .map_err(|_| OAuthError::server_error())?,
+                    trust: writ_core::federation::ProviderTrust::from_config(
+                        &provider.kind,
+                        &provider.config,
+                    )?,
+                    rules,
                 }))
             }
         };
@@ -437,6 +575,7 @@ impl Writ {
                     id: rs.id,
                     audience: rs.audience,
                     token_ttl_secs: rs.token_ttl_secs,
+                    custom_subject: rs.custom_subject,
                 })
             });
         self.hot.put_audience(audience, value.clone(), now);
@@ -469,6 +608,34 @@ impl Writ {
         self.hot.put_grant(rs_id, client_pk, value.clone(), now);
         Ok(value)
     }
+}
+
+/// The client, the credential that proved it, and the mapped subject.
+pub(crate) type Authenticated = (Arc<ClientAuth>, CredentialRef, Option<String>);
+
+/// The federated kind a client_assertion_type names, if any.
+pub(crate) fn federated_kind(assertion_type: &str) -> Option<&'static str> {
+    use writ_core::federation::{oidc, pca, pkcs7};
+    match assertion_type {
+        oidc::ASSERTION_TYPE_ID_TOKEN => Some("oidc"),
+        pca::ASSERTION_TYPE_X509_JWT => Some("pca"),
+        pkcs7::ASSERTION_TYPE_PKCS7 => Some("pkcs7"),
+        _ => None,
+    }
+}
+
+/// Records one check's outcome and passes the result on.
+fn step<T>(
+    checks: &mut Vec<Check>,
+    name: &'static str,
+    r: Result<T, OAuthError>,
+    passed: &str,
+) -> Result<T, OAuthError> {
+    match &r {
+        Ok(_) => checks.push(Check::pass(name, passed)),
+        Err(e) => checks.push(Check::fail(name, e.description.clone())),
+    }
+    r
 }
 
 fn db_err(e: sea_orm::DbErr) -> OAuthError {
