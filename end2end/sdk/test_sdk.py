@@ -2,6 +2,10 @@
 tokens by CLIENT_SECRET_POST and CLIENT_SECRET_BASIC, verified by PyJWT
 against Writ's JWKS, and the OAuth errors the SDK surfaces."""
 
+import base64
+import json
+from pathlib import Path
+
 import jwt
 import pytest
 
@@ -135,4 +139,114 @@ def test_sdk_oidc_kubernetes_token_file(writ, run_sdk, tmp_path):
     token_file.write_text(jwt.encode({"iss": issuer, "aud": "writ", "sub": "system:serviceaccount:payments:intruder", "exp": now + 3600},
                                      key, algorithm="RS256", headers={"kid": kid}) + "\n")
     out = run_sdk(config, "unused")
+    assert out.get("error_code") == "invalid_client", out
+
+
+def _pca_chain(leaf_cn):
+    """root → intermediate → leaf (P-256), as a company's private CA issues them."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+    def cert(subject, issuer, key, signer, ca, path_len=None):
+        b = (x509.CertificateBuilder().subject_name(name(subject)).issuer_name(name(issuer))
+             .public_key(key.public_key()).serial_number(x509.random_serial_number())
+             .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=30))
+             .add_extension(x509.BasicConstraints(ca=ca, path_length=path_len), critical=True)
+             .add_extension(x509.KeyUsage(digital_signature=not ca, content_commitment=False, key_encipherment=False,
+                                          data_encipherment=False, key_agreement=False, key_cert_sign=ca, crl_sign=ca,
+                                          encipher_only=False, decipher_only=False), critical=True))
+        return b.sign(signer, hashes.SHA256())
+
+    root_key, int_key, leaf_key = (ec.generate_private_key(ec.SECP256R1()) for _ in range(3))
+    root = cert("SDK Test Root", "SDK Test Root", root_key, root_key, True)
+    inter = cert("SDK Test Intermediate", "SDK Test Root", int_key, root_key, True, 0)
+    leaf = cert(leaf_cn, "SDK Test Intermediate", leaf_key, int_key, False)
+    pem = lambda c: c.public_bytes(serialization.Encoding.PEM).decode()
+    key_pem = leaf_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption()).decode()
+    return pem(root), pem(inter), pem(leaf), key_pem
+
+
+@pytest.mark.parametrize("collection", ["agents", "m2m-applications"])
+def test_sdk_pca(writ, run_sdk, collection):
+    """PCA mode: certificate and chain inline in client-config.json, the
+    leaf's key from IDAAS_PRIVATE_KEY."""
+    import urllib.parse
+    import uuid
+
+    suffix = uuid.uuid4().hex[:8]
+    root, inter, leaf, key = _pca_chain("payments-agent")
+    provider = writ.admin("POST", "/federated-credential-providers", {
+        "type": "pca", "name": f"corp-pca-{suffix}", "root_certificate": root, "intermediate_certificates": [inter]})
+    client = writ.admin("POST", f"/{collection}", {"name": f"pca-{suffix}", "owner": "sdk-tests"})
+    writ.admin("POST", f"/{collection}/{client['id']}/federated-credentials", {
+        "type": "pca", "provider_id": provider["id"], "name": "pca-cert",
+        "verification": {"mode": "certificate", "cn": "payments-agent"}})
+    q = "authn_method=PCA&federated_credential_name=pca-cert&client_x509_certificate=" + urllib.parse.quote(leaf)
+    config = writ.admin("GET", f"/{collection}/{client['id']}/sdk-config?{q}")
+    authn = config["authnConfiguration"]
+    assert authn["authnMethod"] == "PCA"
+    assert authn["clientX509Certificate"] == leaf.strip()
+    assert "BEGIN CERTIFICATE" in authn["x509CertChains"]
+    out = run_sdk(config, key, secret_env=authn["privateKeyEnvVarName"])
+    assert "access_token" in out, out
+    assert verify(writ, out["access_token"], "urn:cloud:idaas:pam")["sub"] == client["client_id"]
+
+    # A certificate from the same CA with another CN is refused.
+    _, _, _, other_key = _pca_chain("intruder")
+    out = run_sdk(config, other_key, secret_env=authn["privateKeyEnvVarName"])
+    assert out.get("error_code") == "invalid_client", out
+
+
+def test_sdk_pkcs7_token_utility(writ, tmp_path):
+    """PKCS#7 (Alibaba ECS shape): a document signed by a test cloud
+    certificate (openssl cms), posted by the SDK's own token utility."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    suffix = uuid.uuid4().hex[:8]
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-subj",
+                    "/CN=ecs.test", "-days", "30", "-out", "cert.pem"], cwd=tmp_path, check=True, capture_output=True)
+    instance = writ.admin("GET", "/issuer")["instance_id"]
+    provider = writ.admin("POST", "/federated-credential-providers", {
+        "type": "pkcs7", "name": f"ecs-{suffix}", "trust_source": "alibaba_cloud_ecs",
+        "verification_certificate": (tmp_path / "cert.pem").read_text(), "account_id": "1234567"})
+    app = writ.admin("POST", "/m2m-applications", {"name": f"ecs-{suffix}"})
+    writ.admin("POST", f"/m2m-applications/{app['id']}/federated-credentials", {
+        "type": "pkcs7", "provider_id": provider["id"], "name": "ecs-instance",
+        "verification": {"mode": "cloud_server", "instance_id": "i-bp1sdk"}})
+    config = writ.admin("GET", f"/m2m-applications/{app['id']}/sdk-config?authn_method=PKCS7&federated_credential_name=ecs-instance")
+    assert config["authnConfiguration"]["clientDeployEnvironment"] == "ALIBABA_CLOUD_ECS"
+
+    def document(instance_id):
+        # The audience the SDK asks the metadata service for, with Python's spacing.
+        audience = json.dumps({"aud": instance, "signingTime": int(time.time())})
+        (tmp_path / "doc.json").write_text(json.dumps({"instance-id": instance_id, "owner-account-id": "1234567",
+                                                       "region-id": "cn-hangzhou", "audience": audience}))
+        der = subprocess.run(["openssl", "cms", "-sign", "-nodetach", "-binary", "-md", "sha256", "-outform", "DER",
+                              "-signer", "cert.pem", "-inkey", "key.pem", "-in", "doc.json"],
+                             cwd=tmp_path, check=True, capture_output=True).stdout
+        return base64.b64encode(der).decode()
+
+    def post(doc):
+        env = dict(os.environ, SSL_CERT_FILE=writ.ca, WRIT_CLIENT_ID=app["client_id"],
+                   WRIT_CREDENTIAL_NAME="ecs-instance", WRIT_TOKEN_ENDPOINT=config["tokenEndpoint"], HOME=str(tmp_path))
+        p = subprocess.run([sys.executable, str(Path(__file__).parent / "sdk_pkcs7_token.py")], input=doc, env=env,
+                           capture_output=True, text=True, timeout=60)
+        return json.loads([l for l in p.stdout.splitlines() if l.startswith("{")][-1])
+
+    out = post(document("i-bp1sdk"))
+    assert "access_token" in out, out
+    assert verify(writ, out["access_token"], "urn:cloud:idaas:pam")["sub"] == app["client_id"]
+    out = post(document("i-bp1other"))
     assert out.get("error_code") == "invalid_client", out
