@@ -1,6 +1,6 @@
 import { test, expect, Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -14,6 +14,40 @@ let step = 0;
 async function shot(page: Page, name: string) {
   step += 1;
   await page.screenshot({ path: path.join(shots, `${String(step).padStart(2, '0')}-${name}.png`), fullPage: true });
+}
+
+/** A root → intermediate → leaf chain made by the openssl CLI, and ES256
+ *  client assertions signed by the leaf's key. */
+function makePki() {
+  const dir = fs.mkdtempSync('/tmp/writ-e2e-pki-');
+  const script = `set -e
+    key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+    key root.key; key int.key; key leaf.key
+    openssl req -x509 -new -key root.key -subj "/CN=E2E Root" -days 30 -out root.pem \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+    printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' > int.ext
+    printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' > leaf.ext
+    openssl req -new -key int.key -subj "/CN=E2E Intermediate" -out int.csr
+    openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -days 30 -extfile int.ext -out int.pem 2>/dev/null
+    openssl req -new -key leaf.key -subj "/CN=etl-worker" -out leaf.csr
+    openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -days 30 -extfile leaf.ext -out leaf.pem 2>/dev/null`;
+  const r = spawnSync('bash', ['-c', script], { cwd: dir, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`openssl: ${r.stderr}`);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
+  const key = createPrivateKey(read('leaf.key'));
+  const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+  return {
+    root: read('root.pem'),
+    intermediate: read('int.pem'),
+    leaf: read('leaf.pem'),
+    assertion(clientId: string, aud: string) {
+      const now = Math.floor(Date.now() / 1000);
+      const input = `${b64(JSON.stringify({ alg: 'ES256', typ: 'JWT' }))}.${b64(JSON.stringify({
+        iss: clientId, sub: clientId, aud, jti: randomUUID(), iat: now, exp: now + 600 }))}`;
+      const sig = sign('sha256', Buffer.from(input), { key, dsaEncoding: 'ieee-p1363' });
+      return `${input}.${b64(sig)}`;
+    },
+  };
 }
 
 async function hydrated(page: Page) {
@@ -183,16 +217,71 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await hydrated(page);
   await page.locator('.flowchart .node.agent').click();
   await page.getByRole('tab', { name: 'Federated Credentials' }).click();
-  await page.locator('select[name="provider"]').selectOption({ label: 'cluster-east' });
-  await page.locator('input[name="credential_name"]').fill('k8s-etl');
+  const addFederated = async (kind: string, provider: string, name: string) => {
+    await page.locator('select[name="credential_type"]').selectOption(kind);
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.locator('select[name="provider"]').selectOption({ label: provider });
+    await page.locator('input[name="credential_name"]').fill(name);
+  };
+  await addFederated('oidc', 'cluster-east', 'k8s-etl');
   await page.getByLabel('Namespace').fill('data');
   await page.getByLabel('Service Account').fill('etl-runner');
-  await expect(page.locator('code.expression')).toHaveText("jwt.claims.sub == 'system:serviceaccount:data:etl-runner'");
+  await expect(page.locator('.panel code.expression')).toHaveText("jwt.claims.sub == 'system:serviceaccount:data:etl-runner'");
   await page.getByRole('button', { name: 'Add Application Federated Credential' }).click();
   await expect(page.locator('table.federated')).toContainText('k8s-etl');
+  await addFederated('oidc', 'cluster-east', 'k8s-etl');
+  await page.getByLabel('Namespace').fill('data');
+  await page.getByLabel('Service Account').fill('etl-runner');
   await page.getByRole('button', { name: 'Add Application Federated Credential' }).click();
   await expect(page.getByRole('alert')).toContainText('already has a federated credential');
   await shot(page, 'federated-credential');
+
+  // PCA: a provider with the company's root and intermediate, a credential
+  // in Certificate mode, then the Test credential panel's dry run.
+  const pki = makePki();
+  await page.goto('/federation-providers');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Add PCA Provider' }).click();
+  const pcaPanel = page.getByRole('region', { name: 'Add PCA Provider' });
+  await pcaPanel.getByLabel(/^Name/).fill('corp-pca');
+  await pcaPanel.getByLabel(/Root certificate/).fill(pki.root);
+  await pcaPanel.getByLabel(/Intermediate certificates/).fill(pki.intermediate);
+  await pcaPanel.getByLabel(/Trust condition/).fill("cert.issuer.CN == ");
+  await pcaPanel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('alert')).toContainText('trust_condition: line 1');
+  await pcaPanel.getByLabel(/Trust condition/).fill("cert.issuer.CN == 'E2E Intermediate'");
+  await pcaPanel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('table.providers')).toContainText('root: E2E Root');
+  await shot(page, 'pca-provider');
+
+  await page.goto(m2mUrl);
+  await hydrated(page);
+  const m2mClientId = (await page.locator("code.client-id").first().textContent())!.trim();
+  await page.locator('.flowchart .node.agent').click();
+  await page.getByRole('tab', { name: 'Federated Credentials' }).click();
+  await addFederated('pca', 'corp-pca', 'pca-etl');
+  await page.getByLabel('Certificate CN').fill('etl-worker');
+  await expect(page.locator('.panel code.expression')).toHaveText("cert.subject.CN == 'etl-worker'");
+  await page.getByLabel(/Attribute mapping/).fill("'pca:' + cert.subject.CN");
+  await page.getByRole('button', { name: 'Add Application Federated Credential' }).click();
+  await expect(page.locator('table.federated')).toContainText('pca-etl');
+  await shot(page, 'pca-credential');
+
+  await page.getByRole('tab', { name: 'Test credential' }).click();
+  const tokenUrl = `${process.env.WRIT_E2E_URL}/api/v2/iauths_system/oauth2/token`;
+  await page.getByLabel('Federated credential name').fill('pca-etl');
+  await page.getByLabel('client_assertion').fill(pki.assertion(m2mClientId, tokenUrl));
+  await page.getByLabel('client_x509 (PEM)').fill(pki.leaf);
+  await page.getByLabel('client_x509_chain (PEM)').fill(pki.intermediate);
+  await page.getByRole('button', { name: 'Run checks' }).click();
+  await expect(page.locator('.test-result')).toContainText('Passed: a token would be issued');
+  await expect(page.locator('code.subject')).toHaveText(`${m2mClientId}:pca:etl-worker`);
+  await shot(page, 'test-credential-passed');
+  await page.getByLabel('client_assertion').fill(pki.assertion('someone-else', tokenUrl));
+  await page.getByRole('button', { name: 'Run checks' }).click();
+  await expect(page.locator('.test-result')).toContainText('Refused');
+  await expect(page.locator('li.check.fail')).toContainText('signature');
+  await shot(page, 'test-credential-refused');
 
   // Sign out ends the session.
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -88,7 +88,7 @@ fn ProvidersBody() -> impl IntoView {
         </div>
         <p class="muted">"Sign-In › Authentication Configuration. A provider says which external authority Writ trusts: your private CA (PCA), an OIDC issuer (a Kubernetes cluster, GitHub Actions, a cloud's VM identity), or a cloud's signed instance identity documents (PKCS#7). Each agent or application then names, in a federated credential, which of that authority's identities it accepts."</p>
         <Show when=move || !open.get().is_empty()>
-            <section class="panel" aria-label="Add Provider">
+            <section class="panel" aria-label=move || format!("Add {} Provider", kind_label(&open.get()))>
                 <h2>{move || format!("Add {} Provider", kind_label(&open.get()))}</h2>
                 <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="provider_name" bind:value=name/></label>
                 <label>"Description" <input type="text" name="provider_description" bind:value=description maxlength="128"/></label>
