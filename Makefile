@@ -70,6 +70,7 @@ bench: build-release deps-python
 	@command -v wrk >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk) >/dev/null
 	WRIT_BIN=$(TARGET)/release/writ WRIT_SITE_ROOT=$(TARGET)/site PYTHON=$(VENV)/bin/python bash server/bench/load.sh
 	cargo bench -p writ-core --bench core -- --quiet
+	cargo bench -p writ-core --features test-fixtures --bench federation -- --quiet
 
 clean:
 	rm -rf $(TARGET)/site
