@@ -392,30 +392,40 @@ pub async fn list_federated_providers() -> Result<Vec<FederatedProviderView>, Se
         .map_err(ssr::err)
 }
 
-/// `jwks` is the pasted JWKS JSON.
+/// `key_source`: `discovery`, `jwks_uri` or `pasted` (then `jwks` is the JSON).
+#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/console/api", endpoint = "create_oidc_provider")]
 pub async fn create_oidc_provider(
     name: String,
     description: String,
     issuer: String,
     audience: String,
+    key_source: String,
+    jwks_uri: String,
     jwks: String,
+    allow_insecure_local_endpoints: bool,
     trust_condition: String,
 ) -> Result<FederatedProviderView, ServerFnError> {
     let w = ssr::admin().await?;
-    let jwks = serde_json::from_str(jwks.trim()).map_err(|_| {
-        ssr::status_error(
-            http::StatusCode::BAD_REQUEST,
-            "jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})",
-        )
-    })?;
+    let jwks = match key_source.as_str() {
+        "pasted" => Some(serde_json::from_str(jwks.trim()).map_err(|_| {
+            ssr::status_error(
+                http::StatusCode::BAD_REQUEST,
+                "jwks: paste the issuer's JWKS as JSON ({\"keys\": [...]})",
+            )
+        })?),
+        _ => None,
+    };
+    let jwks_uri = (key_source == "jwks_uri").then_some(jwks_uri);
     w.create_federated_provider(NewFederatedProvider {
         kind: "oidc".into(),
         name,
         description: Some(description),
         issuer: Some(issuer),
         audience: Some(audience),
-        jwks: Some(jwks),
+        jwks,
+        jwks_uri,
+        allow_insecure_local_endpoints: Some(allow_insecure_local_endpoints),
         trust_condition: Some(trust_condition),
         ..Default::default()
     })

@@ -205,9 +205,10 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await page.getByRole('button', { name: 'Add OIDC Provider' }).click();
   const prov = page.getByRole('region', { name: 'Add OIDC Provider' });
   await prov.getByLabel(/^Name/).fill('cluster-east');
-  await prov.getByLabel('Issuer').fill('https://oidc.cluster-east.example');
+  await prov.getByLabel('Issuer', { exact: true }).fill('https://oidc.cluster-east.example');
   await prov.getByLabel(/ResourceServer identifier/).fill('writ');
-  await prov.getByLabel(/JWKS/).fill(JSON.stringify({ keys: [{ ...issuerKey, kid: 'k1', use: 'sig', alg: 'ES256' }] }));
+  await prov.locator('select[name="key_source"]').selectOption('pasted');
+  await prov.getByLabel('JWKS', { exact: true }).fill(JSON.stringify({ keys: [{ ...issuerKey, kid: 'k1', use: 'sig', alg: 'ES256' }] }));
   await prov.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('table.providers')).toContainText('cluster-east');
   await shot(page, 'federation-provider');

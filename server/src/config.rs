@@ -19,6 +19,8 @@ pub struct Config {
     pub site_root: PathBuf,
     /// `WRIT_CLOCK_SKEW_SECS`: allowed clock difference for client assertions.
     pub clock_skew_secs: i64,
+    /// Least seconds between two JWKS fetches for one OIDC provider.
+    pub jwks_refetch_secs: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +93,16 @@ impl Config {
                         ConfigError("WRIT_CLOCK_SKEW_SECS must be 0 to 600 seconds".into())
                     })?,
             },
+            jwks_refetch_secs: match var("WRIT_JWKS_REFETCH_SECS") {
+                None => 30,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|s| (0..=3600).contains(s))
+                    .ok_or_else(|| {
+                        ConfigError("WRIT_JWKS_REFETCH_SECS must be 0 to 3600 seconds".into())
+                    })?,
+            },
         })
     }
 
@@ -110,6 +122,7 @@ impl Config {
             bootstrap_admin_token: Some("test-admin-token-0123456789".into()),
             site_root: default_site_root(),
             clock_skew_secs: 60,
+            jwks_refetch_secs: 30,
         }
     }
 }

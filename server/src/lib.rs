@@ -78,6 +78,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         tls_sha1_fingerprint: data.tls_sha1_fingerprint,
         clock,
         clock_skew_secs: cfg.clock_skew_secs,
+        jwks_refetch_secs: cfg.jwks_refetch_secs,
     })
     .await?;
     let generated_admin_password = writ.bootstrap_admin(cfg.admin_password.clone()).await?;

@@ -6,7 +6,7 @@
 mod common;
 
 use base64::Engine;
-use common::{Backend, TestServer, spawn};
+use common::{Backend, TestServer, spawn, spawn_configured};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
@@ -19,7 +19,8 @@ macro_rules! on_both_backends {
 
 on_both_backends!(
     kubernetes_token_gets_a_writ_token,
-    provider_and_credential_rules
+    provider_and_credential_rules,
+    discovery_jwks_rotation_and_ssrf_guard
 );
 
 const TYPE: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
@@ -295,5 +296,185 @@ async fn provider_and_credential_rules(b: Backend) {
         200,
         "principal_id mode"
     );
+    s.stop().await;
+}
+
+/// A loopback OIDC issuer (GitHub-Actions-shaped tokens) with discovery and
+/// a JWKS that can rotate; it counts JWKS fetches.
+struct LoopbackIssuer {
+    url: String,
+    jwks: std::sync::Arc<std::sync::Mutex<Value>>,
+    fetches: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LoopbackIssuer {
+    async fn start() -> Self {
+        use axum::{Json, Router, routing::get};
+        use std::sync::{Arc, Mutex, atomic::AtomicUsize, atomic::Ordering};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let jwks = Arc::new(Mutex::new(json!({"keys": []})));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let discovery = json!({"issuer": url, "jwks_uri": format!("{url}/.well-known/jwks")});
+        let (j, f) = (jwks.clone(), fetches.clone());
+        let app = Router::new()
+            .route(
+                "/.well-known/openid-configuration",
+                get(move || async move { Json(discovery) }),
+            )
+            .route(
+                "/.well-known/jwks",
+                get(move || {
+                    let (j, f) = (j.clone(), f.clone());
+                    async move {
+                        f.fetch_add(1, Ordering::SeqCst);
+                        Json(j.lock().unwrap().clone())
+                    }
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Self { url, jwks, fetches }
+    }
+    fn publish(&self, keys: &[(&str, &Issuer)]) {
+        let list: Vec<Value> = keys
+            .iter()
+            .map(|(kid, i)| {
+                let mut k = i.jwks()["keys"][0].clone();
+                k["kid"] = json!(kid);
+                k
+            })
+            .collect();
+        *self.jwks.lock().unwrap() = json!({"keys": list});
+    }
+    fn fetches(&self) -> usize {
+        self.fetches.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn token(&self, key: &Issuer, kid: &str, repo: &str) -> String {
+        let c = json!({"iss": self.url, "aud": "writ-github", "sub": format!("repo:{repo}:ref:refs/heads/main"),
+            "repository": repo, "ref": "refs/heads/main", "workflow": "deploy", "iat": now(), "exp": now() + 600});
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some(kid.into());
+        jsonwebtoken::encode(
+            &h,
+            &c,
+            &EncodingKey::from_ec_pem(key.0.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
+    }
+}
+
+async fn discovery_jwks_rotation_and_ssrf_guard(b: Backend) {
+    let s = spawn_configured(b, |c| c.jwks_refetch_secs = 2).await;
+    let issuer = LoopbackIssuer::start().await;
+    let (k1, k2) = (Issuer::new(), Issuer::new());
+    issuer.publish(&[("k1", &k1)]);
+
+    // The SSRF guard: http and loopback only for providers marked for local testing.
+    let body = |allow: bool| {
+        json!({"type": "oidc", "name": "github", "issuer": issuer.url, "audience": "writ-github",
+        "allow_insecure_local_endpoints": allow})
+    };
+    let r = s
+        .admin_post("/federated-credential-providers", body(false))
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("https"));
+    let r = s.admin_post("/federated-credential-providers", json!({"type": "oidc", "name": "metadata", "issuer": "https://169.254.169.254", "audience": "x"})).await;
+    assert_eq!(r.status(), 400, "cloud metadata address");
+    let r = s
+        .admin_post(
+            "/federated-credential-providers",
+            json!({"type": "oidc", "name": "nowhere", "issuer": issuer.url, "audience": "x",
+        "jwks_uri": format!("{}/missing", issuer.url), "allow_insecure_local_endpoints": true}),
+        )
+        .await;
+    assert_eq!(
+        r.status(),
+        400,
+        "a JWKS URL that does not answer is an error on save"
+    );
+    assert!(r.text().await.unwrap().contains("HTTP 404"));
+
+    let r = s
+        .admin_post("/federated-credential-providers", body(true))
+        .await;
+    assert_eq!(r.status(), 201);
+    let provider: Value = r.json().await.unwrap();
+    assert_eq!(provider["key_source"], "discovery");
+    let app: Value = s
+        .admin_post("/m2m-applications", json!({"name": "deployer"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let r = s.admin_post(&format!("/m2m-applications/{}/federated-credentials", app["id"].as_str().unwrap()), json!({
+        "type": "oidc", "provider_id": provider["id"], "name": "github-main",
+        "verification": {"mode": "expression", "expression": "jwt.claims.repository == 'acme/payments' && jwt.claims.ref == 'refs/heads/main'"}})).await;
+    assert_eq!(r.status(), 201);
+    let cid = app["client_id"].as_str().unwrap();
+
+    let r = post(
+        &s,
+        cid,
+        "github-main",
+        &issuer.token(&k1, "k1", "acme/payments"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let after_first = issuer.fetches();
+    // Cached: no fetch per token.
+    assert_eq!(
+        post(
+            &s,
+            cid,
+            "github-main",
+            &issuer.token(&k1, "k1", "acme/payments")
+        )
+        .await
+        .status(),
+        200
+    );
+    assert_eq!(issuer.fetches(), after_first);
+    // Another repository is refused by the expression.
+    assert_eq!(
+        error_of(
+            post(
+                &s,
+                cid,
+                "github-main",
+                &issuer.token(&k1, "k1", "acme/other")
+            )
+            .await
+        )
+        .await,
+        (401, "invalid_client".into())
+    );
+    // An unknown kid right after a fetch does not trigger another (rate limit).
+    assert_eq!(
+        error_of(
+            post(
+                &s,
+                cid,
+                "github-main",
+                &issuer.token(&k2, "made-up", "acme/payments")
+            )
+            .await
+        )
+        .await,
+        (401, "invalid_client".into())
+    );
+    assert_eq!(issuer.fetches(), after_first);
+    // Rotation: the issuer publishes k2; a token naming it makes Writ refetch.
+    issuer.publish(&[("k2", &k2)]);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = post(
+        &s,
+        cid,
+        "github-main",
+        &issuer.token(&k2, "k2", "acme/payments"),
+    )
+    .await;
+    assert_eq!(r.status(), 200, "rotated key");
+    assert_eq!(issuer.fetches(), after_first + 1);
     s.stop().await;
 }

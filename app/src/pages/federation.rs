@@ -62,7 +62,9 @@ fn ProvidersBody() -> impl IntoView {
     let open = RwSignal::new(String::new());
     let s = || RwSignal::new(String::new());
     let (name, description, trust_condition) = (s(), s(), s());
-    let (issuer, audience, jwks) = (s(), s(), s());
+    let (issuer, audience, jwks, jwks_uri) = (s(), s(), s(), s());
+    let key_source = RwSignal::new("discovery".to_string());
+    let insecure = RwSignal::new(false);
     let (root, intermediates) = (s(), s());
     let (trust_source, cert, account, max_age) =
         (RwSignal::new("aws_ec2".to_string()), s(), s(), s());
@@ -114,7 +116,21 @@ fn ProvidersBody() -> impl IntoView {
                     _ => view! {
                         <label>"Issuer" <input type="text" name="issuer" bind:value=issuer placeholder="https://oidc.example.com"/></label>
                         <label>"ResourceServer identifier (expected aud)" <input type="text" name="audience" bind:value=audience/></label>
-                        <label>"Verification keys (JWKS)" {text(jwks, "jwks", "{\"keys\": [...]}")}</label>
+                        <label>"Verification keys"
+                            <select name="key_source" on:change=move |ev| key_source.set(event_target_value(&ev))>
+                                <option value="discovery" selected>"By discovery from the issuer"</option>
+                                <option value="jwks_uri">"From a JWKS URL"</option>
+                                <option value="pasted">"Pasted JWKS (issuer not reachable)"</option>
+                            </select>
+                        </label>
+                        {move || match key_source.get().as_str() {
+                            "pasted" => view! { <label>"JWKS" {text(jwks, "jwks", "{\"keys\": [...]}")}</label> }.into_any(),
+                            "jwks_uri" => view! { <label>"JWKS URL" <input type="text" name="jwks_uri" bind:value=jwks_uri placeholder="https://issuer.example/keys"/></label> }.into_any(),
+                            _ => view! { <p class="muted">"Writ reads the issuer's /.well-known/openid-configuration, caches the keys and refetches them when a token names a new key."</p> }.into_any(),
+                        }}
+                        <label class="check"><input type="checkbox" name="allow_insecure_local_endpoints" prop:checked=move || insecure.get()
+                            on:change=move |ev| insecure.set(event_target_checked(&ev))/>
+                            " Allow http and local addresses (testing only)"</label>
                     }.into_any(),
                 }}
                 <label>"Trust condition (optional expression, checked before every credential's verification)" {text(trust_condition, "trust_condition", "e.g. jwt.claims.'kubernetes.io'.namespace.startsWith('prod-')")}</label>
@@ -127,7 +143,8 @@ fn ProvidersBody() -> impl IntoView {
                         match open.get().as_str() {
                             "pca" => { pca.dispatch(CreatePcaProvider { name: n, description: d, root_certificate: root.get(), intermediate_certificates: intermediates.get(), trust_condition: t }); }
                             "pkcs7" => { pkcs7.dispatch(CreatePkcs7Provider { name: n, description: d, trust_source: trust_source.get(), verification_certificate: cert.get(), account_id: account.get(), max_document_age_seconds: max_age.get(), trust_condition: t }); }
-                            _ => { oidc.dispatch(CreateOidcProvider { name: n, description: d, issuer: issuer.get(), audience: audience.get(), jwks: jwks.get(), trust_condition: t }); }
+                            _ => { oidc.dispatch(CreateOidcProvider { name: n, description: d, issuer: issuer.get(), audience: audience.get(),
+                                key_source: key_source.get(), jwks_uri: jwks_uri.get(), jwks: jwks.get(), allow_insecure_local_endpoints: insecure.get(), trust_condition: t }); }
                         }
                     }>"Save"</button>
                     <button on:click=move |_| open.set(String::new())>"Cancel"</button>
@@ -195,6 +212,11 @@ fn provider_details(p: &FederatedProviderView) -> impl IntoView + use<> {
         _ => vec![
             p.issuer.clone().unwrap_or_default(),
             format!("aud {}", p.audience.clone().unwrap_or_default()),
+            match p.key_source.as_deref() {
+                Some("jwks_uri") => format!("keys from {}", p.jwks_uri.clone().unwrap_or_default()),
+                Some("discovery") => "keys by discovery".into(),
+                _ => "pasted JWKS".into(),
+            },
         ],
     };
     let tc = p.trust_condition.clone();

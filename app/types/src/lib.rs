@@ -216,10 +216,18 @@ pub struct NewFederatedProvider {
     /// Expected `aud` of the external tokens.
     #[serde(default)]
     pub audience: Option<String>,
-    /// Verification keys, pasted as a JWKS object.
+    /// OIDC verification keys pasted as a JWKS object (for issuers Writ
+    /// cannot reach). Without it, keys come from `jwks_uri`, else by
+    /// discovery from the issuer, and are cached and refetched on rotation.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub jwks: Option<serde_json::Value>,
+    /// OIDC: where to fetch the keys (https, public address).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// OIDC: allow http and loopback/private addresses for fetches (local testing only).
+    #[serde(default)]
+    pub allow_insecure_local_endpoints: Option<bool>,
     /// PCA: the private root certificate (PEM).
     #[serde(default)]
     pub root_certificate: Option<String>,
@@ -255,6 +263,9 @@ pub struct FederatedProviderView {
     pub enabled: bool,
     pub issuer: Option<String>,
     pub audience: Option<String>,
+    /// OIDC key source: `pasted`, `jwks_uri` or `discovery`.
+    pub key_source: Option<String>,
+    pub jwks_uri: Option<String>,
     /// PCA: subject CN of the root and of each intermediate.
     pub root_subject: Option<String>,
     pub intermediate_subjects: Vec<String>,

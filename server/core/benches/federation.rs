@@ -23,18 +23,48 @@ fn now() -> i64 {
 fn pca_paths(c: &mut Criterion) {
     let t = now();
     let chain = Chain::new(t, &ChainOptions::default());
-    let cfg = pca::PcaProviderConfig::parse(&chain.root_pem, std::slice::from_ref(&chain.intermediate_pem)).unwrap();
+    let cfg = pca::PcaProviderConfig::parse(
+        &chain.root_pem,
+        std::slice::from_ref(&chain.intermediate_pem),
+    )
+    .unwrap();
     let trust = pca::PcaTrust::new(&cfg).unwrap();
     c.bench_function("pca_chain_validation", |b| {
-        b.iter(|| pca::verify_chain(black_box(&chain.leaf_pem), Some(&chain.intermediate_pem), &trust, t, 60).unwrap())
+        b.iter(|| {
+            pca::verify_chain(
+                black_box(&chain.leaf_pem),
+                Some(&chain.intermediate_pem),
+                &trust,
+                t,
+                60,
+            )
+            .unwrap()
+        })
     });
     let aud = "https://localhost:8443/api/v2/iauths_system/oauth2/token";
     let assertion = chain.assertion("app_1", aud, t);
-    let policy = Policy { audiences: &[aud], now: t, skew_secs: 60 };
+    let policy = Policy {
+        audiences: &[aud],
+        now: t,
+        skew_secs: 60,
+    };
     c.bench_function("pca_chain_and_assertion", |b| {
         b.iter(|| {
-            let leaf = pca::verify_chain(&chain.leaf_pem, Some(&chain.intermediate_pem), &trust, t, 60).unwrap();
-            jwt_bearer::verify(black_box(&assertion), "app_1", std::slice::from_ref(&leaf.key), &policy).unwrap()
+            let leaf = pca::verify_chain(
+                &chain.leaf_pem,
+                Some(&chain.intermediate_pem),
+                &trust,
+                t,
+                60,
+            )
+            .unwrap();
+            jwt_bearer::verify(
+                black_box(&assertion),
+                "app_1",
+                std::slice::from_ref(&leaf.key),
+                &policy,
+            )
+            .unwrap()
         })
     });
 }
@@ -42,17 +72,22 @@ fn pca_paths(c: &mut Criterion) {
 fn pkcs7_paths(c: &mut Criterion) {
     let t = now();
     let aws = CloudSigner::new(KeyKind::Dsa);
-    let cfg = pkcs7::Pkcs7ProviderConfig::parse("aws_ec2", &aws.cert_pem, "123456789012", None).unwrap();
+    let cfg =
+        pkcs7::Pkcs7ProviderConfig::parse("aws_ec2", &aws.cert_pem, "123456789012", None).unwrap();
     let trust = pkcs7::Pkcs7Trust::new(&cfg).unwrap();
     let doc = aws.sign(&json!({"accountId": "123456789012", "instanceId": "i-0abc", "region": "us-east-1", "pendingTime": "2026-11-01T00:00:00Z"}).to_string());
     c.bench_function("pkcs7_verify_aws_dsa_sha1", |b| {
         b.iter(|| pkcs7::verify(black_box(&doc), &trust, "idaas_x", t, 60).unwrap())
     });
     let ecs = CloudSigner::new(KeyKind::Rsa);
-    let cfg = pkcs7::Pkcs7ProviderConfig::parse("alibaba_cloud_ecs", &ecs.cert_pem, "1234", None).unwrap();
+    let cfg = pkcs7::Pkcs7ProviderConfig::parse("alibaba_cloud_ecs", &ecs.cert_pem, "1234", None)
+        .unwrap();
     let trust = pkcs7::Pkcs7Trust::new(&cfg).unwrap();
-    let doc = ecs.sign(&json!({"instance-id": "i-bp1", "owner-account-id": "1234", "region-id": "cn-hangzhou",
-        "audience": json!({"aud": "idaas_x", "signingTime": t}).to_string()}).to_string());
+    let doc = ecs.sign(
+        &json!({"instance-id": "i-bp1", "owner-account-id": "1234", "region-id": "cn-hangzhou",
+        "audience": json!({"aud": "idaas_x", "signingTime": t}).to_string()})
+        .to_string(),
+    );
     c.bench_function("pkcs7_verify_alibaba_rsa_sha256", |b| {
         b.iter(|| pkcs7::verify(black_box(&doc), &trust, "idaas_x", t, 60).unwrap())
     });
@@ -65,10 +100,14 @@ fn expressions(c: &mut Criterion) {
             "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "billing"}}}}),
     );
     let simple = Expression::compile("jwt.claims.'kubernetes.io'.namespace == 'payments' && jwt.claims.sub.startsWith('system:serviceaccount:')", Domain::Oidc, Produces::Bool).unwrap();
-    c.bench_function("expression_eval_typical", |b| b.iter(|| simple.check(black_box(&input)).unwrap()));
+    c.bench_function("expression_eval_typical", |b| {
+        b.iter(|| simple.check(black_box(&input)).unwrap())
+    });
     let long = expr::max_length_example();
     let compiled = Expression::compile(&long, Domain::Oidc, Produces::Bool).unwrap();
-    c.bench_function("expression_eval_10240_chars", |b| b.iter(|| compiled.check(black_box(&input)).unwrap()));
+    c.bench_function("expression_eval_10240_chars", |b| {
+        b.iter(|| compiled.check(black_box(&input)).unwrap())
+    });
     c.bench_function("expression_compile_10240_chars", |b| {
         b.iter(|| Expression::compile(black_box(&long), Domain::Oidc, Produces::Bool).unwrap())
     });
@@ -88,7 +127,9 @@ fn jwks_lookup(c: &mut Criterion) {
         keys.push(json!({"kty": "EC", "crv": "P-256", "kid": format!("k{i}"), "alg": "ES256", "x": b(&raw[1..33]), "y": b(&raw[33..65])}));
         last_pem = k.serialize_pem();
     }
-    let cfg = oidc::OidcProviderConfig::parse("https://issuer.example", "writ", &json!({"keys": keys})).unwrap();
+    let cfg =
+        oidc::OidcProviderConfig::parse("https://issuer.example", "writ", &json!({"keys": keys}))
+            .unwrap();
     let trust = oidc::OidcTrust::new(&cfg).unwrap();
     let mut h = Header::new(Algorithm::ES256);
     h.kid = Some("k9".into());

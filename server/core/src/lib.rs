@@ -11,6 +11,7 @@ pub mod error;
 pub mod federation;
 pub mod grant;
 pub mod names;
+pub mod outbound;
 pub mod public_key;
 pub mod random;
 pub mod scope;

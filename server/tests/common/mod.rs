@@ -57,10 +57,17 @@ async fn fresh_database(backend: Backend, dir: &std::path::Path) -> (String, Opt
 }
 
 pub async fn spawn(backend: Backend) -> TestServer {
+    spawn_configured(backend, |_| {}).await
+}
+
+/// A fresh server whose test configuration `adjust` may change first.
+pub async fn spawn_configured(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestServer {
     let dir = std::env::temp_dir().join(format!("writ-it-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let (url, pg_db) = fresh_database(backend, &dir).await;
-    spawn_with(Config::for_tests(dir.clone(), Some(url.clone())), pg_db).await
+    let mut cfg = Config::for_tests(dir.clone(), Some(url.clone()));
+    adjust(&mut cfg);
+    spawn_with(cfg, pg_db).await
 }
 
 pub async fn spawn_with(cfg: Config, pg_db: Option<String>) -> TestServer {

@@ -412,6 +412,9 @@ impl CredentialRules {
 #[derive(Debug)]
 pub enum ProviderTrust {
     Oidc(oidc::OidcTrust),
+    /// Keys fetched from the issuer (discovery or JWKS URL), cached by the
+    /// service layer, refetched on an unknown `kid`.
+    OidcRemote(oidc::OidcProviderConfig),
     Pca(pca::PcaTrust),
     Pkcs7(pkcs7::Pkcs7Trust),
 }
@@ -421,9 +424,14 @@ impl ProviderTrust {
     pub fn from_config(kind: &str, config: &str) -> Result<Self, crate::OAuthError> {
         let err = |_| crate::OAuthError::server_error();
         Ok(match kind {
-            "oidc" => Self::Oidc(oidc::OidcTrust::new(
-                &serde_json::from_str(config).map_err(err)?,
-            )?),
+            "oidc" => {
+                let cfg: oidc::OidcProviderConfig = serde_json::from_str(config).map_err(err)?;
+                if cfg.remote() {
+                    Self::OidcRemote(cfg)
+                } else {
+                    Self::Oidc(oidc::OidcTrust::new(&cfg)?)
+                }
+            }
             "pca" => Self::Pca(pca::PcaTrust::new(
                 &serde_json::from_str(config).map_err(err)?,
             )?),

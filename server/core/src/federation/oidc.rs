@@ -29,8 +29,16 @@ pub struct OidcProviderConfig {
     /// The `aud` the external tokens must carry (the ResourceServer identifier).
     pub audience: String,
     /// Verification keys as a JWKS object (pasted, for clusters whose issuer
-    /// Writ cannot reach).
+    /// Writ cannot reach); `null` when the keys are fetched.
+    #[serde(default)]
     pub jwks: Value,
+    /// Fetch the keys from this JWKS URL (else, with no pasted JWKS, by
+    /// discovery from the issuer).
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    /// Lets fetches use http and loopback / private addresses (local testing).
+    #[serde(default)]
+    pub allow_insecure_local_endpoints: bool,
 }
 
 impl OidcProviderConfig {
@@ -68,8 +76,69 @@ impl OidcProviderConfig {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             jwks: jwks.clone(),
+            jwks_uri: None,
+            allow_insecure_local_endpoints: false,
         })
     }
+
+    /// Keys fetched from `jwks_uri`, or by discovery from the issuer when
+    /// there is none; both URLs pass the outbound (SSRF) policy.
+    pub fn parse_remote(
+        issuer: &str,
+        audience: &str,
+        jwks_uri: Option<&str>,
+        allow_insecure_local_endpoints: bool,
+    ) -> Result<Self, crate::names::InvalidInput> {
+        let bad = |field: &'static str, m: String| crate::names::InvalidInput { field, message: m };
+        let issuer = issuer.trim();
+        let audience = audience.trim();
+        if audience.is_empty() || audience.len() > 256 {
+            return Err(bad(
+                "audience",
+                "is required (at most 256 characters)".into(),
+            ));
+        }
+        let jwks_uri = jwks_uri.map(str::trim).filter(|u| !u.is_empty());
+        crate::outbound::check_url(issuer, allow_insecure_local_endpoints)
+            .map_err(|m| bad("issuer", m))?;
+        if let Some(u) = jwks_uri {
+            crate::outbound::check_url(u, allow_insecure_local_endpoints)
+                .map_err(|m| bad("jwks_uri", m))?;
+        }
+        Ok(Self {
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+            jwks: Value::Null,
+            jwks_uri: jwks_uri.map(str::to_owned),
+            allow_insecure_local_endpoints,
+        })
+    }
+
+    /// Whether the keys are fetched (and cached) rather than pasted.
+    pub fn remote(&self) -> bool {
+        self.jwks.is_null()
+    }
+
+    /// Where discovery looks (OpenID Connect Discovery 1.0 §4).
+    pub fn discovery_url(&self) -> String {
+        format!(
+            "{}/.well-known/openid-configuration",
+            self.issuer.trim_end_matches('/')
+        )
+    }
+}
+
+/// Checks a fetched JWKS the way a pasted one is checked.
+pub fn check_jwks(jwks: &Value) -> Result<(), String> {
+    let set: JwkSet = serde_json::from_value(jwks.clone())
+        .map_err(|_| "is not a JWKS object: {\"keys\": [...]}".to_string())?;
+    if set.keys.is_empty() || set.keys.len() > 50 {
+        return Err("must hold 1 to 50 keys".into());
+    }
+    if !set.keys.iter().any(|k| DecodingKey::from_jwk(k).is_ok()) {
+        return Err("holds no key usable for verification".into());
+    }
+    Ok(())
 }
 
 /// A provider's trust, with its keys decoded once (JWKS cached in memory).
@@ -90,8 +159,13 @@ impl std::fmt::Debug for OidcTrust {
 
 impl OidcTrust {
     pub fn new(cfg: &OidcProviderConfig) -> Result<Self, OAuthError> {
+        Self::with_keys(cfg, &cfg.jwks)
+    }
+
+    /// The provider's trust with keys from a JWKS (pasted or fetched).
+    pub fn with_keys(cfg: &OidcProviderConfig, jwks: &Value) -> Result<Self, OAuthError> {
         let set: JwkSet =
-            serde_json::from_value(cfg.jwks.clone()).map_err(|_| OAuthError::server_error())?;
+            serde_json::from_value(jwks.clone()).map_err(|_| OAuthError::server_error())?;
         let keys = set
             .keys
             .iter()
@@ -103,6 +177,16 @@ impl OidcTrust {
             keys,
         })
     }
+
+    /// Whether a token naming `kid` could be checked without a refetch.
+    pub fn knows(&self, kid: Option<&str>) -> bool {
+        kid.is_none_or(|kid| self.keys.iter().any(|(k, _)| k.as_deref() == Some(kid)))
+    }
+}
+
+/// The `kid` a token names, unverified (to decide whether to refetch keys).
+pub fn token_kid(token: &str) -> Option<String> {
+    jsonwebtoken::decode_header(token.trim()).ok()?.kid
 }
 
 fn bad(reason: &'static str, d: &str) -> OAuthError {

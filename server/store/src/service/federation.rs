@@ -26,6 +26,8 @@ fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
         enabled: m.enabled,
         issuer: None,
         audience: None,
+        key_source: None,
+        jwks_uri: None,
         root_subject: None,
         intermediate_subjects: Vec::new(),
         trust_source: None,
@@ -37,6 +39,15 @@ fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
     match m.kind.as_str() {
         "oidc" => {
             if let Ok(c) = serde_json::from_str::<OidcProviderConfig>(&m.config) {
+                v.key_source = Some(
+                    match (c.remote(), &c.jwks_uri) {
+                        (false, _) => "pasted",
+                        (true, Some(_)) => "jwks_uri",
+                        (true, None) => "discovery",
+                    }
+                    .into(),
+                );
+                v.jwks_uri = c.jwks_uri;
                 v.issuer = Some(c.issuer);
                 v.audience = Some(c.audience);
             }
@@ -102,24 +113,46 @@ impl Writ {
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
         let config = match input.kind.as_str() {
             "oidc" => {
-                let jwks = input.jwks.as_ref().ok_or_else(|| ServiceError::Invalid("jwks: paste the issuer's JWKS (discovery and JWKS URLs are not available yet)".into()))?;
-                serde_json::to_string(&OidcProviderConfig::parse(
+                let (issuer, audience) = (
                     input.issuer.as_deref().unwrap_or_default(),
                     input.audience.as_deref().unwrap_or_default(),
-                    jwks,
-                )?)
+                );
+                let cfg = match input.jwks.as_ref().filter(|j| !j.is_null()) {
+                    Some(jwks) => OidcProviderConfig::parse(issuer, audience, jwks)?,
+                    None => {
+                        let cfg = OidcProviderConfig::parse_remote(
+                            issuer,
+                            audience,
+                            input.jwks_uri.as_deref(),
+                            input.allow_insecure_local_endpoints.unwrap_or(false),
+                        )?;
+                        // Fetch once now: a wrong URL is an error the admin sees
+                        // on save, not a refused token later.
+                        super::jwks::fetch_keys(&cfg).await.map_err(|e| {
+                            ServiceError::Invalid(format!("verification keys: {e}"))
+                        })?;
+                        cfg
+                    }
+                };
+                serde_json::to_string(&cfg)
             }
             "pca" => serde_json::to_string(
                 &PcaProviderConfig::parse(
                     input.root_certificate.as_deref().unwrap_or_default(),
-                    input.intermediate_certificates.as_deref().unwrap_or_default(),
+                    input
+                        .intermediate_certificates
+                        .as_deref()
+                        .unwrap_or_default(),
                 )
                 .map_err(invalid)?,
             ),
             "pkcs7" => serde_json::to_string(
                 &Pkcs7ProviderConfig::parse(
                     input.trust_source.as_deref().unwrap_or_default(),
-                    input.verification_certificate.as_deref().unwrap_or_default(),
+                    input
+                        .verification_certificate
+                        .as_deref()
+                        .unwrap_or_default(),
                     input.account_id.as_deref().unwrap_or_default(),
                     input.max_document_age_seconds,
                 )

@@ -39,6 +39,7 @@ pub struct ResourceServerInfo {
 /// A client's federated credential by name, with its provider's trust.
 pub struct FederatedAuth {
     pub credential_id: String,
+    pub provider_id: String,
     pub enabled: bool,
     pub kind: String,
     pub provider_enabled: bool,

@@ -5,6 +5,8 @@ mod audit;
 mod clients;
 mod federation;
 mod hot_cache;
+mod jwks;
+mod outbound;
 mod public_keys;
 mod replay;
 mod resource_servers;
@@ -38,6 +40,9 @@ pub struct WritOptions {
     pub clock: Arc<dyn Clock>,
     /// Allowed clock difference for client assertions (seconds).
     pub clock_skew_secs: i64,
+    /// Least time between two JWKS fetches for one provider (key rotation
+    /// refetches on an unknown `kid`, but no more often than this).
+    pub jwks_refetch_secs: i64,
 }
 
 pub struct Writ {
@@ -52,8 +57,10 @@ pub struct Writ {
     audit: AuditSink,
     clock: Arc<dyn Clock>,
     clock_skew_secs: i64,
+    jwks_refetch_secs: i64,
     hot: hot_cache::HotCache,
     replay: replay::ReplayGuard,
+    jwks: jwks::JwksCache,
 }
 
 impl Writ {
@@ -90,8 +97,10 @@ impl Writ {
             audit,
             clock: opts.clock,
             clock_skew_secs: opts.clock_skew_secs.clamp(0, 600),
+            jwks_refetch_secs: opts.jwks_refetch_secs.clamp(0, 3600),
             hot: hot_cache::HotCache::default(),
             replay,
+            jwks: jwks::JwksCache::default(),
         });
         writ.ensure_builtin_resource_server().await?;
         Ok(writ)

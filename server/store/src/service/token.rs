@@ -347,8 +347,25 @@ impl Writ {
         let now = self.now();
         let skew = self.clock_skew_secs;
         let input = Input::new(&client.client_id, &fed.credential_id);
+        let remote;
+        let oidc_trust = match &fed.trust {
+            ProviderTrust::Oidc(t) => Some(t),
+            ProviderTrust::OidcRemote(cfg) => {
+                let kid = oidc::token_kid(assertion);
+                remote = step(
+                    checks,
+                    "keys",
+                    self.remote_oidc_trust(&fed.provider_id, cfg, kid.as_deref())
+                        .await,
+                    "the issuer's keys are available (fetched and cached)",
+                )?;
+                Some(remote.as_ref())
+            }
+            _ => None,
+        };
         let input = match &fed.trust {
-            ProviderTrust::Oidc(trust) => {
+            ProviderTrust::Oidc(_) | ProviderTrust::OidcRemote(_) => {
+                let trust = oidc_trust.ok_or_else(OAuthError::server_error)?;
                 let claims = step(
                     checks,
                     "signature",
@@ -479,6 +496,7 @@ impl Writ {
                     OAuthError::server_error()
                 })?;
                 Some(Arc::new(FederatedAuth {
+                    provider_id: provider.id.clone(),
                     credential_id: cred.id,
                     enabled: cred.enabled,
                     kind: cred.kind,

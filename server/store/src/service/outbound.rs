@@ -1,0 +1,82 @@
+//! Outbound HTTP on an admin's behalf, under the SSRF policy of
+//! `writ_core::outbound`: the host is resolved once, every address must be
+//! allowed, and the connection goes to the checked address (no DNS
+//! rebinding between check and connect); no redirects, bounded time and size.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use writ_core::outbound::{MAX_RESPONSE_BYTES, TIMEOUT_SECS, check_url, ip_allowed};
+
+pub(crate) async fn fetch_json(
+    url: &str,
+    allow_insecure_local: bool,
+) -> Result<serde_json::Value, String> {
+    check_url(url, allow_insecure_local)?;
+    let parsed = reqwest::Url::parse(url).map_err(|_| "is not a valid URL".to_string())?;
+    let host = parsed.host_str().ok_or("has no host")?.to_owned();
+    let port = parsed.port_or_known_default().ok_or("has no port")?;
+    let timeout = Duration::from_secs(TIMEOUT_SECS);
+    let lookup_host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_owned();
+    let addrs: Vec<SocketAddr> = tokio::time::timeout(
+        timeout,
+        tokio::net::lookup_host((lookup_host.as_str(), port)),
+    )
+    .await
+    .map_err(|_| format!("resolving {host} timed out"))?
+    .map_err(|_| format!("{host} does not resolve"))?
+    .collect();
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| format!("{host} does not resolve"))?;
+    if let Some(bad) = addrs
+        .iter()
+        .find(|a| !ip_allowed(a.ip(), allow_insecure_local))
+    {
+        return Err(format!(
+            "{host} resolves to {} which is not a public address",
+            bad.ip()
+        ));
+    }
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .resolve(&lookup_host, addr)
+        .build()
+        .map_err(|_| "could not build an HTTP client".to_string())?;
+    let mut resp = client
+        .get(parsed)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            format!(
+                "request failed: {}",
+                if e.is_timeout() {
+                    "timed out"
+                } else {
+                    "could not connect"
+                }
+            )
+        })?;
+    if !resp.status().is_success() {
+        return Err(format!("answered HTTP {}", resp.status().as_u16()));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|_| "the response was cut off".to_string())?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(format!(
+                "the response is larger than {} KiB",
+                MAX_RESPONSE_BYTES / 1024
+            ));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|_| "the response is not JSON".to_string())
+}
