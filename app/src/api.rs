@@ -168,10 +168,13 @@ pub async fn list_secrets(client: String) -> Result<Vec<SecretView>, ServerFnErr
 }
 
 #[server(prefix = "/console/api", endpoint = "add_secret")]
-pub async fn add_secret(client: String) -> Result<NewSecret, ServerFnError> {
+pub async fn add_secret(
+    client: String,
+    allow_client_secret_jwt: bool,
+) -> Result<NewSecret, ServerFnError> {
     ssr::admin()
         .await?
-        .add_client_secret(&client)
+        .add_client_secret(&client, allow_client_secret_jwt)
         .await
         .map_err(ssr::err)
 }

@@ -250,3 +250,21 @@ def test_sdk_pkcs7_token_utility(writ, tmp_path):
     assert verify(writ, out["access_token"], "urn:cloud:idaas:pam")["sub"] == app["client_id"]
     out = post(document("i-bp1other"))
     assert out.get("error_code") == "invalid_client", out
+
+
+def test_sdk_client_secret_jwt(writ, run_sdk):
+    """CLIENT_SECRET_JWT: an HMAC assertion keyed with the secret. Works for
+    a secret created with client_secret_jwt allowed; a hash-only secret gets
+    a clear invalid_client."""
+    agent = writ.admin("POST", "/agents", {"name": "sdk-hmac", "owner": "sdk-tests"})
+    sealed = writ.admin("POST", f"/agents/{agent['id']}/client-secrets", {"allow_client_secret_jwt": True})
+    config = writ.sdk_config(agent["id"], "CLIENT_SECRET_JWT")
+    assert config["authnConfiguration"]["authnMethod"] == "CLIENT_SECRET_JWT"
+    out = run_sdk(config, sealed["client_secret"])
+    assert "access_token" in out, out
+    assert verify(writ, out["access_token"], "urn:cloud:idaas:pam")["sub"] == agent["client_id"]
+
+    other = writ.admin("POST", "/agents", {"name": "sdk-hmac-off", "owner": "sdk-tests"})
+    plain = writ.admin("POST", f"/agents/{other['id']}/client-secrets", {})
+    out = run_sdk(writ.sdk_config(other["id"], "CLIENT_SECRET_JWT"), plain["client_secret"])
+    assert out.get("error_code") == "invalid_client", out

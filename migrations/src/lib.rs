@@ -8,6 +8,7 @@ mod m20261126_000001_init;
 mod m20261126_000002_public_keys;
 mod m20261126_000003_federation;
 mod m20261126_000004_federation_rules;
+mod m20261126_000005_sealed_secrets;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_public_keys::Migration),
             Box::new(m20261126_000003_federation::Migration),
             Box::new(m20261126_000004_federation_rules::Migration),
+            Box::new(m20261126_000005_sealed_secrets::Migration),
         ]
     }
 }

@@ -17,6 +17,8 @@ pub struct DataDir {
     /// Present when Writ made its own CA.
     pub ca_path: Option<PathBuf>,
     pub tls_sha1_fingerprint: Option<String>,
+    /// Text of `<data dir>/master.key`.
+    pub master_key_file: String,
 }
 
 fn write_private(path: &Path, contents: &[u8]) -> Result<(), BootstrapError> {
@@ -85,7 +87,9 @@ pub fn prepare(
         }
     };
     let tls_sha1_fingerprint = writ_core::tls::sha1_fingerprint(&read(&tls_cert)?);
+    let master_key_file = read(&master_path)?;
     Ok(DataDir {
+        master_key_file,
         signing_key,
         tls_cert,
         tls_key,

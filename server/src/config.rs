@@ -19,6 +19,11 @@ pub struct Config {
     pub site_root: PathBuf,
     /// `WRIT_CLOCK_SKEW_SECS`: allowed clock difference for client assertions.
     pub clock_skew_secs: i64,
+    /// `WRIT_MASTER_KEY` / `WRIT_MASTER_KEY_FILE`; else `<data dir>/master.key`.
+    pub master_key: Option<String>,
+    /// `WRIT_PREVIOUS_MASTER_KEYS`: comma-separated older keys that still open
+    /// what they sealed until the records are re-wrapped.
+    pub previous_master_keys: Vec<String>,
     /// Least seconds between two JWKS fetches for one OIDC provider.
     pub jwks_refetch_secs: i64,
 }
@@ -80,6 +85,15 @@ impl Config {
             instance_id: var("WRIT_INSTANCE_ID"),
             admin_password: secret_var("WRIT_ADMIN_PASSWORD")?,
             bootstrap_admin_token: secret_var("WRIT_BOOTSTRAP_ADMIN_TOKEN")?,
+            master_key: secret_var("WRIT_MASTER_KEY")?,
+            previous_master_keys: secret_var("WRIT_PREVIOUS_MASTER_KEYS")?
+                .map(|v| {
+                    v.split(',')
+                        .map(|k| k.trim().to_owned())
+                        .filter(|k| !k.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             site_root: var("WRIT_SITE_ROOT")
                 .map(PathBuf::from)
                 .unwrap_or_else(default_site_root),
@@ -120,6 +134,8 @@ impl Config {
             instance_id: None,
             admin_password: Some("correct horse battery staple".into()),
             bootstrap_admin_token: Some("test-admin-token-0123456789".into()),
+            master_key: None,
+            previous_master_keys: Vec::new(),
             site_root: default_site_root(),
             clock_skew_secs: 60,
             jwks_refetch_secs: 30,

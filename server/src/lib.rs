@@ -42,6 +42,8 @@ pub enum StartError {
     Tls(std::io::Error),
     #[error("storage: {0}")]
     Store(#[from] writ_store::ServiceError),
+    #[error("configuration: {0}")]
+    Config(String),
 }
 
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
@@ -70,7 +72,24 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let tls_files = cfg.tls_cert.clone().zip(cfg.tls_key.clone());
     let data = bootstrap::prepare(&cfg.data_dir, tls_files, &hosts, clock.now())?;
 
+    let keyring = {
+        use writ_core::vault::{Keyring, MasterKey};
+        let bad = |what: &'static str| {
+            move |e: writ_core::vault::VaultError| StartError::Config(format!("{what}: {e}"))
+        };
+        let primary = match &cfg.master_key {
+            Some(k) => MasterKey::from_text(k).map_err(bad("WRIT_MASTER_KEY"))?,
+            None => MasterKey::from_text(&data.master_key_file).map_err(bad("master.key"))?,
+        };
+        let older = cfg
+            .previous_master_keys
+            .iter()
+            .map(|k| MasterKey::from_text(k).map_err(bad("WRIT_PREVIOUS_MASTER_KEYS")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Keyring::new(primary, older)
+    };
     let writ = Writ::open(WritOptions {
+        master_keys: keyring,
         database_url: cfg.database_url.clone(),
         public_url: public_url.clone(),
         instance_id: cfg.instance_id.clone(),

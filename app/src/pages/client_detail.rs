@@ -249,6 +249,7 @@ fn key_row(
 #[component]
 fn ClientSecrets(client: String) -> impl IntoView {
     let add = ServerAction::<AddSecret>::new();
+    let allow_jwt = RwSignal::new(false);
     let toggle = ServerAction::<SetSecretEnabled>::new();
     let delete = ServerAction::<DeleteSecret>::new();
     let cid = StoredValue::new(client.clone());
@@ -264,7 +265,10 @@ fn ClientSecrets(client: String) -> impl IntoView {
         |(c, ..)| api::list_secrets(c),
     );
     view! {
-        <button class="primary" on:click=move |_| { add.dispatch(AddSecret { client: cid.get_value() }); }>"Add client_secret"</button>
+        <label class="check"><input type="checkbox" name="allow_client_secret_jwt" prop:checked=move || allow_jwt.get()
+            on:change=move |ev| allow_jwt.set(event_target_checked(&ev))/>
+            " Also allow client_secret_jwt (Writ then keeps an encrypted copy of this secret, not only its hash)"</label>
+        <button class="primary" on:click=move |_| { add.dispatch(AddSecret { client: cid.get_value(), allow_client_secret_jwt: allow_jwt.get() }); }>"Add client_secret"</button>
         {move || add.value().get().map(|r| match r {
             Ok(s) => view! {
                 <div class="secret-once" role="status">
@@ -340,6 +344,7 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                 <select name="authn_method" on:change=move |ev| method.set(event_target_value(&ev))>
                     <option value="CLIENT_SECRET_POST" selected>"CLIENT_SECRET_POST"</option>
                     <option value="CLIENT_SECRET_BASIC">"CLIENT_SECRET_BASIC"</option>
+                    <option value="CLIENT_SECRET_JWT">"CLIENT_SECRET_JWT"</option>
                     <option value="PRIVATE_KEY_JWT">"PRIVATE_KEY_JWT"</option>
                     <option value="PCA">"PCA"</option>
                     <option value="OIDC">"OIDC"</option>

@@ -79,6 +79,16 @@ pub struct SecretView {
     pub last_used_at: Option<i64>,
 }
 
+/// Options for a new client secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewSecretRequest {
+    /// Allow `client_secret_jwt` (HMAC assertions keyed with the secret):
+    /// Writ then keeps an AEAD-sealed copy besides the argon2 hash.
+    #[serde(default)]
+    pub allow_client_secret_jwt: Option<bool>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct NewSecret {

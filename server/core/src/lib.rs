@@ -19,6 +19,7 @@ pub mod sdk_config;
 pub mod secret;
 pub mod signing;
 pub mod tls;
+pub mod vault;
 
 #[cfg(any(test, feature = "test-fixtures"))]
 pub mod testing;

@@ -9,6 +9,8 @@ pub const DEFAULT_PRIVATE_KEY_ENV: &str = "IDAAS_PRIVATE_KEY";
 pub enum SdkAuthnMethod {
     ClientSecretPost,
     ClientSecretBasic,
+    /// HMAC assertion keyed with the secret (the secret must allow it).
+    ClientSecretJwt,
     PrivateKeyJwt,
 }
 
@@ -17,6 +19,7 @@ impl SdkAuthnMethod {
         match s {
             "CLIENT_SECRET_POST" => Some(Self::ClientSecretPost),
             "CLIENT_SECRET_BASIC" => Some(Self::ClientSecretBasic),
+            "CLIENT_SECRET_JWT" => Some(Self::ClientSecretJwt),
             "PRIVATE_KEY_JWT" => Some(Self::PrivateKeyJwt),
             _ => None,
         }
@@ -25,12 +28,14 @@ impl SdkAuthnMethod {
         match self {
             Self::ClientSecretPost => "CLIENT_SECRET_POST",
             Self::ClientSecretBasic => "CLIENT_SECRET_BASIC",
+            Self::ClientSecretJwt => "CLIENT_SECRET_JWT",
             Self::PrivateKeyJwt => "PRIVATE_KEY_JWT",
         }
     }
-    pub const ALL: [Self; 3] = [
+    pub const ALL: [Self; 4] = [
         Self::ClientSecretPost,
         Self::ClientSecretBasic,
+        Self::ClientSecretJwt,
         Self::PrivateKeyJwt,
     ];
 

@@ -22,12 +22,12 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
           enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
           disable_federated_credential, enable_federated_credential, delete_federated_credential,
-          create_provider, list_providers, disable_provider, enable_provider, delete_provider, test_federated, sdk_config, client_audit, client_grants,
+          create_provider, list_providers, disable_provider, enable_provider, delete_provider, test_federated, rewrap, sdk_config, client_audit, client_grants,
           create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
                        NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
                        NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput,
-                       FederatedTestRequest, FederatedTestResult, FederatedCheckView)),
+                       FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
 )]
@@ -117,6 +117,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             delete(delete_provider),
         )
         .route("/federated-credentials/test", post(test_federated))
+        .route("/master-key/rewrap", post(rewrap))
         .route("/{collection}/{id}/sdk-config", get(sdk_config))
         .route("/{collection}/{id}/audit", get(client_audit))
         .route("/{collection}/{id}/grants", get(client_grants))
@@ -223,17 +224,34 @@ async fn get_client(
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets",
-    params(("collection" = String, Path), ("id" = String, Path)),
+    params(("collection" = String, Path), ("id" = String, Path)), request_body = Option<NewSecretRequest>,
     responses((status = 201, body = NewSecret, description = "The secret is in this response only")))]
 async fn add_secret(
     State(s): State<AppState>,
     Path((c, id)): Path<(String, String)>,
+    b: Option<Json<NewSecretRequest>>,
 ) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
     let client = client_of(&s, &c, &id).await?;
+    let allow_jwt = b
+        .and_then(|Json(b)| b.allow_client_secret_jwt)
+        .unwrap_or(false);
     Ok((
         StatusCode::CREATED,
-        Json(s.writ.add_client_secret(&client.id).await?),
+        Json(s.writ.add_client_secret(&client.id, allow_jwt).await?),
     ))
+}
+
+/// Re-wraps every sealed record under the primary master key (after a
+/// rotation: new key in WRIT_MASTER_KEY, old one in WRIT_PREVIOUS_MASTER_KEYS).
+#[utoipa::path(post, path = "/api/admin/v1/master-key/rewrap",
+    responses((status = 200, description = "{rewrapped, already_current, master_key_id}")))]
+async fn rewrap(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    let r = s.writ.rewrap_sealed().await?;
+    Ok(Json(serde_json::json!({
+        "rewrapped": r.rewrapped,
+        "already_current": r.already_current,
+        "master_key_id": s.writ.master_key_id(),
+    })))
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/client-secrets",

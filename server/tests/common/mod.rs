@@ -161,6 +161,15 @@ impl TestServer {
             .unwrap()
     }
 
+    /// Stops the server and keeps its data (to start again on it).
+    pub async fn stop_keeping_data(self) {
+        self.running.handle.shutdown();
+        let _ = self.running.task.await;
+        self.running.writ.flush_audit().await;
+        drop(self.running.writ);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
     pub async fn stop(self) {
         self.running.handle.shutdown();
         let _ = self.running.task.await;

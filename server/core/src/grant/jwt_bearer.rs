@@ -133,6 +133,21 @@ pub fn verify(
             )
         })?;
 
+    let (jti, exp) = check_claims(&p, client_id, policy)?;
+    Ok(VerifiedAssertion {
+        client_id: client_id.to_owned(),
+        jti,
+        exp,
+        key_index,
+    })
+}
+
+/// The claim rules every client assertion meets, whatever signed it.
+fn check_claims(
+    p: &Parts<'_>,
+    client_id: &str,
+    policy: &Policy<'_>,
+) -> Result<(String, i64), OAuthError> {
     let c = &p.claims;
     let s = |k: &str| c.get(k).and_then(Value::as_str);
     if s("iss") != Some(client_id) || s("sub") != Some(client_id) {
@@ -176,9 +191,61 @@ pub fn verify(
     let jti = s("jti")
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(|| bad("assertion_claims", "'jti' is required"))?;
+    Ok((jti.to_owned(), exp))
+}
+
+/// HMAC algorithms of `client_secret_jwt` (RFC 7523 with the secret as key).
+pub const HMAC_ALGS: &[&str] = &["HS256", "HS384", "HS512"];
+
+/// Whether an assertion is HMAC-signed (client_secret_jwt), unverified.
+pub fn is_hmac(assertion: &str) -> bool {
+    split(assertion)
+        .ok()
+        .and_then(|p| {
+            p.header
+                .get("alg")
+                .and_then(Value::as_str)
+                .map(|a| HMAC_ALGS.contains(&a))
+        })
+        .unwrap_or(false)
+}
+
+/// `client_secret_jwt`: the assertion is an HMAC keyed with one of the
+/// client's secrets (`key_index` says which).
+pub fn verify_hmac(
+    assertion: &str,
+    client_id: &str,
+    secrets: &[Vec<u8>],
+    policy: &Policy<'_>,
+) -> Result<VerifiedAssertion, OAuthError> {
+    use aws_lc_rs::hmac;
+    let p = split(assertion)?;
+    let alg = match p.header.get("alg").and_then(Value::as_str) {
+        Some("HS256") => hmac::HMAC_SHA256,
+        Some("HS384") => hmac::HMAC_SHA384,
+        Some("HS512") => hmac::HMAC_SHA512,
+        _ => {
+            return Err(bad(
+                "assertion_alg",
+                "client_secret_jwt needs HS256, HS384 or HS512",
+            ));
+        }
+    };
+    if p.header.get("crit").is_some() {
+        return Err(bad(
+            "assertion_crit",
+            "critical header parameters are not supported",
+        ));
+    }
+    // hmac::verify compares in constant time.
+    let key_index = secrets
+        .iter()
+        .position(|s| hmac::verify(&hmac::Key::new(alg, s), p.signing_input, &p.signature).is_ok())
+        .ok_or_else(|| bad("assertion_signature", "signature does not verify with any secret of this client that allows client_secret_jwt"))?;
+    let (jti, exp) = check_claims(&p, client_id, policy)?;
     Ok(VerifiedAssertion {
         client_id: client_id.to_owned(),
-        jti: jti.to_owned(),
+        jti,
         exp,
         key_index,
     })
@@ -397,5 +464,54 @@ mod tests {
                 .kid(),
             from_cert.kid()
         );
+    }
+
+    #[test]
+    fn client_secret_jwt_checks_the_hmac_and_the_claims() {
+        use aws_lc_rs::hmac;
+        let secret = b"writcs_the-secret".to_vec();
+        let sign = |alg: hmac::Algorithm, key: Vec<u8>| {
+            move |m: &[u8]| hmac::sign(&hmac::Key::new(alg, &key), m).as_ref().to_vec()
+        };
+        let a = jws(
+            &json!({"alg": "HS256", "typ": "JWT"}),
+            &claims(),
+            sign(hmac::HMAC_SHA256, secret.clone()),
+        );
+        assert!(is_hmac(&a));
+        let v = verify_hmac(&a, "app_1", &[b"other".to_vec(), secret.clone()], &policy()).unwrap();
+        assert_eq!(v.key_index, 1);
+        let a512 = jws(
+            &json!({"alg": "HS512"}),
+            &claims(),
+            sign(hmac::HMAC_SHA512, secret.clone()),
+        );
+        assert!(verify_hmac(&a512, "app_1", std::slice::from_ref(&secret), &policy()).is_ok());
+        // Wrong key, alg/key mismatch, expired: refused.
+        assert!(verify_hmac(&a, "app_1", &[b"nope".to_vec()], &policy()).is_err());
+        let lying = jws(
+            &json!({"alg": "HS384"}),
+            &claims(),
+            sign(hmac::HMAC_SHA256, secret.clone()),
+        );
+        assert!(verify_hmac(&lying, "app_1", std::slice::from_ref(&secret), &policy()).is_err());
+        let mut old = claims();
+        old["exp"] = json!(NOW - 3600);
+        let e = verify_hmac(
+            &jws(
+                &json!({"alg": "HS256"}),
+                &old,
+                sign(hmac::HMAC_SHA256, secret.clone()),
+            ),
+            "app_1",
+            &[secret],
+            &policy(),
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, "assertion_expired");
+        // An HMAC assertion is never accepted where public keys are expected.
+        assert!(!is_hmac(&jws(&json!({"alg": "ES256"}), &claims(), |_| {
+            vec![0; 64]
+        })));
     }
 }

@@ -77,6 +77,8 @@ pub mod client_secret {
         pub id: String,
         pub client_pk: String,
         pub secret_hash: String,
+        /// Vault-sealed copy, only for secrets that allow `client_secret_jwt`.
+        pub sealed_secret: Option<String>,
         pub hint: String,
         pub enabled: bool,
         pub created_at: i64,

@@ -144,9 +144,20 @@ impl Writ {
         Ok(c)
     }
 
-    pub async fn add_client_secret(&self, client_pk: &str) -> Result<NewSecret> {
+    /// A new secret, shown once. `allow_client_secret_jwt` keeps a sealed
+    /// copy so HMAC assertions keyed with it can be checked.
+    pub async fn add_client_secret(
+        &self,
+        client_pk: &str,
+        allow_client_secret_jwt: bool,
+    ) -> Result<NewSecret> {
         let c = self.client_model(client_pk).await?;
         let value = secret::generate_client_secret();
+        let id = new_id();
+        let sealed = allow_client_secret_jwt.then(|| {
+            self.vault
+                .seal(value.as_bytes(), &format!("client_secret:{id}"))
+        });
         let hash = secret::hash(&value).map_err(|_| ServiceError::Internal)?;
         let hint: String = value
             .trim_start_matches(secret::CLIENT_SECRET_PREFIX)
@@ -154,9 +165,10 @@ impl Writ {
             .take(4)
             .collect();
         let m = client_secret::ActiveModel {
-            id: Set(new_id()),
+            id: Set(id),
             client_pk: Set(c.id),
             secret_hash: Set(hash),
+            sealed_secret: Set(sealed),
             hint: Set(hint),
             enabled: Set(true),
             created_at: Set(self.now()),
@@ -272,7 +284,7 @@ impl Writ {
         let c = self.client_model(client_pk).await?;
         let method = SdkAuthnMethod::parse(method).ok_or_else(|| {
             ServiceError::Invalid(
-                "authn_method must be CLIENT_SECRET_POST, CLIENT_SECRET_BASIC or PRIVATE_KEY_JWT"
+                "authn_method must be CLIENT_SECRET_POST, CLIENT_SECRET_BASIC, CLIENT_SECRET_JWT, PRIVATE_KEY_JWT, PCA, OIDC or PKCS7"
                     .into(),
             )
         })?;

@@ -23,6 +23,8 @@ pub struct ClientAuth {
     pub enabled: bool,
     /// (secret id, argon2 PHC) of the enabled secrets.
     pub secrets: Vec<(String, String)>,
+    /// (secret id, sealed copy) of enabled secrets that allow client_secret_jwt.
+    pub jwt_secrets: Vec<(String, String)>,
     /// (key id, key) of the enabled public keys.
     pub public_keys: Vec<(String, writ_core::public_key::ClientPublicKey)>,
 }

@@ -11,6 +11,7 @@ mod public_keys;
 mod replay;
 mod resource_servers;
 mod token;
+mod vault;
 
 use crate::entities::setting;
 use crate::error::Result;
@@ -40,6 +41,8 @@ pub struct WritOptions {
     pub clock: Arc<dyn Clock>,
     /// Allowed clock difference for client assertions (seconds).
     pub clock_skew_secs: i64,
+    /// Master keys of the vault (the primary seals; older ones still open).
+    pub master_keys: writ_core::vault::Keyring,
     /// Least time between two JWKS fetches for one provider (key rotation
     /// refetches on an unknown `kid`, but no more often than this).
     pub jwks_refetch_secs: i64,
@@ -61,6 +64,7 @@ pub struct Writ {
     hot: hot_cache::HotCache,
     replay: replay::ReplayGuard,
     jwks: jwks::JwksCache,
+    vault: writ_core::vault::Keyring,
 }
 
 impl Writ {
@@ -83,6 +87,7 @@ impl Writ {
         writ_migrations::Migrator::up(&db, None).await?;
 
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
+        vault::settle_master_key(&db, &opts.master_keys).await?;
         let audit = AuditSink::start(db.clone());
         let replay = replay::ReplayGuard::start(db.clone(), opts.clock.clone());
         let writ = Arc::new(Self {
@@ -101,6 +106,7 @@ impl Writ {
             hot: hot_cache::HotCache::default(),
             replay,
             jwks: jwks::JwksCache::default(),
+            vault: opts.master_keys,
         });
         writ.ensure_builtin_resource_server().await?;
         Ok(writ)

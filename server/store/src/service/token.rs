@@ -232,6 +232,11 @@ impl Writ {
             return Err(OAuthError::invalid_client("client_id_mismatch"));
         }
         let client = self.active_client(&client_id).await?;
+        if jwt_bearer::is_hmac(assertion) {
+            return self
+                .authenticate_client_secret_jwt(&client, assertion, audit)
+                .await;
+        }
         if client.public_keys.is_empty() {
             return Err(OAuthError::invalid_client("no_enabled_public_key"));
         }
@@ -255,6 +260,50 @@ impl Writ {
         }
         let key_id = client.public_keys[v.key_index].0.clone();
         Ok((client, CredentialRef::PublicKey(key_id), None))
+    }
+
+    /// `client_secret_jwt`: an HMAC keyed with a secret that opted in (Writ
+    /// keeps a sealed copy only of those; hashes cannot check an HMAC).
+    async fn authenticate_client_secret_jwt(
+        &self,
+        client: &Arc<ClientAuth>,
+        assertion: &str,
+        audit: &mut TokenAudit,
+    ) -> Result<Authenticated, OAuthError> {
+        use writ_core::grant::jwt_bearer::{self, Policy};
+        audit.method = "client_secret_jwt".into();
+        if client.jwt_secrets.is_empty() {
+            return Err(OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                "client_secret_jwt_not_enabled",
+                "client_secret_jwt is not enabled for any secret of this client: Writ keeps only an argon2 hash of a secret unless it is created with client_secret_jwt allowed",
+            ));
+        }
+        let opened: Vec<(String, Vec<u8>)> = client
+            .jwt_secrets
+            .iter()
+            .filter_map(|(id, sealed)| Some((id.clone(), self.open_client_secret(id, sealed)?)))
+            .collect();
+        let keys: Vec<Vec<u8>> = opened.iter().map(|(_, k)| k.clone()).collect();
+        let policy = Policy {
+            audiences: &[&self.urls.token_endpoint, &self.urls.issuer],
+            now: self.now(),
+            skew_secs: self.clock_skew_secs,
+        };
+        let v = jwt_bearer::verify_hmac(assertion, &client.client_id, &keys, &policy)?;
+        if !self
+            .first_use_of_assertion(&client.client_id, &v.jti, v.exp)
+            .await
+            .map_err(db_err)?
+        {
+            return Err(OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                "assertion_replayed",
+                "client assertion rejected: its jti was already used",
+            ));
+        }
+        let id = opened[v.key_index].0.clone();
+        Ok((client.clone(), CredentialRef::ClientSecret(id), None))
     }
 
     /// Federated authentication (PCA, OIDC, PKCS#7): the credential and its
@@ -560,7 +609,12 @@ impl Writ {
                         ))
                     })
                     .collect();
+                let jwt_secrets = secrets
+                    .iter()
+                    .filter_map(|s| Some((s.id.clone(), s.sealed_secret.clone()?)))
+                    .collect();
                 Some(Arc::new(ClientAuth {
+                    jwt_secrets,
                     public_keys,
                     pk: c.id,
                     client_id: c.client_id,
