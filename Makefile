@@ -27,7 +27,7 @@ deps-browser:
 	  cd end2end && npm ci --no-audit --no-fund --loglevel=error; fi
 
 deps-python:
-	@if [ ! -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -c 'import cloud_idaas, jwt, pytest' 2>/dev/null; then \
+	@if [ ! -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -c 'import cloud_idaas, cloud_idaas.pam_client, jwt, pytest' 2>/dev/null; then \
 	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check -r end2end/sdk/requirements.txt; fi
 
 deps: deps-rust deps-browser deps-python

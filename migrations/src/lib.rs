@@ -9,6 +9,7 @@ mod m20261126_000002_public_keys;
 mod m20261126_000003_federation;
 mod m20261126_000004_federation_rules;
 mod m20261126_000005_sealed_secrets;
+mod m20261126_000006_credentials;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000003_federation::Migration),
             Box::new(m20261126_000004_federation_rules::Migration),
             Box::new(m20261126_000005_sealed_secrets::Migration),
+            Box::new(m20261126_000006_credentials::Migration),
         ]
     }
 }

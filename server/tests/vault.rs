@@ -17,7 +17,10 @@ macro_rules! on_both_backends {
     };
 }
 
-on_both_backends!(client_secret_jwt_only_for_secrets_that_allow_it);
+on_both_backends!(
+    client_secret_jwt_only_for_secrets_that_allow_it,
+    credentials_vault_and_developer_api
+);
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -215,5 +218,206 @@ async fn master_key_rotation_and_wrong_key() {
             .status(),
         200
     );
+    s.stop().await;
+}
+
+async fn obtain(s: &TestServer, instance: &str, bearer: Option<&str>, ident: &str) -> (u16, Value) {
+    let mut r = s
+        .http
+        .get(s.url(&format!(
+            "/v2/{instance}/credentials/_/actions/obtain?credentialIdentifier={ident}"
+        )))
+        .header("x-acs-action", "ObtainCredential");
+    if let Some(b) = bearer {
+        r = r.header("authorization", format!("Bearer {b}"));
+    }
+    let r = r.send().await.unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+async fn credentials_vault_and_developer_api(b: Backend) {
+    let s = spawn(b).await;
+    let instance: Value = s.admin_get("/issuer").await.json().await.unwrap();
+    let instance = instance["instance_id"].as_str().unwrap().to_owned();
+    let api_key = format!("sk-test-{}", uuid::Uuid::new_v4().simple());
+    let r = s.admin_post("/credentials", json!({"name": "Search API", "business_type": "saas", "identifier": "search-api", "api_key": api_key})).await;
+    assert_eq!(r.status(), 201);
+    let cred: Value = r.json().await.unwrap();
+    assert!(!cred.to_string().contains(&api_key));
+    assert_eq!(cred["secure_storage"], "Default Encrypted Credential");
+    let cid = cred["id"].as_str().unwrap();
+    // Duplicate identifier → 409; bad business type → 400.
+    assert_eq!(s.admin_post("/credentials", json!({"name": "x", "business_type": "saas", "identifier": "search-api", "api_key": "k"})).await.status(), 409);
+    assert_eq!(
+        s.admin_post(
+            "/credentials",
+            json!({"name": "x", "business_type": "crm", "identifier": "other", "api_key": "k"})
+        )
+        .await
+        .status(),
+        400
+    );
+
+    let (agent, _, secret) = s.agent_with_secret("vault-reader").await;
+    let client_id = agent["client_id"].as_str().unwrap().to_owned();
+    let token: Value = s
+        .token_post(&client_id, &secret, "urn:cloud:idaas:pam|.all")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bearer = token["access_token"].as_str().unwrap().to_owned();
+
+    // No grant → 403 with the numeric code the PAM client needs.
+    let (st, body) = obtain(&s, &instance, Some(&bearer), "search-api").await;
+    assert_eq!((st, body["code"].as_str()), (403, Some("403")), "{body}");
+    let r = s
+        .admin_post(
+            &format!("/credentials/{cid}/grants"),
+            json!({"client_id": client_id}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let (st, body) = obtain(&s, &instance, Some(&bearer), "search-api").await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(
+        body["credentialContent"]["apiKeyContent"]["apiKey"],
+        api_key.as_str()
+    );
+    assert_eq!(body["credentialScenarioLabel"], "saas");
+    assert!(
+        body["createTime"].as_i64().unwrap() > 1_000_000_000_000,
+        "milliseconds"
+    );
+
+    // Edit: blank keeps the key, a value replaces it.
+    let r = s
+        .http
+        .patch(s.url(&format!("/api/admin/v1/credentials/{cid}")))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .json(&json!({"name": "Search API (prod)", "api_key": ""}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        obtain(&s, &instance, Some(&bearer), "search-api").await.1["credentialContent"]["apiKeyContent"]
+            ["apiKey"],
+        api_key.as_str()
+    );
+    let rotated = format!("sk-rotated-{}", uuid::Uuid::new_v4().simple());
+    s.http
+        .patch(s.url(&format!("/api/admin/v1/credentials/{cid}")))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .json(&json!({"api_key": rotated}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        obtain(&s, &instance, Some(&bearer), "search-api").await.1["credentialContent"]["apiKeyContent"]
+            ["apiKey"],
+        rotated.as_str()
+    );
+
+    // Bearers that must not work: none, garbage, another audience, another instance.
+    assert_eq!(obtain(&s, &instance, None, "search-api").await.0, 401);
+    assert_eq!(
+        obtain(&s, &instance, Some("not-a-jwt"), "search-api")
+            .await
+            .0,
+        401
+    );
+    let rs: Value = s
+        .admin_post(
+            "/resource-servers",
+            json!({"name": "api", "audience": "https://api.example", "permissions": ["read"]}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    s.admin_post(
+        &format!("/resource-servers/{}/grants", rs["id"].as_str().unwrap()),
+        json!({"client_id": client_id, "permissions": [".all"]}),
+    )
+    .await;
+    let other: Value = s
+        .token_post(&client_id, &secret, "https://api.example|read")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (st, body) = obtain(&s, &instance, other["access_token"].as_str(), "search-api").await;
+    assert_eq!(st, 401, "{body}");
+    assert!(
+        body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("audience")
+    );
+    assert_eq!(
+        obtain(&s, "idaas_elsewhere", Some(&bearer), "search-api")
+            .await
+            .0,
+        404
+    );
+    assert_eq!(obtain(&s, &instance, Some(&bearer), "unknown").await.0, 404);
+
+    // Disable → refused; delete only when disabled.
+    let r = s
+        .http
+        .delete(s.url(&format!("/api/admin/v1/credentials/{cid}")))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 409);
+    s.admin_post(&format!("/credentials/{cid}/disable"), json!({}))
+        .await;
+    assert_eq!(
+        obtain(&s, &instance, Some(&bearer), "search-api").await.0,
+        403
+    );
+
+    // Nothing in plaintext at rest: the SQLite file, or a PostgreSQL dump.
+    s.running.writ.flush_audit().await;
+    let at_rest: Vec<u8> = match b {
+        Backend::Sqlite => [
+            std::fs::read(s.dir.join("writ.db")).unwrap(),
+            std::fs::read(s.dir.join("writ.db-wal")).unwrap_or_default(),
+        ]
+        .concat(),
+        Backend::Postgres => {
+            let db = s.database_url.rsplit('/').next().unwrap().to_owned();
+            let out = std::process::Command::new("pg_dump")
+                .args(["-h", "127.0.0.1", "-U", "root", &db])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                String::from_utf8_lossy(&out.stdout).contains("credentials"),
+                "the dump has the table"
+            );
+            out.stdout
+        }
+    };
+    for plain in [&api_key, &rotated, &secret] {
+        assert!(
+            !at_rest.windows(plain.len()).any(|w| w == plain.as_bytes()),
+            "plaintext at rest"
+        );
+    }
+    let r = s
+        .http
+        .delete(s.url(&format!("/api/admin/v1/credentials/{cid}")))
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
     s.stop().await;
 }

@@ -394,3 +394,59 @@ pub struct SdkConfigRequest {
     /// With PCA: the client certificate (PEM) to put in the file
     pub client_x509_certificate: Option<String>,
 }
+
+/// Asset Management › Credential › Create Credential › API Key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewCredential {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// `llm` (Large Language Model) or `saas` (External Service).
+    pub business_type: String,
+    /// The API key ID: what the workload asks for (`credentialIdentifier`).
+    pub identifier: String,
+    /// The API key. Sealed at once; never returned.
+    pub api_key: String,
+}
+
+/// Edit: omitted or blank fields keep their value; a new `api_key` replaces the stored one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CredentialUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub business_type: Option<String>,
+    #[serde(default)]
+    pub api_key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CredentialView {
+    pub id: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub business_type: String,
+    pub credential_type: String,
+    /// Always "Default Encrypted Credential".
+    pub secure_storage: String,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CredentialGrantView {
+    pub id: String,
+    pub credential_id: String,
+    pub client_pk: String,
+    pub client_id: String,
+    pub client_name: String,
+    pub created_at: i64,
+}

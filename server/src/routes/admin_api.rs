@@ -1,6 +1,7 @@
 //! Admin REST API under `/api/admin/v1`, `Authorization: Bearer <admin token>`.
 //! Each handler is a line or two over the service layer the console uses.
 
+use super::credentials_api;
 use super::errors::{ApiError, bad_request};
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -23,11 +24,15 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
           disable_federated_credential, enable_federated_credential, delete_federated_credential,
           create_provider, list_providers, disable_provider, enable_provider, delete_provider, test_federated, rewrap, sdk_config, client_audit, client_grants,
-          create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant),
+          create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant,
+          credentials_api::create, credentials_api::list, credentials_api::details, credentials_api::update,
+          credentials_api::disable, credentials_api::enable, credentials_api::remove, credentials_api::grant,
+          credentials_api::grants, credentials_api::revoke),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
                        NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
                        NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput,
-                       FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest)),
+                       FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest,
+                       NewCredential, CredentialUpdate, CredentialView, CredentialGrantView, credentials_api::NewCredentialGrant)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
 )]
@@ -131,6 +136,7 @@ pub fn router(state: AppState) -> Router<AppState> {
             post(create_grant).get(list_grants),
         )
         .route("/resource-servers/{id}/grants/{gid}", delete(revoke_grant))
+        .merge(super::credentials_api::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin_token));
     Router::new()
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))

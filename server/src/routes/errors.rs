@@ -5,9 +5,9 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use writ_core::OAuthError;
-use writ_store::ServiceError;
+use writ_store::{DevApiError, ServiceError};
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
@@ -81,4 +81,31 @@ impl IntoResponse for ApiError {
 /// A rejected request body / path / query, in the admin API's error shape.
 pub fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError(ServiceError::Invalid(message.into()))
+}
+
+/// The error body both the tea runtime (`code`, `message`, `requestId`) and
+/// the PAM client (`int(code)`, then `error`, `error_description`,
+/// `request_id`) read. Never carries a secret.
+pub struct DevApiHttpError(pub DevApiError);
+
+impl IntoResponse for DevApiHttpError {
+    fn into_response(self) -> Response {
+        let status =
+            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let id = request_id();
+        let description = self.0.to_string();
+        (
+            status,
+            [(header::CACHE_CONTROL, "no-store")],
+            Json(serde_json::json!({
+                "code": status.as_u16().to_string(),
+                "error": self.0.error(),
+                "error_description": description,
+                "request_id": id,
+                "message": description,
+                "requestId": id,
+            })),
+        )
+            .into_response()
+    }
 }

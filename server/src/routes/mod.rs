@@ -2,6 +2,8 @@
 
 mod admin_api;
 mod console;
+mod credentials_api;
+mod developer_api;
 mod errors;
 mod oauth;
 
@@ -17,6 +19,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest(&issuer_path, oauth::router())
         .nest("/api/admin/v1", admin_api::router(state.clone()))
+        .merge(developer_api::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state.clone())
         .merge(console::router(state))

@@ -215,3 +215,40 @@ pub mod federated_credential {
     }
     entity_boilerplate!();
 }
+
+pub mod credential {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "credentials")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// What workloads ask for (`credentialIdentifier`), unique.
+        pub identifier: String,
+        pub name: String,
+        pub description: String,
+        /// `llm` or `saas` (External Service).
+        pub business_type: String,
+        pub credential_type: String,
+        /// The API key, sealed by the vault (context `credential:<id>`).
+        pub sealed_value: String,
+        pub enabled: bool,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod credential_grant {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "credential_grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub credential_id: String,
+        pub client_pk: String,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}

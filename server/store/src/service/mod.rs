@@ -3,6 +3,8 @@
 mod admins;
 mod audit;
 mod clients;
+mod credentials;
+mod developer_api;
 mod federation;
 mod hot_cache;
 mod jwks;
@@ -28,6 +30,7 @@ use writ_migrations::MigratorTrait;
 
 pub use admins::LoginThrottle;
 pub use audit::AuditSink;
+pub use developer_api::{Caller, DevApiError};
 pub use token::TokenRequest;
 
 /// What the server decides at start and hands to the service layer.

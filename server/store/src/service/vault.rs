@@ -3,7 +3,7 @@
 //! rotation.
 
 use super::Writ;
-use crate::entities::{client_secret, setting};
+use crate::entities::{client_secret, credential, setting};
 use crate::error::{Result, ServiceError};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use writ_core::vault::{Keyring, VaultError};
@@ -77,6 +77,21 @@ impl Writ {
                 Some(new) => {
                     let mut am: client_secret::ActiveModel = s.into();
                     am.sealed_secret = Set(Some(new));
+                    am.update(&self.db).await?;
+                    report.rewrapped += 1;
+                }
+            }
+        }
+        for c in credential::Entity::find().all(&self.db).await? {
+            match self
+                .vault
+                .rewrap(&c.sealed_value)
+                .map_err(|e| ServiceError::Invalid(format!("credential {}: {e}", c.identifier)))?
+            {
+                None => report.already_current += 1,
+                Some(new) => {
+                    let mut am: credential::ActiveModel = c.into();
+                    am.sealed_value = Set(new);
                     am.update(&self.db).await?;
                     report.rewrapped += 1;
                 }

@@ -1,0 +1,61 @@
+"""The unmodified official PAM client (cloud-idaas-pam-client) against a
+running Writ: an agent configured from Writ's generated client-config.json
+obtains an API key from the vault; without a grant, for a disabled or
+unknown credential it gets a clear error and nothing else."""
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def run_pam(writ, tmp_path, config, secret, identifier):
+    path = tmp_path / "client-config.json"
+    path.write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUD_IDAAS")}
+    env.update({"CLOUD_IDAAS_CONFIG_PATH": str(path), "SSL_CERT_FILE": writ.ca,
+                "IDAAS_CLIENT_SECRET": secret, "HOME": str(tmp_path)})
+    p = subprocess.run([sys.executable, str(HERE / "pam_get_api_key.py"), identifier], env=env,
+                       capture_output=True, text=True, timeout=60)
+    lines = [l for l in p.stdout.splitlines() if l.startswith("{")]
+    assert lines, f"PAM client printed nothing useful: {p.stdout}\n{p.stderr}"
+    return json.loads(lines[-1])
+
+
+def test_pam_client_gets_an_api_key_only_with_a_grant(writ, tmp_path):
+    suffix = uuid.uuid4().hex[:8]
+    api_key = f"sk-live-{uuid.uuid4().hex}"
+    cred = writ.admin("POST", "/credentials", {
+        "name": f"OpenAI {suffix}", "description": "LLM key for the billing agent", "business_type": "llm",
+        "identifier": f"openai-{suffix}", "api_key": api_key})
+    assert "api_key" not in cred and api_key not in json.dumps(cred)
+    agent, secret = writ.new_agent_with_secret(f"pam-{suffix}")
+    config = writ.sdk_config(agent["id"], "CLIENT_SECRET_POST")
+    ident = cred["identifier"]
+
+    # No grant yet: a clear 403, no key.
+    out = run_pam(writ, tmp_path, config, secret["client_secret"], ident)
+    assert out.get("error_code") == "access_denied", out
+    assert api_key not in json.dumps(out)
+
+    writ.admin("POST", f"/credentials/{cred['id']}/grants", {"client_id": agent["client_id"]})
+    out = run_pam(writ, tmp_path, config, secret["client_secret"], ident)
+    assert out == {"api_key": api_key}, out
+
+    # Unknown identifier, then a disabled credential.
+    out = run_pam(writ, tmp_path, config, secret["client_secret"], f"nope-{suffix}")
+    assert out.get("error_code") == "not_found", out
+    writ.admin("POST", f"/credentials/{cred['id']}/disable", {})
+    out = run_pam(writ, tmp_path, config, secret["client_secret"], ident)
+    assert out.get("error_code") == "access_denied", out
+    assert api_key not in json.dumps(out)
+
+    # Every obtain is audited.
+    events = writ.admin("GET", f"/agents/{agent['id']}/audit")
+    obtains = [e for e in events if e["method"] == "obtain_credential"]
+    assert [e["outcome"] for e in obtains].count("issued") == 1, obtains
+    assert len(obtains) >= 4, obtains

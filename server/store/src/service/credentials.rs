@@ -1,0 +1,257 @@
+//! The credential vault: API keys sealed at rest, handed at run time only
+//! to clients granted them, through the developer API's ObtainCredential.
+
+use super::{Writ, new_id};
+use crate::entities::{client, credential, credential_grant};
+use crate::error::{Result, ServiceError, conflict_on_unique};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use writ_core::names::Description;
+use writ_types::*;
+
+const MAX_API_KEY: usize = 8 * 1024;
+
+fn view(m: credential::Model) -> CredentialView {
+    CredentialView {
+        id: m.id,
+        identifier: m.identifier,
+        name: m.name,
+        description: m.description,
+        business_type: m.business_type,
+        credential_type: m.credential_type,
+        secure_storage: "Default Encrypted Credential".into(),
+        enabled: m.enabled,
+        created_at: m.created_at,
+        updated_at: m.updated_at,
+    }
+}
+
+fn business_type(s: &str) -> Result<String> {
+    match s.trim() {
+        "llm" | "saas" => Ok(s.trim().to_owned()),
+        _ => Err(ServiceError::Invalid(
+            "business_type must be llm (Large Language Model) or saas (External Service)".into(),
+        )),
+    }
+}
+
+fn name(s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 128 {
+        return Err(ServiceError::Invalid(
+            "Credential Name is required (at most 128 characters)".into(),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn api_key(s: &str) -> Result<&str> {
+    let s = s.trim();
+    if s.is_empty() || s.len() > MAX_API_KEY {
+        return Err(ServiceError::Invalid(format!(
+            "API Key is required (at most {} KiB)",
+            MAX_API_KEY / 1024
+        )));
+    }
+    Ok(s)
+}
+
+/// The API key ID: 1–128 of letters, digits, `_ - . :`.
+fn identifier(s: &str) -> Result<String> {
+    let s = s.trim();
+    let ok = !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'));
+    if !ok {
+        return Err(ServiceError::Invalid(
+            "API key ID must be 1-128 characters of letters, digits, '_', '-', '.' or ':'".into(),
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+impl Writ {
+    fn seal_credential(&self, id: &str, value: &str) -> String {
+        self.vault
+            .seal(value.as_bytes(), &format!("credential:{id}"))
+    }
+
+    pub async fn create_credential(&self, input: NewCredential) -> Result<CredentialView> {
+        let id = new_id();
+        let identifier = identifier(&input.identifier)?;
+        let m = credential::ActiveModel {
+            identifier: Set(identifier.clone()),
+            name: Set(name(&input.name)?),
+            description: Set(
+                Description::parse(input.description.as_deref().unwrap_or_default())?.into_inner(),
+            ),
+            business_type: Set(business_type(&input.business_type)?),
+            credential_type: Set("api_key".into()),
+            sealed_value: Set(self.seal_credential(&id, api_key(&input.api_key)?)),
+            enabled: Set(true),
+            created_at: Set(self.now()),
+            updated_at: Set(self.now()),
+            id: Set(id),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| {
+            conflict_on_unique(
+                e,
+                format!("a credential with API key ID '{identifier}' already exists"),
+            )
+        })?;
+        Ok(view(m))
+    }
+
+    pub async fn list_credentials(&self) -> Result<Vec<CredentialView>> {
+        Ok(credential::Entity::find()
+            .order_by_asc(credential::Column::Name)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
+    async fn credential_model(&self, id: &str) -> Result<credential::Model> {
+        credential::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("credential"))
+    }
+
+    pub async fn get_credential(&self, id: &str) -> Result<CredentialView> {
+        Ok(view(self.credential_model(id).await?))
+    }
+
+    pub async fn update_credential(
+        &self,
+        id: &str,
+        input: CredentialUpdate,
+    ) -> Result<CredentialView> {
+        let m = self.credential_model(id).await?;
+        let mut am: credential::ActiveModel = m.clone().into();
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(n) = given(&input.name) {
+            am.name = Set(name(&n)?);
+        }
+        if let Some(d) = input.description.as_deref() {
+            am.description = Set(Description::parse(d)?.into_inner());
+        }
+        if let Some(b) = given(&input.business_type) {
+            am.business_type = Set(business_type(&b)?);
+        }
+        // Blank or omitted keeps the stored key; a value replaces it.
+        if let Some(k) = given(&input.api_key) {
+            am.sealed_value = Set(self.seal_credential(&m.id, api_key(&k)?));
+        }
+        am.updated_at = Set(self.now());
+        Ok(view(am.update(&self.db).await?))
+    }
+
+    pub async fn set_credential_enabled(&self, id: &str, enabled: bool) -> Result<CredentialView> {
+        let mut am: credential::ActiveModel = self.credential_model(id).await?.into();
+        am.enabled = Set(enabled);
+        am.updated_at = Set(self.now());
+        Ok(view(am.update(&self.db).await?))
+    }
+
+    pub async fn delete_credential(&self, id: &str) -> Result<()> {
+        let m = self.credential_model(id).await?;
+        if m.enabled {
+            return Err(ServiceError::Conflict(
+                "disable the credential before deleting it".into(),
+            ));
+        }
+        credential_grant::Entity::delete_many()
+            .filter(credential_grant::Column::CredentialId.eq(m.id.as_str()))
+            .exec(&self.db)
+            .await?;
+        credential::Entity::delete_by_id(m.id)
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Lets a client (by OAuth `client_id`) obtain the credential.
+    pub async fn grant_credential(
+        &self,
+        credential_id: &str,
+        client_id: &str,
+    ) -> Result<CredentialGrantView> {
+        let cred = self.credential_model(credential_id).await?;
+        let c = client::Entity::find()
+            .filter(client::Column::ClientId.eq(client_id.trim()))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("client"))?;
+        let m = credential_grant::ActiveModel {
+            id: Set(new_id()),
+            credential_id: Set(cred.id),
+            client_pk: Set(c.id.clone()),
+            created_at: Set(self.now()),
+        }
+        .insert(&self.db)
+        .await
+        .map_err(|e| {
+            conflict_on_unique(
+                e,
+                format!("'{}' already holds this credential", c.client_id),
+            )
+        })?;
+        Ok(CredentialGrantView {
+            id: m.id,
+            credential_id: m.credential_id,
+            client_pk: c.id,
+            client_id: c.client_id,
+            client_name: c.name,
+            created_at: m.created_at,
+        })
+    }
+
+    pub async fn list_credential_grants(
+        &self,
+        credential_id: &str,
+    ) -> Result<Vec<CredentialGrantView>> {
+        self.credential_model(credential_id).await?;
+        let grants = credential_grant::Entity::find()
+            .filter(credential_grant::Column::CredentialId.eq(credential_id))
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::new();
+        for g in grants {
+            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone())
+                .one(&self.db)
+                .await?
+            {
+                out.push(CredentialGrantView {
+                    id: g.id,
+                    credential_id: g.credential_id,
+                    client_pk: c.id,
+                    client_id: c.client_id,
+                    client_name: c.name,
+                    created_at: g.created_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn revoke_credential_grant(&self, credential_id: &str, grant_id: &str) -> Result<()> {
+        let r = credential_grant::Entity::delete_many()
+            .filter(credential_grant::Column::CredentialId.eq(credential_id))
+            .filter(credential_grant::Column::Id.eq(grant_id))
+            .exec(&self.db)
+            .await?;
+        if r.rows_affected == 0 {
+            return Err(ServiceError::NotFound("grant"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,224 @@
+//! The developer API the official PAM client calls (`/v2/{instanceId}/…`):
+//! the bearer is a Writ access token for `urn:cloud:idaas:pam` issued to the
+//! calling client; the client must also hold a grant for what it names.
+
+use super::Writ;
+use crate::entities::{client, credential, credential_grant};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use writ_core::audit::{Outcome, TokenAudit};
+
+/// Errors of the developer API, each with its HTTP status and OAuth-style code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DevApiError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("the server could not complete the request")]
+    Internal,
+}
+
+impl DevApiError {
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound(_) => 404,
+            Self::BadRequest(_) => 400,
+            Self::Internal => 500,
+        }
+    }
+    pub fn error(&self) -> &'static str {
+        match self {
+            Self::Unauthorized(_) => "invalid_token",
+            Self::Forbidden(_) => "access_denied",
+            Self::NotFound(_) => "not_found",
+            Self::BadRequest(_) => "invalid_request",
+            Self::Internal => "server_error",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for DevApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        tracing::error!(error = %e, "database error in the developer API");
+        Self::Internal
+    }
+}
+
+/// The authenticated caller of a developer API call.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub client_pk: String,
+    pub client_id: String,
+    pub jti: String,
+}
+
+fn millis(secs: i64) -> i64 {
+    secs.saturating_mul(1000)
+}
+
+impl Writ {
+    /// Checks the path's instance and the bearer: signed by this Writ, for
+    /// `urn:cloud:idaas:pam`, unexpired, carrying `permission`, issued to a
+    /// client that still exists and is enabled.
+    pub async fn developer_caller(
+        &self,
+        instance_id: &str,
+        authorization: Option<&str>,
+        permission: &str,
+    ) -> Result<Caller, DevApiError> {
+        if instance_id != self.instance_id {
+            return Err(DevApiError::NotFound(format!(
+                "no instance '{}' here",
+                instance_id.chars().take(64).collect::<String>()
+            )));
+        }
+        let token = authorization
+            .and_then(|h| {
+                h.strip_prefix("Bearer ")
+                    .or_else(|| h.strip_prefix("bearer "))
+            })
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                DevApiError::Unauthorized(
+                    "an Authorization: Bearer <access token> header is required".into(),
+                )
+            })?;
+        let claims = self
+            .key
+            .verify_own(
+                token,
+                &self.urls.issuer,
+                writ_core::PAM_AUDIENCE,
+                self.now(),
+                self.clock_skew_secs,
+            )
+            .map_err(|m| DevApiError::Unauthorized(m.into()))?;
+        let s = |k: &str| {
+            claims
+                .get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let wanted = format!("{}|{permission}", writ_core::PAM_AUDIENCE);
+        if !s("scope").split(' ').any(|p| p == wanted) {
+            return Err(DevApiError::Forbidden(format!(
+                "the bearer token lacks the {wanted} permission"
+            )));
+        }
+        let c = client::Entity::find()
+            .filter(client::Column::ClientId.eq(s("client_id")))
+            .one(&self.db)
+            .await?
+            .filter(|c| c.enabled)
+            .ok_or_else(|| {
+                DevApiError::Unauthorized("the bearer token's client is unknown or disabled".into())
+            })?;
+        Ok(Caller {
+            client_pk: c.id,
+            client_id: c.client_id,
+            jti: s("jti"),
+        })
+    }
+
+    /// ObtainCredential: the API key, if the caller holds a grant for it.
+    /// Every call is audited, whatever its outcome.
+    pub async fn obtain_credential(
+        &self,
+        caller: &Caller,
+        identifier: &str,
+        source: &str,
+    ) -> Result<Value, DevApiError> {
+        let result = self.obtain_credential_inner(caller, identifier).await;
+        self.audit
+            .record(TokenAudit {
+                at: self.now(),
+                client_id: caller.client_id.clone(),
+                method: "obtain_credential".into(),
+                audience: writ_core::PAM_AUDIENCE.into(),
+                scope: identifier.chars().take(128).collect(),
+                jti: caller.jti.clone(),
+                outcome: if result.is_ok() {
+                    Outcome::Issued
+                } else {
+                    Outcome::Refused
+                },
+                reason: match &result {
+                    Ok(_) => "ok".into(),
+                    Err(e) => e.error().into(),
+                },
+                source: source.to_owned(),
+                credential: None,
+            })
+            .await;
+        result
+    }
+
+    async fn obtain_credential_inner(
+        &self,
+        caller: &Caller,
+        identifier: &str,
+    ) -> Result<Value, DevApiError> {
+        let identifier = identifier.trim();
+        if identifier.is_empty() || identifier.len() > 128 {
+            return Err(DevApiError::BadRequest(
+                "credentialIdentifier is required".into(),
+            ));
+        }
+        let cred = credential::Entity::find()
+            .filter(credential::Column::Identifier.eq(identifier))
+            .one(&self.db)
+            .await?
+            .ok_or_else(|| {
+                DevApiError::NotFound(format!("no credential has the identifier '{identifier}'"))
+            })?;
+        let granted = credential_grant::Entity::find()
+            .filter(credential_grant::Column::CredentialId.eq(cred.id.as_str()))
+            .filter(credential_grant::Column::ClientPk.eq(caller.client_pk.as_str()))
+            .one(&self.db)
+            .await?
+            .is_some();
+        if !granted {
+            return Err(DevApiError::Forbidden(format!(
+                "client '{}' is not granted credential '{identifier}'",
+                caller.client_id
+            )));
+        }
+        if !cred.enabled {
+            return Err(DevApiError::Forbidden(format!(
+                "credential '{identifier}' is disabled"
+            )));
+        }
+        let value = self
+            .vault
+            .open(&cred.sealed_value, &format!("credential:{}", cred.id))
+            .map_err(|e| {
+                tracing::error!(credential = %cred.id, error = %e, "a sealed credential does not open");
+                DevApiError::Internal
+            })?;
+        let api_key = String::from_utf8(value).map_err(|_| DevApiError::Internal)?;
+        Ok(json!({
+            "instanceId": self.instance_id,
+            "credentialId": cred.id,
+            "credentialIdentifier": cred.identifier,
+            "credentialName": cred.name,
+            "credentialType": cred.credential_type,
+            "credentialScenarioLabel": cred.business_type,
+            "credentialCreationType": "user_custom",
+            "credentialSharingScope": "shared",
+            "description": cred.description,
+            "status": "enabled",
+            "createTime": millis(cred.created_at),
+            "updateTime": millis(cred.updated_at),
+            "credentialContent": {"apiKeyContent": {"apiKey": api_key}},
+        }))
+    }
+}
