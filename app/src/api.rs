@@ -621,3 +621,107 @@ pub async fn delete_federated_credential(
         .await
         .map_err(ssr::err)
 }
+
+// --- Asset Management › Credential ---------------------------------------
+
+#[server(prefix = "/console/api", endpoint = "list_credentials")]
+pub async fn list_credentials() -> Result<Vec<CredentialView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .list_credentials()
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "get_credential")]
+pub async fn get_credential(id: String) -> Result<CredentialView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .get_credential(&id)
+        .await
+        .map_err(ssr::err)
+}
+
+/// The API key goes in once; it is sealed and never sent back.
+#[server(prefix = "/console/api", endpoint = "create_credential")]
+pub async fn create_credential(
+    name: String,
+    description: String,
+    business_type: String,
+    identifier: String,
+    api_key: String,
+) -> Result<CredentialView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .create_credential(NewCredential {
+            name,
+            description: Some(description),
+            business_type,
+            identifier,
+            api_key,
+        })
+        .await
+        .map_err(ssr::err)
+}
+
+/// A blank `api_key` keeps the stored key.
+#[server(prefix = "/console/api", endpoint = "update_credential")]
+pub async fn update_credential(
+    id: String,
+    name: String,
+    description: String,
+    business_type: String,
+    api_key: String,
+) -> Result<CredentialView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .update_credential(
+            &id,
+            CredentialUpdate {
+                name: Some(name),
+                description: Some(description),
+                business_type: Some(business_type),
+                api_key: Some(api_key),
+            },
+        )
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_credential_enabled")]
+pub async fn set_credential_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_credential_enabled(&id, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_credential")]
+pub async fn delete_credential(id: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .delete_credential(&id)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "grant_credential")]
+pub async fn grant_credential(id: String, client_id: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .grant_credential(&id, &client_id)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "list_credential_grants")]
+pub async fn list_credential_grants(id: String) -> Result<Vec<CredentialGrantView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .list_credential_grants(&id)
+        .await
+        .map_err(ssr::err)
+}

@@ -23,6 +23,7 @@ pub fn Layout(children: ChildrenFn) -> impl IntoView {
                                     <A href="/agents">"Agent ID Guard"</A>
                                     <A href="/m2m">"M2M Applications"</A>
                                     <A href="/resource-servers">"Resource Servers"</A>
+                                    <A href="/credentials">"Credentials"</A>
                                     <A href="/federation-providers">"Sign-In"</A>
                                 </nav>
                                 <span class="user">{user}</span>

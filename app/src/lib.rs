@@ -54,6 +54,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/m2m/:id") view=pages::client_detail::M2mDetailPage/>
                 <Route path=path!("/resource-servers") view=pages::resource_servers::ResourceServersPage/>
                 <Route path=path!("/federation-providers") view=pages::federation::ProvidersPage/>
+                <Route path=path!("/credentials") view=pages::credentials::CredentialsPage/>
+                <Route path=path!("/credentials/:id") view=pages::credentials::CredentialDetailPage/>
                 <Route path=path!("/resource-servers/:id") view=pages::resource_servers::ResourceServerDetailPage/>
             </Routes>
         </Router>

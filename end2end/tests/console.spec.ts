@@ -284,6 +284,37 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await expect(page.locator('li.check.fail')).toContainText('signature');
   await shot(page, 'test-credential-refused');
 
+  // Asset Management › Credential: create → details → edit (blank keeps the
+  // key) → disable → delete. The key is never shown back.
+  await page.goto('/credentials');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Credential' }).click();
+  const credPanel = page.getByRole('region', { name: 'Create Credential' });
+  await credPanel.getByLabel('Credential Name').fill('OpenAI production');
+  await credPanel.getByLabel('Description').fill('LLM key for the billing agent');
+  await credPanel.getByLabel('API key ID').fill('openai-prod');
+  await credPanel.getByLabel('API Key', { exact: true }).fill('sk-live-e2e-not-shown-again');
+  await shot(page, 'credential-create');
+  await credPanel.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/credentials\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'OpenAI production' })).toBeVisible();
+  await expect(page.locator('code.identifier')).toHaveText('openai-prod');
+  await expect(page.locator('body')).not.toContainText('sk-live-e2e-not-shown-again');
+  await hydrated(page);
+  await shot(page, 'credential-details');
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const editPanel = page.getByRole('region', { name: 'Edit Credential' });
+  await editPanel.getByLabel('Credential Name').fill('OpenAI (prod)');
+  await editPanel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: 'OpenAI (prod)' })).toBeVisible();
+  await page.getByRole('button', { name: 'Delete' }).isDisabled();
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await expect(page.locator('.status.off')).toBeVisible();
+  await shot(page, 'credential-disabled');
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/credentials$/);
+  await expect(page.locator('body')).toContainText('No credentials yet.');
+
   // Sign out ends the session.
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);

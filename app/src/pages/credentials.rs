@@ -1,0 +1,223 @@
+//! Asset Management › Credential: API keys kept sealed by Writ and handed
+//! at run time only to the agents and applications granted them.
+
+use crate::api::{
+    self, CreateCredential, DeleteCredential, GrantCredential, SetCredentialEnabled,
+    UpdateCredential,
+};
+use crate::components::{Layout, error_note, fmt_time, lifecycle_cells};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+fn business_label(t: &str) -> &'static str {
+    if t == "llm" {
+        "Large Language Model"
+    } else {
+        "External Service"
+    }
+}
+
+#[component]
+pub fn CredentialsPage() -> impl IntoView {
+    view! { <Title text="Credentials · Writ"/><Layout><CredentialsBody/></Layout> }
+}
+
+fn business_select(sig: RwSignal<String>) -> impl IntoView {
+    view! {
+        <label>"Business Type"
+            <select name="business_type" on:change=move |ev| sig.set(event_target_value(&ev))>
+                <option value="llm" selected=move || sig.get() == "llm">"Large Language Model"</option>
+                <option value="saas" selected=move || sig.get() == "saas">"External Service"</option>
+            </select>
+        </label>
+    }
+}
+
+#[component]
+fn CredentialsBody() -> impl IntoView {
+    let create = ServerAction::<CreateCredential>::new();
+    let list = Resource::new(move || create.version().get(), |_| api::list_credentials());
+    let open = RwSignal::new(false);
+    let s = || RwSignal::new(String::new());
+    let (name, description, identifier, key) = (s(), s(), s(), s());
+    let business = RwSignal::new("llm".to_string());
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(c)) = create.value().get() {
+            navigate(&format!("/credentials/{}", c.id), Default::default());
+        }
+    });
+    view! {
+        <div class="page-head">
+            <h1>"Credentials"</h1>
+            <button class="primary" on:click=move |_| open.set(true)>"Create Credential"</button>
+        </div>
+        <p class="muted">"Asset Management › Credential. Keys that would otherwise sit in code and config: Writ seals them (AES-256-GCM under the master key), never shows them again, and hands them at run time only to the agents and applications you grant."</p>
+        <Show when=move || open.get()>
+            <section class="panel" aria-label="Create Credential">
+                <h2>"Create Credential › API Key"</h2>
+                <label>"Credential Name" <input type="text" name="credential_name" bind:value=name maxlength="128"/></label>
+                <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
+                {business_select(business)}
+                <label>"API key ID (what the workload asks for)" <input type="text" name="identifier" bind:value=identifier/></label>
+                <label>"API Key" <input type="password" name="api_key" autocomplete="off" bind:value=key/></label>
+                <label>"Secure Storage" <input type="text" name="secure_storage" value="Default Encrypted Credential" disabled/></label>
+                <p class="warning">"The API key cannot be shown again after you save it."</p>
+                {move || create.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                <div class="actions">
+                    <button class="primary" on:click=move |_| {
+                        create.dispatch(CreateCredential { name: name.get(), description: description.get(), business_type: business.get(), identifier: identifier.get(), api_key: key.get() });
+                    }>"Save"</button>
+                    <button on:click=move |_| open.set(false)>"Cancel"</button>
+                </div>
+            </section>
+        </Show>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(l) if l.is_empty() => view! { <p class="muted">"No credentials yet."</p> }.into_any(),
+                    Ok(l) => view! {
+                        <table class="list credentials">
+                            <thead><tr><th>"Name"</th><th>"API key ID"</th><th>"Business Type"</th><th>"Status"</th><th>"Updated"</th></tr></thead>
+                            <tbody>{l.into_iter().map(|c| view! {
+                                <tr>
+                                    <td><a href=format!("/credentials/{}", c.id)>{c.name.clone()}</a></td>
+                                    <td><code>{c.identifier.clone()}</code></td>
+                                    <td>{business_label(&c.business_type)}</td>
+                                    <td><span class=if c.enabled { "status on" } else { "status off" }>{if c.enabled { "Enabled" } else { "Disabled" }}</span></td>
+                                    <td>{fmt_time(c.updated_at)}</td>
+                                </tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                    }.into_any(),
+                    Err(e) => error_note(&e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn CredentialDetailPage() -> impl IntoView {
+    view! { <Title text="Credential · Writ"/><Layout><CredentialDetail/></Layout> }
+}
+
+#[component]
+fn CredentialDetail() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let update = ServerAction::<UpdateCredential>::new();
+    let toggle = ServerAction::<SetCredentialEnabled>::new();
+    let delete = ServerAction::<DeleteCredential>::new();
+    let grant = ServerAction::<GrantCredential>::new();
+    let cred = Resource::new(
+        move || (id(), update.version().get(), toggle.version().get()),
+        |(id, ..)| api::get_credential(id),
+    );
+    let grants = Resource::new(
+        move || (id(), grant.version().get()),
+        |(id, _)| api::list_credential_grants(id),
+    );
+    let editing = RwSignal::new(false);
+    let s = || RwSignal::new(String::new());
+    let (name, description, key, grantee) = (s(), s(), s(), s());
+    let business = RwSignal::new("llm".to_string());
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            navigate("/credentials", Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            editing.set(false);
+        }
+    });
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match cred.await {
+                    Err(e) => error_note(&e).into_any(),
+                    Ok(c) => {
+                        let (cid1, cid2, cid3, cid4) = (c.id.clone(), c.id.clone(), c.id.clone(), c.id.clone());
+                        let enabled = c.enabled;
+                        let start_edit = {
+                            let c = c.clone();
+                            move |_| {
+                                name.set(c.name.clone());
+                                description.set(c.description.clone());
+                                business.set(c.business_type.clone());
+                                key.set(String::new());
+                                editing.set(true);
+                            }
+                        };
+                        view! {
+                            <div class="page-head">
+                                <h1>{c.name.clone()}</h1>
+                                <span class="badge">{business_label(&c.business_type)}</span>
+                            </div>
+                            <section class="card" aria-label="Details">
+                                <h2>"Details"</h2>
+                                <dl class="facts">
+                                    <dt>"API key ID"</dt><dd><code class="identifier">{c.identifier.clone()}</code></dd>
+                                    <dt>"Description"</dt><dd>{c.description.clone()}</dd>
+                                    <dt>"Credential type"</dt><dd>"API Key"</dd>
+                                    <dt>"Secure Storage"</dt><dd>{c.secure_storage.clone()}</dd>
+                                    <dt>"API Key"</dt><dd class="muted">"•••••••• (sealed; never shown again)"</dd>
+                                    <dt>"Created"</dt><dd>{fmt_time(c.created_at)}</dd>
+                                    <dt>"Updated"</dt><dd>{fmt_time(c.updated_at)}</dd>
+                                </dl>
+                                <table class="list"><tbody><tr>
+                                    {lifecycle_cells("credential", enabled,
+                                        move || { toggle.dispatch(SetCredentialEnabled { id: cid1.clone(), enabled: !enabled }); },
+                                        move || { delete.dispatch(DeleteCredential { id: cid2.clone() }); })}
+                                </tr></tbody></table>
+                                {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                                {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                                <button on:click=start_edit>"Edit"</button>
+                            </section>
+                            <Show when=move || editing.get()>
+                                <section class="panel" aria-label="Edit Credential">
+                                    <h2>"Edit"</h2>
+                                    <label>"Credential Name" <input type="text" name="edit_name" bind:value=name maxlength="128"/></label>
+                                    <label>"Description" <input type="text" name="edit_description" bind:value=description maxlength="128"/></label>
+                                    {business_select(business)}
+                                    <label>"API Key (leave blank to keep the stored key)" <input type="password" name="edit_api_key" autocomplete="off" bind:value=key/></label>
+                                    {move || update.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                                    <div class="actions">
+                                        <button class="primary" on:click={
+                                            let id = cid3.clone();
+                                            move |_| { update.dispatch(UpdateCredential { id: id.clone(), name: name.get(), description: description.get(), business_type: business.get(), api_key: key.get() }); }
+                                        }>"Save"</button>
+                                        <button on:click=move |_| editing.set(false)>"Cancel"</button>
+                                    </div>
+                                </section>
+                            </Show>
+                            <section class="card" aria-label="Grants">
+                                <h2>"Who may obtain it"</h2>
+                                <label>"Agent or application client_id" <input type="text" name="grant_client_id" bind:value=grantee/></label>
+                                <button class="primary" on:click={
+                                    let id = cid4.clone();
+                                    move |_| { grant.dispatch(GrantCredential { id: id.clone(), client_id: grantee.get() }); }
+                                }>"Grant"</button>
+                                {move || grant.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                                <Transition fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        match grants.await {
+                                            Ok(g) if g.is_empty() => view! { <p class="muted">"Nobody yet: no workload can obtain this credential."</p> }.into_any(),
+                                            Ok(g) => view! {
+                                                <ul class="grants">{g.into_iter().map(|g| view! { <li><code>{g.client_id}</code>" "{g.client_name}</li> }).collect_view()}</ul>
+                                            }.into_any(),
+                                            Err(e) => error_note(&e),
+                                        }
+                                    })}
+                                </Transition>
+                            </section>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
