@@ -10,6 +10,7 @@ mod m20261126_000003_federation;
 mod m20261126_000004_federation_rules;
 mod m20261126_000005_sealed_secrets;
 mod m20261126_000006_credentials;
+mod m20261126_000007_credential_providers;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000004_federation_rules::Migration),
             Box::new(m20261126_000005_sealed_secrets::Migration),
             Box::new(m20261126_000006_credentials::Migration),
+            Box::new(m20261126_000007_credential_providers::Migration),
         ]
     }
 }

@@ -450,3 +450,50 @@ pub struct CredentialGrantView {
     pub client_name: String,
     pub created_at: i64,
 }
+
+/// A credential provider (Credential Provider tab). Only `jwt` for now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewCredentialProvider {
+    /// `jwt`
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// What workloads name (`credentialProviderIdentifier`), unique.
+    pub identifier: String,
+    /// JWT: `ES256` (default), `RS256` or `EdDSA`.
+    #[serde(default)]
+    pub algorithm: Option<String>,
+    /// JWT: the "Generate Short Token" switch.
+    #[serde(default)]
+    pub generate_short_token: Option<bool>,
+    /// JWT: default lifetime in seconds (default 3600).
+    #[serde(default)]
+    pub expiration_seconds: Option<i64>,
+    /// JWT: issuers a workload may ask for besides the provider's default.
+    #[serde(default)]
+    pub issuer_whitelist: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CredentialProviderView {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub identifier: String,
+    pub name: String,
+    pub description: String,
+    pub algorithm: String,
+    pub generate_short_token: bool,
+    pub expiration_seconds: i64,
+    pub issuer_whitelist: Vec<String>,
+    /// The issuer of minted JWTs when a workload names none.
+    pub default_issuer: String,
+    /// The `kid` of its signing key in Writ's JWKS.
+    pub kid: String,
+    pub enabled: bool,
+    pub created_at: i64,
+}

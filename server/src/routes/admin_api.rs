@@ -27,12 +27,15 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant,
           credentials_api::create, credentials_api::list, credentials_api::details, credentials_api::update,
           credentials_api::disable, credentials_api::enable, credentials_api::remove, credentials_api::grant,
-          credentials_api::grants, credentials_api::revoke),
+          credentials_api::grants, credentials_api::revoke, credentials_api::create_provider,
+          credentials_api::list_providers, credentials_api::disable_provider, credentials_api::enable_provider,
+          credentials_api::delete_provider, credentials_api::grant_provider),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
                        NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
                        NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput,
                        FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest,
-                       NewCredential, CredentialUpdate, CredentialView, CredentialGrantView, credentials_api::NewCredentialGrant)),
+                       NewCredential, CredentialUpdate, CredentialView, CredentialGrantView, credentials_api::NewCredentialGrant,
+                       NewCredentialProvider, CredentialProviderView)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
 )]

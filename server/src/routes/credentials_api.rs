@@ -30,6 +30,14 @@ pub fn routes() -> Router<AppState> {
         .route("/credentials/{id}/enable", post(enable))
         .route("/credentials/{id}/grants", post(grant).get(grants))
         .route("/credentials/{id}/grants/{gid}", delete(revoke))
+        .route(
+            "/credential-providers",
+            post(create_provider).get(list_providers),
+        )
+        .route("/credential-providers/{id}", delete(delete_provider))
+        .route("/credential-providers/{id}/disable", post(disable_provider))
+        .route("/credential-providers/{id}/enable", post(enable_provider))
+        .route("/credential-providers/{id}/grants", post(grant_provider))
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -127,4 +135,62 @@ pub async fn revoke(
 ) -> Result<StatusCode, ApiError> {
     s.writ.revoke_credential_grant(&id, &gid).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/credential-providers", request_body = NewCredentialProvider,
+    responses((status = 201, body = CredentialProviderView), (status = 400), (status = 409)))]
+pub async fn create_provider(
+    State(s): State<AppState>,
+    b: Result<Json<NewCredentialProvider>, JsonRejection>,
+) -> Result<(StatusCode, Json<CredentialProviderView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.create_credential_provider(body(b)?).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/credential-providers", responses((status = 200, body = Vec<CredentialProviderView>)))]
+pub async fn list_providers(State(s): State<AppState>) -> ApiResult<Vec<CredentialProviderView>> {
+    Ok(Json(s.writ.list_credential_providers().await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/credential-providers/{id}/disable", params(("id" = String, Path)), responses((status = 200, body = CredentialProviderView)))]
+pub async fn disable_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<CredentialProviderView> {
+    Ok(Json(
+        s.writ.set_credential_provider_enabled(&id, false).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/credential-providers/{id}/enable", params(("id" = String, Path)), responses((status = 200, body = CredentialProviderView)))]
+pub async fn enable_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<CredentialProviderView> {
+    Ok(Json(
+        s.writ.set_credential_provider_enabled(&id, true).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/credential-providers/{id}", params(("id" = String, Path)), responses((status = 204), (status = 409)))]
+pub async fn delete_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.writ.delete_credential_provider(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/credential-providers/{id}/grants", params(("id" = String, Path)), request_body = NewCredentialGrant,
+    responses((status = 201), (status = 409)))]
+pub async fn grant_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    b: Result<Json<NewCredentialGrant>, JsonRejection>,
+) -> Result<StatusCode, ApiError> {
+    let b = body(b)?;
+    s.writ.grant_credential_provider(&id, &b.client_id).await?;
+    Ok(StatusCode::CREATED)
 }

@@ -7,17 +7,130 @@ use crate::AppState;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use writ_store::DevApiError;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/v2/{instance_id}/credentials/_/actions/obtain",
-        get(obtain_credential),
-    )
+    let t = "/v2/{instance_id}/authenticationTokens";
+    Router::new()
+        .route(
+            "/v2/{instance_id}/credentials/_/actions/obtain",
+            get(obtain_credential),
+        )
+        .route(t, get(list_tokens))
+        .route(&format!("{t}/_/actions/{{action}}"), post(token_action))
+}
+
+/// Query booleans arrive as Python's `True` / `False`.
+fn flag(v: Option<&str>) -> Option<bool> {
+    match v?.to_ascii_lowercase().as_str() {
+        "true" | "1" => Some(true),
+        "false" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ListQuery {
+    consumer_id: Option<String>,
+    credential_provider_identifier: Option<String>,
+    next_token: Option<String>,
+    max_results: Option<String>,
+    revoked: Option<String>,
+    expired: Option<String>,
+}
+
+async fn list_tokens(
+    State(s): State<AppState>,
+    Path(instance_id): Path<String>,
+    headers: HeaderMap,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, DevApiHttpError> {
+    let Query(q) =
+        q.map_err(|_| DevApiHttpError(DevApiError::BadRequest("malformed query string".into())))?;
+    let caller = s
+        .writ
+        .developer_caller(&instance_id, auth(&headers), "authentication_token:manage")
+        .await
+        .map_err(DevApiHttpError)?;
+    let query = writ_store::TokenQuery {
+        consumer_id: q.consumer_id,
+        provider_identifier: q.credential_provider_identifier,
+        next_token: q.next_token,
+        max_results: q.max_results.and_then(|m| m.parse().ok()),
+        revoked: flag(q.revoked.as_deref()),
+        expired: flag(q.expired.as_deref()),
+    };
+    let body = s
+        .writ
+        .list_authentication_tokens(&caller, &query)
+        .await
+        .map_err(DevApiHttpError)?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+fn auth(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// POST `…/authenticationTokens/_/actions/<action>` (bodies are JSON). The
+/// derived-short-token exchange and validate carry no Authorization.
+async fn token_action(
+    State(s): State<AppState>,
+    Path((instance_id, action)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, DevApiHttpError> {
+    let Json(body) = body.map_err(|_| {
+        DevApiHttpError(DevApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ))
+    })?;
+    let w = &s.writ;
+    let a = auth(&headers);
+    let permission = match action.as_str() {
+        "generateJwt" => Some("authentication_token:generate"),
+        "obtainJwt" | "revoke" | "reinstate" | "revokeByConsumer" | "reinstateByConsumer" => {
+            Some("authentication_token:manage")
+        }
+        _ => None,
+    };
+    let caller = match permission {
+        Some(p) => Some(
+            w.developer_caller(&instance_id, a, p)
+                .await
+                .map_err(DevApiHttpError)?,
+        ),
+        None => None,
+    };
+    let out = match (action.as_str(), &caller) {
+        ("generateJwt", Some(c)) => w.generate_jwt(c, &body).await,
+        ("obtainJwt", Some(c)) => w.obtain_jwt(c, &body).await,
+        ("revoke" | "reinstate", Some(c)) => {
+            w.set_token_revoked(c, &body, action == "revoke").await
+        }
+        ("revokeByConsumer" | "reinstateByConsumer", Some(c)) => {
+            w.set_consumer_tokens_revoked(c, &body, action == "revokeByConsumer")
+                .await
+        }
+        ("obtainJwtByDerivedShortToken", _) => {
+            w.obtain_jwt_by_short_token(&instance_id, &body).await
+        }
+        ("validate", _) => w.validate_authentication_token(&instance_id, &body).await,
+        (other, _) => Err(DevApiError::NotFound(format!(
+            "unknown action '{}'",
+            other.chars().take(64).collect::<String>()
+        ))),
+    }
+    .map_err(DevApiHttpError)?;
+    // Revoke / reinstate answer 200 with a body (a 204 breaks the client).
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(out)).into_response())
 }
 
 #[derive(Deserialize)]

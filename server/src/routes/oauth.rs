@@ -181,11 +181,15 @@ async fn metadata(State(state): State<AppState>) -> Response {
     r
 }
 
+/// Writ's token signing key, and the keys of enabled JWT credential
+/// providers (relying parties verify the JWTs those mint here too).
 async fn jwks(State(state): State<AppState>) -> Response {
-    let set = writ_core::signing::Jwks {
-        keys: vec![state.writ.signing_key().jwk().clone()],
-    };
-    let mut r = Json(set).into_response();
+    let mut keys = vec![serde_json::to_value(state.writ.signing_key().jwk()).unwrap_or_default()];
+    match state.writ.provider_jwks().await {
+        Ok(more) => keys.extend(more),
+        Err(e) => tracing::error!(error = %e, "could not list credential provider keys"),
+    }
+    let mut r = Json(serde_json::json!({ "keys": keys })).into_response();
     // Short enough that a rotated key is picked up soon; long enough to spare us.
     r.headers_mut().insert(
         header::CACHE_CONTROL,

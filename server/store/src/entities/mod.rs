@@ -252,3 +252,65 @@ pub mod credential_grant {
     }
     entity_boilerplate!();
 }
+
+pub mod credential_provider {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "credential_providers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        /// `jwt` (OAuth providers are not built yet).
+        pub kind: String,
+        pub identifier: String,
+        pub name: String,
+        pub description: String,
+        /// `writ_core::jwt_provider::JwtProviderConfig` as JSON.
+        pub config: String,
+        /// The signing key (PKCS#8 PEM), sealed by the vault.
+        pub sealed_key: String,
+        pub kid: String,
+        pub enabled: bool,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod provider_grant {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "provider_grants")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub provider_id: String,
+        pub client_pk: String,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod authentication_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "authentication_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub provider_id: String,
+        /// The calling client's `client_id` (consumerType `application`).
+        pub consumer_id: String,
+        /// SHA-256 (hex) of the JWT, to find it by value.
+        pub token_hash: String,
+        /// SHA-256 (hex) of the derived short token, if one was made.
+        pub short_token_hash: Option<String>,
+        /// The JWT itself, sealed (ObtainJwt returns it again).
+        pub sealed_jwt: String,
+        pub revoked: bool,
+        pub created_at: i64,
+        pub updated_at: i64,
+        pub expires_at: i64,
+    }
+    entity_boilerplate!();
+}

@@ -67,18 +67,23 @@ impl Writ {
     /// Checks the path's instance and the bearer: signed by this Writ, for
     /// `urn:cloud:idaas:pam`, unexpired, carrying `permission`, issued to a
     /// client that still exists and is enabled.
-    pub async fn developer_caller(
-        &self,
-        instance_id: &str,
-        authorization: Option<&str>,
-        permission: &str,
-    ) -> Result<Caller, DevApiError> {
+    pub(crate) fn check_instance(&self, instance_id: &str) -> Result<(), DevApiError> {
         if instance_id != self.instance_id {
             return Err(DevApiError::NotFound(format!(
                 "no instance '{}' here",
                 instance_id.chars().take(64).collect::<String>()
             )));
         }
+        Ok(())
+    }
+
+    pub async fn developer_caller(
+        &self,
+        instance_id: &str,
+        authorization: Option<&str>,
+        permission: &str,
+    ) -> Result<Caller, DevApiError> {
+        self.check_instance(instance_id)?;
         let token = authorization
             .and_then(|h| {
                 h.strip_prefix("Bearer ")

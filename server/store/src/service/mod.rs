@@ -3,7 +3,9 @@
 mod admins;
 mod audit;
 mod clients;
+mod credential_providers;
 mod credentials;
+mod dev_tokens;
 mod developer_api;
 mod federation;
 mod hot_cache;
@@ -30,6 +32,7 @@ use writ_migrations::MigratorTrait;
 
 pub use admins::LoginThrottle;
 pub use audit::AuditSink;
+pub use dev_tokens::TokenQuery;
 pub use developer_api::{Caller, DevApiError};
 pub use token::TokenRequest;
 
