@@ -725,3 +725,12 @@ pub async fn list_credential_grants(id: String) -> Result<Vec<CredentialGrantVie
         .await
         .map_err(ssr::err)
 }
+
+#[server(prefix = "/console/api", endpoint = "client_credentials")]
+pub async fn client_credentials(client: String) -> Result<Vec<CredentialView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .credentials_of_client(&client)
+        .await
+        .map_err(ssr::err)
+}

@@ -302,6 +302,17 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await expect(page.locator('body')).not.toContainText('sk-live-e2e-not-shown-again');
   await hydrated(page);
   await shot(page, 'credential-details');
+  // Grant it to the M2M application: its flowchart gains an LLM node.
+  const credUrl = page.url();
+  await page.getByLabel('Agent or application client_id').fill(m2mClientId);
+  await page.getByRole('button', { name: 'Grant' }).click();
+  await expect(page.locator('ul.grants')).toContainText(m2mClientId);
+  await page.goto(m2mUrl);
+  await hydrated(page);
+  await expect(page.locator('.flowchart .node.llm')).toContainText('OpenAI production');
+  await shot(page, 'flowchart-llm-node');
+  await page.goto(credUrl);
+  await hydrated(page);
   await page.getByRole('button', { name: 'Edit' }).click();
   const editPanel = page.getByRole('region', { name: 'Edit Credential' });
   await editPanel.getByLabel('Credential Name').fill('OpenAI (prod)');

@@ -53,6 +53,42 @@ PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"o
 METHODS+=(oidc_federated)
 BODY[oidc_federated]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&client_assertion_type=urn%3Acloud%3Aidaas%3Aparams%3Aoauth%3Aclient-assertion-type%3Aid-token-bearer&application_federated_credential_name=k8s&client_assertion=$(cat "$DATA/sa-token")"; AUTH[oidc_federated]=""
 
+# PCA: root → intermediate → leaf (P-256) from openssl, a provider with the
+# root and intermediate, a Certificate-mode credential; assertions pre-signed
+# with the leaf key, each request carrying the leaf and chain as the SDK does.
+(
+  cd "$DATA"
+  key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null; }
+  key root.key; key int.key; key leaf.key
+  openssl req -x509 -new -key root.key -subj "/CN=Bench Root" -days 2 -out root.pem \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+  printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' > int.ext
+  printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n' > leaf.ext
+  openssl req -new -key int.key -subj "/CN=Bench Intermediate" -out int.csr
+  openssl x509 -req -in int.csr -CA root.pem -CAkey root.key -CAcreateserial -days 2 -extfile int.ext -out int.pem 2>/dev/null
+  openssl req -new -key leaf.key -subj "/CN=bench-agent" -out leaf.csr
+  openssl x509 -req -in leaf.csr -CA int.pem -CAkey int.key -CAcreateserial -days 2 -extfile leaf.ext -out leaf.pem 2>/dev/null
+)
+PCA_PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"pca","name":"bench-pca","root_certificate":open(sys.argv[1]).read(),"intermediate_certificates":[open(sys.argv[2]).read()]}))' "$DATA/root.pem" "$DATA/int.pem")" "$URL/api/admin/v1/federated-credential-providers" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
+"${C[@]}" -d "{\"type\":\"pca\",\"provider_id\":\"$PCA_PROV\",\"name\":\"pca\",\"verification\":{\"mode\":\"certificate\",\"cn\":\"bench-agent\"}}" "$URL/api/admin/v1/agents/$AID/federated-credentials" >/dev/null
+PCA_ASSERTIONS="${PCA_ASSERTIONS:-45000}"
+pca_assertions() { "$PYTHON" server/bench/make_assertions.py "$DATA/leaf.key" "$CID" "$TOKEN_URL" "$1" "$2" --pca pca "$DATA/leaf.pem" "$DATA/int.pem"; }
+pca_assertions 1 "$DATA/pca-check.txt"
+METHODS+=(pca)
+BODY[pca]="$(cat "$DATA/pca-check.txt")"; AUTH[pca]=""
+
+# PKCS#7 (Alibaba ECS shape): a test cloud's RSA certificate signs the
+# document (openssl cms) with this Writ as audience; ECS caches one document
+# for up to ~70 minutes, so the body is fixed.
+INSTANCE="$("${C[@]}" "$URL/api/admin/v1/issuer" | python3 -c 'import sys,json; print(json.load(sys.stdin)["instance_id"])')"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$DATA/ecs.key" -subj "/CN=ecs.bench" -days 2 -out "$DATA/ecs.pem" 2>/dev/null
+python3 -c 'import json,sys,time; print(json.dumps({"instance-id":"i-bench","owner-account-id":"1234567","region-id":"cn-hangzhou","audience":json.dumps({"aud":sys.argv[1],"signingTime":int(time.time())})}))' "$INSTANCE" > "$DATA/doc.json"
+DOC="$(openssl cms -sign -nodetach -binary -md sha256 -outform DER -signer "$DATA/ecs.pem" -inkey "$DATA/ecs.key" -in "$DATA/doc.json" | base64 -w0)"
+P7_PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"pkcs7","name":"bench-ecs","trust_source":"alibaba_cloud_ecs","verification_certificate":open(sys.argv[1]).read(),"account_id":"1234567"}))' "$DATA/ecs.pem")" "$URL/api/admin/v1/federated-credential-providers" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
+"${C[@]}" -d "{\"type\":\"pkcs7\",\"provider_id\":\"$P7_PROV\",\"name\":\"ecs\",\"verification\":{\"mode\":\"cloud_server\",\"instance_id\":\"i-bench\"}}" "$URL/api/admin/v1/agents/$AID/federated-credentials" >/dev/null
+METHODS+=(pkcs7)
+BODY[pkcs7]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&client_assertion_type=urn%3Acloud%3Aidaas%3Aparams%3Aoauth%3Aclient-assertion-type%3Apkcs7-bearer&application_federated_credential_name=ecs&client_assertion=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$DOC")"; AUTH[pkcs7]=""
+
 # One token per method must verify against the JWKS before any load.
 for m in "${METHODS[@]}"; do
   args=(-d "${BODY[$m]}"); [ -n "${AUTH[$m]}" ] && args+=(-H "Authorization: ${AUTH[$m]}")
@@ -76,8 +112,8 @@ fail=0
 for mode in pinned unpinned; do
   if [ $mode = pinned ]; then taskset -pc 0 $PID >/dev/null; WRK=(taskset -c 1 wrk); else taskset -pc 0-$(($(nproc)-1)) $PID >/dev/null; WRK=(wrk); fi
   for m in "${METHODS[@]}"; do
-    if [ "$m" = private_key_jwt ]; then
-      assertions "$ASSERTIONS" "$DATA/bodies.txt"
+    if [ "$m" = private_key_jwt ] || [ "$m" = pca ]; then
+      if [ "$m" = pca ]; then pca_assertions "$PCA_ASSERTIONS" "$DATA/bodies.txt"; else assertions "$ASSERTIONS" "$DATA/bodies.txt"; fi
       out="$(BODIES="$DATA/bodies.txt" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/assertions.lua "$TOKEN_URL")"
     else
       out="$(BODY="${BODY[$m]}" AUTH="${AUTH[$m]}" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/token.lua "$TOKEN_URL")"

@@ -52,6 +52,8 @@ fn ClientView(client: ClientView) -> impl IntoView {
     let tab = RwSignal::new(Tab::Overview);
     let is_agent = client.kind == ClientKind::Agent;
     let c = StoredValue::new(client.clone());
+    let pk = client.id.clone();
+    let vault = Resource::new(move || pk.clone(), api::client_credentials);
     let tab_button = move |t: Tab, label: &'static str| {
         view! {
             <button role="tab" class:active=move || tab.get() == t aria-selected=move || (tab.get() == t).to_string()
@@ -72,6 +74,20 @@ fn ClientView(client: ClientView) -> impl IntoView {
             <div class="node writ"><strong>"Writ"</strong><span>"token endpoint"</span></div>
             <span class="arrow">"→"</span>
             <div class="node resource"><strong>"Gateway / resource"</strong><span>"verifies with JWKS"</span></div>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let creds = vault.await.unwrap_or_default();
+                    creds.into_iter().map(|cr| {
+                        let (class, label) = if cr.business_type == "llm" { ("node llm", "LLM") } else { ("node saas", "External Service") };
+                        view! {
+                            <span class="arrow">"·"</span>
+                            <a class=class href=format!("/credentials/{}", cr.id) title="A credential this client may obtain at run time">
+                                <strong>{label}</strong><span>{cr.name}</span>
+                            </a>
+                        }
+                    }).collect_view()
+                })}
+            </Suspense>
         </div>
         <div class="tabs" role="tablist">
             {tab_button(Tab::Overview, "Overview")}

@@ -215,6 +215,26 @@ impl Writ {
         })
     }
 
+    /// The credentials a client may obtain (the flowchart's LLM and
+    /// External Service nodes).
+    pub async fn credentials_of_client(&self, client_pk: &str) -> Result<Vec<CredentialView>> {
+        let ids: Vec<String> = credential_grant::Entity::find()
+            .filter(credential_grant::Column::ClientPk.eq(client_pk))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|g| g.credential_id)
+            .collect();
+        Ok(credential::Entity::find()
+            .filter(credential::Column::Id.is_in(ids))
+            .order_by_asc(credential::Column::Name)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(view)
+            .collect())
+    }
+
     pub async fn list_credential_grants(
         &self,
         credential_id: &str,
