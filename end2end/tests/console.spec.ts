@@ -283,6 +283,11 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await expect(page.locator('.test-result')).toContainText('Refused');
   await expect(page.locator('li.check.fail')).toContainText('signature');
   await shot(page, 'test-credential-refused');
+  // The General tab's trust-source tabs show that type's providers in place.
+  await page.getByRole('tab', { name: 'PCA Federated Credential Provider' }).click();
+  await expect(page.locator('table.providers')).toContainText('corp-pca');
+  await expect(page.locator('table.providers')).not.toContainText('cluster-east');
+  await shot(page, 'pca-trust-source-tab');
 
   // Asset Management › Credential: create → details → edit (blank keeps the
   // key) → disable → delete. The key is never shown back.

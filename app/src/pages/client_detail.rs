@@ -187,12 +187,18 @@ fn AuthManagement(client: String, client_id: String) -> impl IntoView {
             {sub_tab(1, "Certificates Credential")}
             {sub_tab(2, "Federated Credentials")}
             {sub_tab(3, "Test credential")}
+            {sub_tab(4, "PCA Federated Credential Provider")}
+            {sub_tab(5, "OIDC Federation Trust Source")}
+            {sub_tab(6, "PKCS#7 Federation Trust Source")}
         </div>
         {move || match tab.get() {
             0 => view! { <ClientSecrets client=client.get_value()/> }.into_any(),
             1 => view! { <PublicKeys client=client.get_value()/> }.into_any(),
             2 => view! { <crate::pages::federation::FederatedCredentials client=client.get_value()/> }.into_any(),
-            _ => view! { <crate::pages::federation::TestCredential client_id=client_id.get_value()/> }.into_any(),
+            3 => view! { <crate::pages::federation::TestCredential client_id=client_id.get_value()/> }.into_any(),
+            4 => view! { <crate::pages::federation::TrustSources kind="pca"/> }.into_any(),
+            5 => view! { <crate::pages::federation::TrustSources kind="oidc"/> }.into_any(),
+            _ => view! { <crate::pages::federation::TrustSources kind="pkcs7"/> }.into_any(),
         }}
     }
 }

@@ -29,7 +29,13 @@ fn kind_label(kind: &str) -> &'static str {
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
-    view! { <Title text="Federated Credential Providers · Writ"/><Layout><ProvidersBody/></Layout> }
+    view! { <Title text="Federated Credential Providers · Writ"/><Layout><ProvidersBody only=None/></Layout> }
+}
+
+/// The agent's General tab: one provider type's trust sources, managed in place.
+#[component]
+pub fn TrustSources(kind: &'static str) -> impl IntoView {
+    view! { <ProvidersBody only=Some(kind)/> }
 }
 
 fn text(s: RwSignal<String>, name: &'static str, placeholder: &'static str) -> impl IntoView {
@@ -39,8 +45,9 @@ fn text(s: RwSignal<String>, name: &'static str, placeholder: &'static str) -> i
     }
 }
 
+/// Provider management; `only` narrows it to one type (the agent page's tabs).
 #[component]
-fn ProvidersBody() -> impl IntoView {
+fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
     let oidc = ServerAction::<CreateOidcProvider>::new();
     let pca = ServerAction::<CreatePcaProvider>::new();
     let pkcs7 = ServerAction::<CreatePkcs7Provider>::new();
@@ -77,11 +84,20 @@ fn ProvidersBody() -> impl IntoView {
         }
     });
     let opener = move |k: &'static str, label: &'static str| {
-        view! { <button class="primary" on:click=move |_| open.set(k.into())>{label}</button> }
+        only.is_none_or(|o| o == k).then(|| {
+            view! { <button class="primary" on:click=move |_| open.set(k.into())>{label}</button> }
+        })
     };
     view! {
         <div class="page-head">
-            <h1>"Federated Credential Providers"</h1>
+            {match only {
+                Some(k) => view! { <h2>{match k {
+                    "pca" => "PCA Federated Credential Provider",
+                    "oidc" => "OIDC Federation Trust Source",
+                    _ => "PKCS#7 Federation Trust Source",
+                }}</h2> }.into_any(),
+                None => view! { <h1>"Federated Credential Providers"</h1> }.into_any(),
+            }}
             <div class="actions">
                 {opener("pca", "Add PCA Provider")}
                 {opener("oidc", "Add OIDC Provider")}
@@ -156,11 +172,11 @@ fn ProvidersBody() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(l) if l.is_empty() => view! { <p class="muted">"No providers yet."</p> }.into_any(),
+                    Ok(l) if l.iter().all(|p| only.is_some_and(|o| o != p.kind)) => view! { <p class="muted">"No providers yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list providers">
                             <thead><tr><th>"Name"</th><th>"Type"</th><th>"Trust"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
-                            <tbody>{l.into_iter().map(|p| {
+                            <tbody>{l.into_iter().filter(|p| only.is_none_or(|o| o == p.kind)).map(|p| {
                                 let (id1, id2, enabled) = (p.id.clone(), p.id.clone(), p.enabled);
                                 view! {
                                     <tr>
