@@ -421,3 +421,48 @@ async fn credentials_vault_and_developer_api(b: Backend) {
     assert_eq!(r.status(), 204);
     s.stop().await;
 }
+
+/// A secret may be added with no body at all, or an empty body under a JSON
+/// content type (as `curl -X POST -H 'Content-Type: application/json'` sends).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_secret_body_is_optional() {
+    let s = spawn(Backend::Sqlite).await;
+    let agent: Value = s
+        .admin_post("/agents", json!({"name": "nobody", "owner": "t"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let url = s.url(&format!(
+        "/api/admin/v1/agents/{}/client-secrets",
+        agent["id"].as_str().unwrap()
+    ));
+    let r = s
+        .http
+        .post(&url)
+        .bearer_auth(common::ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = s
+        .http
+        .post(&url)
+        .bearer_auth(common::ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let r = s
+        .http
+        .post(&url)
+        .bearer_auth(common::ADMIN_TOKEN)
+        .header("content-type", "application/json")
+        .body("{nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    s.stop().await;
+}

@@ -238,12 +238,16 @@ async fn get_client(
 async fn add_secret(
     State(s): State<AppState>,
     Path((c, id)): Path<(String, String)>,
-    b: Option<Json<NewSecretRequest>>,
+    raw: axum::body::Bytes,
 ) -> Result<(StatusCode, Json<NewSecret>), ApiError> {
     let client = client_of(&s, &c, &id).await?;
-    let allow_jwt = b
-        .and_then(|Json(b)| b.allow_client_secret_jwt)
-        .unwrap_or(false);
+    // The body is optional: none, empty, or {"allow_client_secret_jwt": true}.
+    let opts: NewSecretRequest = if raw.iter().all(u8::is_ascii_whitespace) {
+        NewSecretRequest::default()
+    } else {
+        serde_json::from_slice(&raw).map_err(|e| bad_request(format!("request body: {e}")))?
+    };
+    let allow_jwt = opts.allow_client_secret_jwt.unwrap_or(false);
     Ok((
         StatusCode::CREATED,
         Json(s.writ.add_client_secret(&client.id, allow_jwt).await?),
