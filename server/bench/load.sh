@@ -89,6 +89,18 @@ P7_PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type"
 METHODS+=(pkcs7)
 BODY[pkcs7]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&client_assertion_type=urn%3Acloud%3Aidaas%3Aparams%3Aoauth%3Aclient-assertion-type%3Apkcs7-bearer&application_federated_credential_name=ecs&client_assertion=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$DOC")"; AUTH[pkcs7]=""
 
+# PKCS#7 (AWS EC2 shape): DSA-1024/160 with SHA-1 as AWS's /pkcs7 signs;
+# an instance sends the same document for its whole life.
+openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:1024 -pkeyopt dsa_paramgen_q_bits:160 -out "$DATA/dsa.params" 2>/dev/null
+openssl genpkey -paramfile "$DATA/dsa.params" -out "$DATA/ec2.key" 2>/dev/null
+openssl req -new -x509 -key "$DATA/ec2.key" -subj "/CN=ec2.bench" -days 2 -out "$DATA/ec2.pem" 2>/dev/null
+printf '{"accountId":"123456789012","instanceId":"i-0bench","region":"eu-west-1","pendingTime":"2026-11-01T00:00:00Z"}' > "$DATA/ec2.json"
+EC2_DOC="$(openssl cms -sign -nodetach -binary -md sha1 -outform DER -signer "$DATA/ec2.pem" -inkey "$DATA/ec2.key" -in "$DATA/ec2.json" | base64 -w0)"
+EC2_PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"pkcs7","name":"bench-ec2","trust_source":"aws_ec2","verification_certificate":open(sys.argv[1]).read(),"account_id":"123456789012"}))' "$DATA/ec2.pem")" "$URL/api/admin/v1/federated-credential-providers" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
+"${C[@]}" -d "{\"type\":\"pkcs7\",\"provider_id\":\"$EC2_PROV\",\"name\":\"ec2\",\"verification\":{\"mode\":\"cloud_server\",\"instance_id\":\"i-0bench\"}}" "$URL/api/admin/v1/agents/$AID/federated-credentials" >/dev/null
+METHODS+=(pkcs7_aws)
+BODY[pkcs7_aws]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&client_assertion_type=urn%3Acloud%3Aidaas%3Aparams%3Aoauth%3Aclient-assertion-type%3Apkcs7-bearer&application_federated_credential_name=ec2&client_assertion=$(python3 -c 'import sys,urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$EC2_DOC")"; AUTH[pkcs7_aws]=""
+
 # One token per method must verify against the JWKS before any load.
 for m in "${METHODS[@]}"; do
   args=(-d "${BODY[$m]}"); [ -n "${AUTH[$m]}" ] && args+=(-H "Authorization: ${AUTH[$m]}")

@@ -190,7 +190,14 @@ pub struct Pkcs7Trust {
     cfg: Pkcs7ProviderConfig,
     key: VerifyKey,
     cert_fields: Value,
+    /// SHA-256 of documents whose signature already verified with this key.
+    /// An instance sends the same document for hours, and a DSA verify costs
+    /// ~1 ms; the result for identical bytes and key cannot change. Every
+    /// other check (account, audience, age) still runs on each request.
+    verified: std::sync::Mutex<std::collections::HashSet<[u8; 32]>>,
 }
+
+const VERIFIED_CACHE: usize = 1024;
 
 impl std::fmt::Debug for Pkcs7Trust {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -210,6 +217,7 @@ impl Pkcs7Trust {
             key: VerifyKey::from_cert(&der).map_err(|_| OAuthError::server_error())?,
             cert_fields: super::pca::fields_of_der(&der).unwrap_or(Value::Null),
             cfg: cfg.clone(),
+            verified: Default::default(),
         })
     }
 }
@@ -278,30 +286,9 @@ fn parse(der: &[u8]) -> Option<Parsed> {
     })
 }
 
-/// Verifies a document (base64 DER, with or without PEM armour or newlines).
-pub fn verify(
-    document: &str,
-    trust: &Pkcs7Trust,
-    writ_instance_id: &str,
-    now: i64,
-    skew: i64,
-) -> Result<VerifiedDocument, OAuthError> {
-    if document.len() > MAX_DOCUMENT {
-        return Err(reject("document_too_long", "too long"));
-    }
-    let b64: String = document
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .flat_map(|l| l.trim().chars())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD
-        .decode(b64.as_bytes())
-        .map_err(|_| reject("document_malformed", "not base64"))?;
-    let p =
-        parse(&der).ok_or_else(|| reject("document_malformed", "not a CMS SignedData document"))?;
-    if p.digest_oid != OID_SHA1 && p.digest_oid != OID_SHA256 {
-        return Err(reject("document_alg", "digest must be SHA-1 or SHA-256"));
-    }
+/// messageDigest against the content, then the signature over the signed
+/// attributes (or the content) with the provider's key.
+fn check_signature(p: &Parsed, trust: &Pkcs7Trust) -> Result<(), OAuthError> {
     if let Some(md) = &p.message_digest {
         let actual = if p.digest_oid == OID_SHA1 {
             Sha1::digest(&p.content).to_vec()
@@ -328,6 +315,47 @@ pub fn verify(
             "document_signature",
             "signature does not verify with the provider's certificate",
         ));
+    }
+    Ok(())
+}
+
+/// Verifies a document (base64 DER, with or without PEM armour or newlines).
+pub fn verify(
+    document: &str,
+    trust: &Pkcs7Trust,
+    writ_instance_id: &str,
+    now: i64,
+    skew: i64,
+) -> Result<VerifiedDocument, OAuthError> {
+    if document.len() > MAX_DOCUMENT {
+        return Err(reject("document_too_long", "too long"));
+    }
+    let b64: String = document
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .flat_map(|l| l.trim().chars())
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(b64.as_bytes())
+        .map_err(|_| reject("document_malformed", "not base64"))?;
+    let p =
+        parse(&der).ok_or_else(|| reject("document_malformed", "not a CMS SignedData document"))?;
+    if p.digest_oid != OID_SHA1 && p.digest_oid != OID_SHA256 {
+        return Err(reject("document_alg", "digest must be SHA-1 or SHA-256"));
+    }
+    let fingerprint: [u8; 32] = Sha256::digest(&der).into();
+    let known = trust
+        .verified
+        .lock()
+        .is_ok_and(|v| v.contains(&fingerprint));
+    if !known {
+        check_signature(&p, trust)?;
+        if let Ok(mut v) = trust.verified.lock() {
+            if v.len() >= VERIFIED_CACHE {
+                v.clear();
+            }
+            v.insert(fingerprint);
+        }
     }
     let json: Value = serde_json::from_slice(&p.content)
         .map_err(|_| reject("document_malformed", "payload is not JSON"))?;
@@ -438,6 +466,13 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.reason, "document_signature");
+        // The same document again hits the verified-signature cache; the
+        // account check still runs, and a forgery is still refused.
+        let doc = s.sign(&aws_doc("123456789012"));
+        assert!(verify(&doc, &t, "idaas_x", NOW, 60).is_ok());
+        assert!(verify(&doc, &t, "idaas_x", NOW, 60).is_ok());
+        // Three distinct signed documents so far (the wrong-account one verified too).
+        assert_eq!(t.verified.lock().unwrap().len(), 3);
         let forged = s.sign_then_swap_content(
             &aws_doc("123456789012"),
             &aws_doc("123456789012").replace("i-0abc", "i-evil"),
