@@ -146,11 +146,19 @@ fn pem_of(der: &[u8]) -> String {
 }
 
 /// A provider's trust anchors, decoded once.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PcaTrust {
     root: Vec<u8>,
     intermediates: Vec<Vec<u8>>,
+    /// Paths already validated, by SHA-256 of the presented leaf and chain:
+    /// a workload presents the same certificate on every request, and the
+    /// path's signatures and constraints cannot change for the same bytes
+    /// and anchors. Each entry keeps the path's validity window, checked
+    /// against the clock on every hit. Bounded; rebuilt with the trust.
+    verified: std::sync::Mutex<std::collections::HashMap<[u8; 32], (VerifiedLeaf, i64, i64)>>,
 }
+
+const VERIFIED_PATHS: usize = 1024;
 
 impl PcaTrust {
     pub fn new(cfg: &PcaProviderConfig) -> Result<Self, OAuthError> {
@@ -165,6 +173,7 @@ impl PcaTrust {
         Ok(Self {
             root,
             intermediates,
+            verified: Default::default(),
         })
     }
 }
@@ -271,6 +280,42 @@ pub fn verify_chain(
     now: i64,
     skew: i64,
 ) -> Result<VerifiedLeaf, OAuthError> {
+    let fingerprint: [u8; 32] = Sha256::new()
+        .chain_update(leaf_pem.trim().as_bytes())
+        .chain_update([0u8])
+        .chain_update(chain_pem.unwrap_or_default().trim().as_bytes())
+        .finalize()
+        .into();
+    let hit = trust
+        .verified
+        .lock()
+        .ok()
+        .and_then(|m| m.get(&fingerprint).cloned());
+    if let Some((leaf, from, until)) = hit
+        && now + skew >= from
+        && now - skew <= until
+    {
+        return Ok(leaf);
+    }
+    let (leaf, from, until) = verify_path(leaf_pem, chain_pem, trust, now, skew)?;
+    if let Ok(mut m) = trust.verified.lock() {
+        if m.len() >= VERIFIED_PATHS {
+            m.clear();
+        }
+        m.insert(fingerprint, (leaf.clone(), from, until));
+    }
+    Ok(leaf)
+}
+
+/// The full path check; also returns the window in which every
+/// certificate on the path is valid.
+fn verify_path(
+    leaf_pem: &str,
+    chain_pem: Option<&str>,
+    trust: &PcaTrust,
+    now: i64,
+    skew: i64,
+) -> Result<(VerifiedLeaf, i64, i64), OAuthError> {
     let mut presented = pem_certificates(leaf_pem)
         .map_err(|m| reject("certificate_malformed", format!("client_x509 {m}")))?;
     if presented.is_empty() {
@@ -314,6 +359,14 @@ pub fn verify_chain(
         ));
     }
 
+    let window = |c: &X509Certificate<'_>, (lo, hi): (i64, i64)| {
+        let v = c.validity();
+        (
+            lo.max(v.not_before.timestamp()),
+            hi.min(v.not_after.timestamp()),
+        )
+    };
+    let mut valid = window(&leaf, (i64::MIN, i64::MAX));
     let mut current = &leaf;
     // `cas_below`: CA certificates between the leaf and the one checked next.
     for cas_below in 0..MAX_PATH {
@@ -326,10 +379,15 @@ pub fn verify_chain(
                     format!("client certificate key: {}", e.message),
                 )
             })?;
-            return Ok(VerifiedLeaf {
-                key,
-                fields: cert_fields(&leaf, &leaf_der),
-            });
+            valid = window(&root, valid);
+            return Ok((
+                VerifiedLeaf {
+                    key,
+                    fields: cert_fields(&leaf, &leaf_der),
+                },
+                valid.0,
+                valid.1,
+            ));
         }
         let next = pool.iter().find(|c| signed_by(current, c)).ok_or_else(|| {
             reject(
@@ -342,6 +400,7 @@ pub fn verify_chain(
         })?;
         check_issuer(next, cas_below)?;
         check_cert(next, "intermediate certificate", now, skew)?;
+        valid = window(next, valid);
         current = next;
     }
     Err(reject("certificate_chain", "the chain is too long"))
@@ -438,6 +497,20 @@ mod tests {
         assert_eq!(v.fields["san"]["dns"][0], "agent.payments.corp");
         // The chain may also come only from the provider's registered intermediates.
         assert!(verify_chain(&c.leaf_pem, None, &trust(&c), NOW, 60).is_ok());
+        // A validated path is remembered, but its validity window still applies.
+        let t = trust(&c);
+        assert!(verify_chain(&c.leaf_pem, Some(&c.intermediate_pem), &t, NOW, 60).is_ok());
+        assert!(verify_chain(&c.leaf_pem, Some(&c.intermediate_pem), &t, NOW, 60).is_ok());
+        assert_eq!(t.verified.lock().unwrap().len(), 1);
+        let e = verify_chain(
+            &c.leaf_pem,
+            Some(&c.intermediate_pem),
+            &t,
+            NOW + 200 * 86_400,
+            60,
+        )
+        .unwrap_err();
+        assert_eq!(e.reason, "certificate_expired");
     }
 
     #[test]
