@@ -71,7 +71,7 @@ BODY[oidc_federated]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&
 )
 PCA_PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"pca","name":"bench-pca","root_certificate":open(sys.argv[1]).read(),"intermediate_certificates":[open(sys.argv[2]).read()]}))' "$DATA/root.pem" "$DATA/int.pem")" "$URL/api/admin/v1/federated-credential-providers" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
 "${C[@]}" -d "{\"type\":\"pca\",\"provider_id\":\"$PCA_PROV\",\"name\":\"pca\",\"verification\":{\"mode\":\"certificate\",\"cn\":\"bench-agent\"}}" "$URL/api/admin/v1/agents/$AID/federated-credentials" >/dev/null
-PCA_ASSERTIONS="${PCA_ASSERTIONS:-45000}"
+PCA_ASSERTIONS="${PCA_ASSERTIONS:-100000}"
 pca_assertions() { "$PYTHON" server/bench/make_assertions.py "$DATA/leaf.key" "$CID" "$TOKEN_URL" "$1" "$2" --pca pca "$DATA/leaf.pem" "$DATA/int.pem"; }
 pca_assertions 1 "$DATA/pca-check.txt"
 METHODS+=(pca)
