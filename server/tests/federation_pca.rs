@@ -5,19 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
-use common::{Backend, TestServer, spawn};
+use common::{Backend, TestServer, now, spawn};
 use serde_json::{Value, json};
 use writ_core::testing::cloud::{CloudSigner, KeyKind};
 use writ_core::testing::pki::{Chain, ChainOptions};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await } )* }
-    };
-}
 
 on_both_backends!(
     pca_certificate_gets_a_token_once_per_assertion,
@@ -28,13 +22,6 @@ on_both_backends!(
 
 const PCA: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:x509-jwt-bearer";
 const PKCS7: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer";
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 async fn created(r: reqwest::Response) -> Value {
     let st = r.status();

@@ -4,30 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use base64::Engine;
-use common::{Backend, TestServer, spawn, spawn_with};
+use common::{Backend, TestServer, now, spawn, spawn_with};
 use serde_json::{Value, json};
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )* }
-        mod postgres { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Postgres).await } )* }
-    };
-}
 
 on_both_backends!(
     client_secret_jwt_only_for_secrets_that_allow_it,
     credentials_vault_and_developer_api
 );
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 fn hs256(secret: &str, client_id: &str, aud: &str) -> String {
     use aws_lc_rs::hmac;
