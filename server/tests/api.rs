@@ -10,7 +10,6 @@ use common::{ADMIN_PASSWORD, Backend, TestServer, spawn};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-/// Runs each scenario once per backend.
 
 on_both_backends!(
     discovery_and_jwks,
