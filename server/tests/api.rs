@@ -10,7 +10,6 @@ use common::{ADMIN_PASSWORD, Backend, TestServer, spawn};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 
-
 on_both_backends!(
     discovery_and_jwks,
     secret_post_and_basic_tokens_verify_against_jwks,
