@@ -197,13 +197,20 @@ fn bad(reason: &'static str, d: &str) -> OAuthError {
     )
 }
 
+/// A platform token that passed: its header and claims.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerifiedToken {
+    pub header: Value,
+    pub claims: Value,
+}
+
 /// Verifies signature, issuer, audience and time; returns the claims.
 pub fn verify(
     token: &str,
     trust: &OidcTrust,
     now: i64,
     skew_secs: i64,
-) -> Result<Value, OAuthError> {
+) -> Result<VerifiedToken, OAuthError> {
     // The SDK sends the token file as read, trailing newline included.
     let token = token.trim();
     if token.len() > 16 * 1024 {
@@ -248,7 +255,10 @@ pub fn verify(
                 {
                     return Err(bad("token_not_yet_valid", "not yet valid"));
                 }
-                return Ok(c);
+                return Ok(VerifiedToken {
+                    header: serde_json::to_value(&header).unwrap_or_default(),
+                    claims: c,
+                });
             }
             Err(e) => {
                 use jsonwebtoken::errors::ErrorKind;
@@ -311,7 +321,9 @@ mod tests {
             &OidcProviderConfig::parse("https://kubernetes.default.svc", "writ", &jwks).unwrap(),
         )
         .unwrap();
-        let claims = verify(&format!("{}\n", k8s_token(&kp, json!({}))), &cfg, NOW, 60).unwrap();
+        let claims = verify(&format!("{}\n", k8s_token(&kp, json!({}))), &cfg, NOW, 60)
+            .unwrap()
+            .claims;
         assert_eq!(claims["kubernetes.io"]["namespace"], "payments");
     }
 

@@ -33,6 +33,9 @@ pub struct VerifiedAssertion {
     pub exp: i64,
     /// Which of the client's keys signed it.
     pub key_index: usize,
+    /// The verified JWS's header and claims (federated expressions read them).
+    pub header: Value,
+    pub claims: Value,
 }
 
 fn bad(reason: &'static str, description: &str) -> OAuthError {
@@ -73,11 +76,6 @@ fn split(assertion: &str) -> Result<Parts<'_>, OAuthError> {
         signing_input: &assertion.as_bytes()[..h.len() + 1 + c.len()],
         signature: decode(s)?,
     })
-}
-
-/// Header and claims of a JWS already verified (for expressions to read).
-pub fn header_and_claims(assertion: &str) -> Option<(Value, Value)> {
-    split(assertion).ok().map(|p| (p.header, p.claims))
 }
 
 /// The `iss` of an assertion, unverified: only to find whose keys to try.
@@ -139,6 +137,8 @@ pub fn verify(
         jti,
         exp,
         key_index,
+        header: p.header,
+        claims: p.claims,
     })
 }
 
@@ -248,6 +248,8 @@ pub fn verify_hmac(
         jti,
         exp,
         key_index,
+        header: p.header,
+        claims: p.claims,
     })
 }
 

@@ -247,17 +247,7 @@ impl Writ {
             skew_secs: self.clock_skew_secs,
         };
         let v = jwt_bearer::verify(assertion, &client_id, &keys, &policy)?;
-        if !self
-            .first_use_of_assertion(&client_id, &v.jti, v.exp)
-            .await
-            .map_err(db_err)?
-        {
-            return Err(OAuthError::new(
-                writ_core::OAuthErrorCode::InvalidClient,
-                "assertion_replayed",
-                "client assertion rejected: its jti was already used",
-            ));
-        }
+        self.consume_jti(&client_id, &v).await?;
         let key_id = client.public_keys[v.key_index].0.clone();
         Ok((client, CredentialRef::PublicKey(key_id), None))
     }
@@ -279,30 +269,19 @@ impl Writ {
                 "client_secret_jwt is not enabled for any secret of this client: Writ keeps only an argon2 hash of a secret unless it is created with client_secret_jwt allowed",
             ));
         }
-        let opened: Vec<(String, Vec<u8>)> = client
+        let (ids, keys): (Vec<&String>, Vec<Vec<u8>>) = client
             .jwt_secrets
             .iter()
-            .filter_map(|(id, sealed)| Some((id.clone(), self.open_client_secret(id, sealed)?)))
-            .collect();
-        let keys: Vec<Vec<u8>> = opened.iter().map(|(_, k)| k.clone()).collect();
+            .filter_map(|(id, sealed)| Some((id, self.open_client_secret(id, sealed)?)))
+            .unzip();
         let policy = Policy {
             audiences: &[&self.urls.token_endpoint, &self.urls.issuer],
             now: self.now(),
             skew_secs: self.clock_skew_secs,
         };
         let v = jwt_bearer::verify_hmac(assertion, &client.client_id, &keys, &policy)?;
-        if !self
-            .first_use_of_assertion(&client.client_id, &v.jti, v.exp)
-            .await
-            .map_err(db_err)?
-        {
-            return Err(OAuthError::new(
-                writ_core::OAuthErrorCode::InvalidClient,
-                "assertion_replayed",
-                "client assertion rejected: its jti was already used",
-            ));
-        }
-        let id = opened[v.key_index].0.clone();
+        self.consume_jti(&client.client_id, &v).await?;
+        let id = ids[v.key_index].clone();
         Ok((client.clone(), CredentialRef::ClientSecret(id), None))
     }
 
@@ -415,18 +394,15 @@ impl Writ {
         let input = match &fed.trust {
             ProviderTrust::Oidc(_) | ProviderTrust::OidcRemote(_) => {
                 let trust = oidc_trust.ok_or_else(OAuthError::server_error)?;
-                let claims = step(
+                let t = step(
                     checks,
                     "signature",
                     oidc::verify(assertion, trust, now, skew),
                     "the token's signature, issuer, audience and lifetime are valid",
                 )?;
-                let header = jwt_bearer::header_and_claims(assertion)
-                    .map(|(h, _)| h)
-                    .unwrap_or_default();
                 input.with(
                     "jwt",
-                    serde_json::json!({"header": header, "claims": claims}),
+                    serde_json::json!({"header": t.header, "claims": t.claims}),
                 )
             }
             ProviderTrust::Pca(trust) => {
@@ -462,22 +438,12 @@ impl Writ {
                     ),
                     "the assertion is signed by the certificate's key, for this token endpoint, not expired",
                 )?;
-                if !dry_run
-                    && !self
-                        .first_use_of_assertion(&client.client_id, &v.jti, v.exp)
-                        .await
-                        .map_err(db_err)?
-                {
-                    return Err(OAuthError::new(
-                        writ_core::OAuthErrorCode::InvalidClient,
-                        "assertion_replayed",
-                        "client assertion rejected: its jti was already used",
-                    ));
+                if !dry_run {
+                    self.consume_jti(&client.client_id, &v).await?;
                 }
-                let (header, claims) = jwt_bearer::header_and_claims(assertion).unwrap_or_default();
                 input.with("cert", leaf.fields).with(
                     "jwt",
-                    serde_json::json!({"header": header, "claims": claims}),
+                    serde_json::json!({"header": v.header, "claims": v.claims}),
                 )
             }
             ProviderTrust::Pkcs7(trust) => {
@@ -679,6 +645,31 @@ impl Writ {
             });
         self.hot.put_grant(rs_id, client_pk, value.clone(), now);
         Ok(value)
+    }
+}
+
+impl Writ {
+    /// Every client assertion (private_key_jwt, client_secret_jwt, PCA) is
+    /// accepted once: its `jti` is recorded until `exp`; a second use is
+    /// `invalid_client`.
+    async fn consume_jti(
+        &self,
+        client_id: &str,
+        v: &writ_core::grant::jwt_bearer::VerifiedAssertion,
+    ) -> Result<(), OAuthError> {
+        if self
+            .first_use_of_assertion(client_id, &v.jti, v.exp)
+            .await
+            .map_err(db_err)?
+        {
+            Ok(())
+        } else {
+            Err(OAuthError::new(
+                writ_core::OAuthErrorCode::InvalidClient,
+                "assertion_replayed",
+                "client assertion rejected: its jti was already used",
+            ))
+        }
     }
 }
 
