@@ -132,6 +132,15 @@ impl Writ {
             .ok_or(ServiceError::NotFound("client"))
     }
 
+    /// A client by its OAuth `client_id` (what grants name).
+    pub(crate) async fn client_by_client_id(&self, client_id: &str) -> Result<client::Model> {
+        client::Entity::find()
+            .filter(client::Column::ClientId.eq(client_id.trim()))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("client"))
+    }
+
     /// A client by its id (console / API path) when it has the given kind.
     pub async fn get_client_of_kind(&self, id: &str, kind: ClientKind) -> Result<ClientView> {
         let c = self.get_client(id).await?;

@@ -2,7 +2,7 @@
 //! sealed at rest, and its public half published in Writ's JWKS.
 
 use super::{Writ, new_id};
-use crate::entities::{client, credential_provider, provider_grant};
+use crate::entities::{credential_provider, provider_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use writ_core::jwt_provider::{self, JwtProviderConfig};
@@ -149,11 +149,7 @@ impl Writ {
 
     pub async fn grant_credential_provider(&self, id: &str, client_id: &str) -> Result<()> {
         let p = self.credential_provider_model(id).await?;
-        let c = client::Entity::find()
-            .filter(client::Column::ClientId.eq(client_id.trim()))
-            .one(&self.db)
-            .await?
-            .ok_or(ServiceError::NotFound("client"))?;
+        let c = self.client_by_client_id(client_id).await?;
         provider_grant::ActiveModel {
             id: Set(new_id()),
             provider_id: Set(p.id),

@@ -186,11 +186,7 @@ impl Writ {
         client_id: &str,
     ) -> Result<CredentialGrantView> {
         let cred = self.credential_model(credential_id).await?;
-        let c = client::Entity::find()
-            .filter(client::Column::ClientId.eq(client_id.trim()))
-            .one(&self.db)
-            .await?
-            .ok_or(ServiceError::NotFound("client"))?;
+        let c = self.client_by_client_id(client_id).await?;
         let m = credential_grant::ActiveModel {
             id: Set(new_id()),
             credential_id: Set(cred.id),

@@ -3,7 +3,7 @@
 //! calling client; the client must also hold a grant for what it names.
 
 use super::Writ;
-use crate::entities::{client, credential, credential_grant};
+use crate::entities::{credential, credential_grant};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use writ_core::audit::{Outcome, TokenAudit};
@@ -119,17 +119,13 @@ impl Writ {
                 "the bearer token lacks the {wanted} permission"
             )));
         }
-        let c = client::Entity::find()
-            .filter(client::Column::ClientId.eq(s("client_id")))
-            .one(&self.db)
-            .await?
-            .filter(|c| c.enabled)
-            .ok_or_else(|| {
-                DevApiError::Unauthorized("the bearer token's client is unknown or disabled".into())
-            })?;
+        // The token endpoint's cached client lookup (cleared on admin writes).
+        let c = self.active_client(&s("client_id")).await.map_err(|_| {
+            DevApiError::Unauthorized("the bearer token's client is unknown or disabled".into())
+        })?;
         Ok(Caller {
-            client_pk: c.id,
-            client_id: c.client_id,
+            client_pk: c.pk.clone(),
+            client_id: c.client_id.clone(),
             jti: s("jti"),
         })
     }

@@ -125,11 +125,7 @@ impl Writ {
     /// replacing what that client held there before.
     pub async fn grant_permissions(&self, rs_id: &str, input: NewGrant) -> Result<GrantView> {
         let rs = self.get_resource_server(rs_id).await?;
-        let c = client::Entity::find()
-            .filter(client::Column::ClientId.eq(input.client_id.trim()))
-            .one(&self.db)
-            .await?
-            .ok_or(ServiceError::NotFound("client"))?;
+        let c = self.client_by_client_id(&input.client_id).await?;
         let perms: Vec<String> = if input.permissions.iter().any(|p| p.trim() == ".all") {
             vec![".all".into()]
         } else {

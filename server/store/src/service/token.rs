@@ -529,7 +529,10 @@ impl Writ {
     }
 
     /// The client, if it exists and is enabled; `invalid_client` otherwise.
-    async fn active_client(&self, client_id: &str) -> Result<Arc<ClientAuth>, OAuthError> {
+    pub(crate) async fn active_client(
+        &self,
+        client_id: &str,
+    ) -> Result<Arc<ClientAuth>, OAuthError> {
         let client = self
             .client_auth(client_id)
             .await?
