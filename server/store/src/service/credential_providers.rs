@@ -64,14 +64,17 @@ impl Writ {
                 "name is required (at most 128 characters)".into(),
             ));
         }
-        let cfg = JwtProviderConfig::parse(
+        let mut cfg = JwtProviderConfig::parse(
             input.algorithm.as_deref(),
             input.generate_short_token.unwrap_or(false),
             input.expiration_seconds,
             input.issuer_whitelist.as_deref().unwrap_or_default(),
         )?;
-        let (pem, _) =
+        let (pem, mut public_jwk) =
             jwt_provider::generate_key(&cfg.algorithm).map_err(|_| ServiceError::Internal)?;
+        let kid = format!("jwtp-{}", writ_core::random::alnum(16));
+        public_jwk["kid"] = serde_json::json!(kid);
+        cfg.public_jwk = public_jwk;
         let id = new_id();
         let m = credential_provider::ActiveModel {
             kind: Set("jwt".into()),
@@ -84,7 +87,7 @@ impl Writ {
             sealed_key: Set(self
                 .vault
                 .seal(pem.as_bytes(), &format!("credential_provider:{id}"))),
-            kid: Set(format!("jwtp-{}", writ_core::random::alnum(16))),
+            kid: Set(kid),
             enabled: Set(true),
             created_at: Set(self.now()),
             updated_at: Set(self.now()),
@@ -178,17 +181,8 @@ impl Writ {
             let Some(cfg) = serde_json::from_str::<JwtProviderConfig>(&p.config).ok() else {
                 continue;
             };
-            let Ok(pem) = self
-                .vault
-                .open(&p.sealed_key, &format!("credential_provider:{}", p.id))
-            else {
-                continue;
-            };
-            if let Some(mut jwk) =
-                jwt_provider::public_jwk(&cfg.algorithm, &String::from_utf8_lossy(&pem))
-            {
-                jwk["kid"] = serde_json::json!(p.kid);
-                keys.push(jwk);
+            if !cfg.public_jwk.is_null() {
+                keys.push(cfg.public_jwk);
             }
         }
         Ok(keys)
