@@ -231,11 +231,7 @@ impl Writ {
 
     pub async fn delete_client_secret(&self, client_pk: &str, secret_id: &str) -> Result<()> {
         let s = self.secret_of(client_pk, secret_id).await?;
-        if s.enabled {
-            return Err(ServiceError::Conflict(
-                "disable the client secret before deleting it".into(),
-            ));
-        }
+        super::ensure_disabled(s.enabled, "client secret")?;
         client_secret::Entity::delete_by_id(s.id.clone())
             .exec(&self.db)
             .await?;

@@ -135,11 +135,7 @@ impl Writ {
 
     pub async fn delete_credential_provider(&self, id: &str) -> Result<()> {
         let m = self.credential_provider_model(id).await?;
-        if m.enabled {
-            return Err(ServiceError::Conflict(
-                "disable the credential provider before deleting it".into(),
-            ));
-        }
+        super::ensure_disabled(m.enabled, "credential provider")?;
         provider_grant::Entity::delete_many()
             .filter(provider_grant::Column::ProviderId.eq(m.id.as_str()))
             .exec(&self.db)

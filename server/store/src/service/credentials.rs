@@ -164,11 +164,7 @@ impl Writ {
 
     pub async fn delete_credential(&self, id: &str) -> Result<()> {
         let m = self.credential_model(id).await?;
-        if m.enabled {
-            return Err(ServiceError::Conflict(
-                "disable the credential before deleting it".into(),
-            ));
-        }
+        super::ensure_disabled(m.enabled, "credential")?;
         credential_grant::Entity::delete_many()
             .filter(credential_grant::Column::CredentialId.eq(m.id.as_str()))
             .exec(&self.db)

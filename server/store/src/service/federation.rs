@@ -219,11 +219,7 @@ impl Writ {
 
     pub async fn delete_federated_provider(&self, id: &str) -> Result<()> {
         let p = self.provider_model(id).await?;
-        if p.enabled {
-            return Err(ServiceError::Conflict(
-                "disable the provider before deleting it".into(),
-            ));
-        }
+        super::ensure_disabled(p.enabled, "provider")?;
         let users = federated_credential::Entity::find()
             .filter(federated_credential::Column::ProviderId.eq(id))
             .count(&self.db)
@@ -353,11 +349,7 @@ impl Writ {
 
     pub async fn delete_federated_credential(&self, client_pk: &str, id: &str) -> Result<()> {
         let f = self.credential_of(client_pk, id).await?;
-        if f.enabled {
-            return Err(ServiceError::Conflict(
-                "disable the federated credential before deleting it".into(),
-            ));
-        }
+        super::ensure_disabled(f.enabled, "federated credential")?;
         federated_credential::Entity::delete_by_id(f.id)
             .exec(&self.db)
             .await?;

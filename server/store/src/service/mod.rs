@@ -209,3 +209,15 @@ fn valid_instance_id(s: &str) -> bool {
 fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+/// Everything with a lifecycle (secrets, keys, providers, credentials) is
+/// deleted only once disabled, so a delete is never the first step of an
+/// outage: one rule, one message.
+fn ensure_disabled(enabled: bool, what: &str) -> Result<()> {
+    if enabled {
+        return Err(crate::ServiceError::Conflict(format!(
+            "disable the {what} before deleting it"
+        )));
+    }
+    Ok(())
+}

@@ -97,11 +97,7 @@ impl Writ {
 
     pub async fn delete_public_key(&self, client_pk: &str, key_id: &str) -> Result<()> {
         let k = self.public_key_of(client_pk, key_id).await?;
-        if k.enabled {
-            return Err(ServiceError::Conflict(
-                "disable the public key before deleting it".into(),
-            ));
-        }
+        super::ensure_disabled(k.enabled, "public key")?;
         client_public_key::Entity::delete_by_id(k.id)
             .exec(&self.db)
             .await?;
