@@ -23,7 +23,7 @@ deps-rust:
 deps-browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; fi
-	@if [ ! -d end2end/node_modules/@playwright/test ]; then \
+	@if [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/oidc-provider ]; then \
 	  cd end2end && npm ci --no-audit --no-fund --loglevel=error; fi
 
 deps-python:

@@ -15,6 +15,7 @@ export WRIT_E2E_URL="https://localhost:${PORT}"
 export WRIT_E2E_ADMIN_PASSWORD="e2e-$(head -c 12 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
 export WRIT_E2E_ADMIN_TOKEN="e2e-token-$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
 export WRIT_E2E_CA="$DATA/ca.pem"
+export WRIT_E2E_DATA="$DATA"
 export WRIT_E2E_PYTHON="$VENV/bin/python"
 
 WRIT_DATA_DIR="$DATA" WRIT_BIND="127.0.0.1:${PORT}" WRIT_SITE_ROOT="$WRIT_SITE_ROOT" \
@@ -35,7 +36,8 @@ curl -sf --cacert "$WRIT_E2E_CA" "$WRIT_E2E_URL/healthz" >/dev/null || { cat art
 export WRIT_E2E_SPKI="$(openssl x509 -in "$DATA/tls-cert.pem" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)"
 
 status=0
-npx playwright test || status=1
-"$VENV/bin/python" -m pytest -q sdk || status=1
+# E2E_ONLY=browser|sdk runs one half (a quicker loop while working on it).
+[ "${E2E_ONLY:-browser}" = browser ] && { npx playwright test || status=1; }
+[ "${E2E_ONLY:-sdk}" = sdk ] && { "$VENV/bin/python" -m pytest -q sdk ${PYTEST_ARGS:-} || status=1; }
 echo "screenshots: end2end/artifacts/screenshots"
 exit $status

@@ -533,6 +533,50 @@ pub async fn set_provider_enabled(provider: String, enabled: bool) -> Result<(),
         .map(|_| ())
 }
 
+/// Edits a provider's description and trust condition (blank removes it),
+/// and, when given, replaces an OIDC provider's pasted JWKS or a PKCS#7
+/// provider's maximum age. Sent as a merge patch; checked as on create.
+#[server(prefix = "/console/api", endpoint = "update_provider")]
+pub async fn update_provider(
+    provider: String,
+    description: String,
+    trust_condition: String,
+    jwks: String,
+    max_document_age_seconds: String,
+) -> Result<(), ServerFnError> {
+    let mut patch = serde_json::json!({ "description": description });
+    patch["trust_condition"] = match trust_condition.trim() {
+        "" => serde_json::Value::Null,
+        t => t.into(),
+    };
+    if !jwks.trim().is_empty() {
+        patch["jwks"] = serde_json::from_str(&jwks).map_err(|_| {
+            ssr::status_error(
+                http::StatusCode::BAD_REQUEST,
+                "JWKS: paste a JSON object with a \"keys\" array",
+            )
+        })?;
+    }
+    if !max_document_age_seconds.trim().is_empty() {
+        patch["max_document_age_seconds"] = max_document_age_seconds
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| {
+                ssr::status_error(
+                    http::StatusCode::BAD_REQUEST,
+                    "Maximum age: a whole number of seconds",
+                )
+            })?
+            .into();
+    }
+    ssr::admin()
+        .await?
+        .update_federated_provider(&provider, &patch)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
 #[server(prefix = "/console/api", endpoint = "delete_provider")]
 pub async fn delete_provider(provider: String) -> Result<(), ServerFnError> {
     ssr::admin()
@@ -733,4 +777,179 @@ pub async fn client_credentials(client: String) -> Result<Vec<CredentialView>, S
         .credentials_of_client(&client)
         .await
         .map_err(ssr::err)
+}
+
+// --- Asset Management › Credential Provider ------------------------------
+
+#[server(prefix = "/console/api", endpoint = "list_credential_providers")]
+pub async fn list_credential_providers() -> Result<Vec<CredentialProviderView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .list_credential_providers()
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "get_credential_provider")]
+pub async fn get_credential_provider(id: String) -> Result<CredentialProviderView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .get_credential_provider(&id)
+        .await
+        .map_err(ssr::err)
+}
+
+/// Scopes and issuers arrive as one line each, separated by spaces or commas.
+#[cfg(feature = "ssr")]
+fn words(s: &str) -> Vec<String> {
+    s.split([' ', ',', '\n'])
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Creates an OAuth or JWT provider; fields of the other type are ignored.
+/// The client secret goes in once; it is sealed and never sent back.
+#[server(prefix = "/console/api", endpoint = "create_credential_provider")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_credential_provider(
+    kind: String,
+    name: String,
+    description: String,
+    identifier: String,
+    client_id: String,
+    client_secret: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    client_auth_method: String,
+    scopes: String,
+    allow_insecure_local_endpoints: bool,
+    algorithm: String,
+    generate_short_token: bool,
+    expiration_seconds: i64,
+    issuer_whitelist: String,
+) -> Result<CredentialProviderView, ServerFnError> {
+    let oauth = kind == "oauth";
+    let opt = |s: String| (oauth && !s.trim().is_empty()).then_some(s);
+    ssr::admin()
+        .await?
+        .create_credential_provider(NewCredentialProvider {
+            name,
+            description: Some(description),
+            identifier,
+            authorization_flow: None,
+            client_id: opt(client_id),
+            client_secret: opt(client_secret),
+            authorization_endpoint: opt(authorization_endpoint),
+            token_endpoint: opt(token_endpoint),
+            client_auth_method: opt(client_auth_method),
+            scopes: oauth.then(|| words(&scopes)),
+            allow_insecure_local_endpoints: oauth.then_some(allow_insecure_local_endpoints),
+            algorithm: (!oauth).then_some(algorithm),
+            generate_short_token: (!oauth).then_some(generate_short_token),
+            expiration_seconds: (!oauth).then_some(expiration_seconds),
+            issuer_whitelist: (!oauth).then(|| words(&issuer_whitelist)),
+            kind,
+        })
+        .await
+        .map_err(ssr::err)
+}
+
+/// Edits a provider; a blank client secret keeps the stored one.
+#[server(prefix = "/console/api", endpoint = "update_credential_provider")]
+#[allow(clippy::too_many_arguments)]
+pub async fn update_credential_provider(
+    id: String,
+    name: String,
+    description: String,
+    client_id: String,
+    client_secret: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    client_auth_method: String,
+    scopes: String,
+    generate_short_token: bool,
+    expiration_seconds: i64,
+    issuer_whitelist: String,
+) -> Result<CredentialProviderView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let oauth = w.get_credential_provider(&id).await.map_err(ssr::err)?.kind == "oauth";
+    w.update_credential_provider(
+        &id,
+        CredentialProviderUpdate {
+            name: Some(name),
+            description: Some(description),
+            client_id: oauth.then_some(client_id),
+            client_secret: oauth.then_some(client_secret),
+            authorization_endpoint: oauth.then_some(authorization_endpoint),
+            token_endpoint: oauth.then_some(token_endpoint),
+            client_auth_method: oauth.then_some(client_auth_method),
+            scopes: oauth.then(|| words(&scopes)),
+            generate_short_token: (!oauth).then_some(generate_short_token),
+            expiration_seconds: (!oauth).then_some(expiration_seconds),
+            issuer_whitelist: (!oauth).then(|| words(&issuer_whitelist)),
+            ..Default::default()
+        },
+    )
+    .await
+    .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_credential_provider_enabled")]
+pub async fn set_credential_provider_enabled(
+    id: String,
+    enabled: bool,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_credential_provider_enabled(&id, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_credential_provider")]
+pub async fn delete_credential_provider(id: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .delete_credential_provider(&id)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "grant_credential_provider")]
+pub async fn grant_credential_provider(id: String, client_id: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .grant_credential_provider(&id, &client_id)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "list_provider_grants")]
+pub async fn list_provider_grants(id: String) -> Result<Vec<CredentialGrantView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .list_provider_grants(&id)
+        .await
+        .map_err(ssr::err)
+}
+
+/// The vault's primary master key id (shown beside the re-wrap action).
+#[server(prefix = "/console/api", endpoint = "master_key_id")]
+pub async fn master_key_id() -> Result<String, ServerFnError> {
+    Ok(ssr::admin().await?.master_key_id().to_owned())
+}
+
+/// Moves every sealed record to the primary master key; returns how many
+/// records moved and how many already used it.
+#[server(prefix = "/console/api", endpoint = "rewrap_master_key")]
+pub async fn rewrap_master_key() -> Result<(usize, usize), ServerFnError> {
+    let r = ssr::admin()
+        .await?
+        .rewrap_sealed()
+        .await
+        .map_err(ssr::err)?;
+    Ok((r.rewrapped, r.already_current))
 }

@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/federation-providers") view=pages::federation::ProvidersPage/>
                 <Route path=path!("/credentials") view=pages::credentials::CredentialsPage/>
                 <Route path=path!("/credentials/:id") view=pages::credentials::CredentialDetailPage/>
+                <Route path=path!("/credential-providers") view=pages::credential_providers::CredentialProvidersPage/>
+                <Route path=path!("/credential-providers/:id") view=pages::credential_providers::CredentialProviderDetailPage/>
                 <Route path=path!("/resource-servers/:id") view=pages::resource_servers::ResourceServerDetailPage/>
             </Routes>
         </Router>

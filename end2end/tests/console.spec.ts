@@ -212,6 +212,18 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await prov.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('table.providers')).toContainText('cluster-east');
   await shot(page, 'federation-provider');
+  // Edit: a description and a trust condition (a bad one is refused, nothing lost).
+  await page.locator('table.providers tr', { hasText: 'cluster-east' }).getByRole('button', { name: 'Edit' }).click();
+  const provEditPanel = page.getByRole('region', { name: 'Edit Provider' });
+  await provEditPanel.getByLabel('Description').fill('East cluster service accounts');
+  await provEditPanel.getByLabel(/^Trust condition/).fill("jwt.claims.sub.startsWith(");
+  await provEditPanel.getByRole('button', { name: 'Save changes' }).click();
+  await expect(provEditPanel.getByRole('alert')).toContainText('trust_condition');
+  await provEditPanel.getByLabel(/^Trust condition/).fill("jwt.claims.sub.startsWith('system:serviceaccount:')");
+  await provEditPanel.getByRole('button', { name: 'Save changes' }).click();
+  await expect(provEditPanel).toHaveCount(0);
+  await expect(page.locator('table.providers')).toContainText('East cluster service accounts');
+  await shot(page, 'federation-provider-edited');
 
   // The application's Federated Credentials tab: Kubernetes mode shows the expression it stands for.
   await page.goto(m2mUrl);
@@ -330,6 +342,63 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await page.getByRole('button', { name: 'Delete' }).click();
   await expect(page).toHaveURL(/\/credentials$/);
   await expect(page.locator('body')).toContainText('No credentials yet.');
+
+  // The vault's master key, and the online re-wrap after a rotation.
+  await expect(page.locator('code.master-key-id')).not.toBeEmpty();
+  await page.getByRole('button', { name: 'Re-wrap sealed records' }).click();
+  await expect(page.getByRole('status')).toContainText('already used the primary key');
+
+  // Asset Management › Credential Provider: an OAuth provider (scopes typed
+  // one per Enter), its callback URL to register, edit with a blank secret
+  // (keeps it), disable, delete; a JWT provider beside it.
+  await page.getByRole('link', { name: 'Credential Provider' }).click();
+  await expect(page).toHaveURL(/\/credential-providers$/);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Credential Provider' }).click();
+  const provPanel = page.getByRole('region', { name: 'Create Credential Provider' });
+  await provPanel.getByLabel('Name', { exact: true }).fill('Google Calendar');
+  await provPanel.getByLabel('Description').fill('Calendar access for the scheduling agent');
+  await provPanel.getByLabel('Identifier').fill('google-calendar');
+  await provPanel.getByLabel('Client ID').fill('writ-calendar');
+  await provPanel.getByLabel('Client Secret').fill('calendar-secret-not-shown-again');
+  await provPanel.getByLabel('Authorization Endpoint').fill('https://accounts.example.com/o/oauth2/auth');
+  await provPanel.getByLabel('Token Endpoint').fill('https://oauth2.example.com/token');
+  for (const sc of ['openid', 'calendar.readonly']) {
+    await provPanel.getByLabel('Default scopes').fill(sc);
+    await provPanel.getByLabel('Default scopes').press('Enter');
+  }
+  await expect(provPanel.getByRole('list', { name: 'Scopes' })).toContainText('calendar.readonly');
+  await shot(page, 'oauth-provider-create');
+  await provPanel.getByRole('button', { name: 'Save' }).click();
+  await expect(page).toHaveURL(/\/credential-providers\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { name: 'Google Calendar' })).toBeVisible();
+  await expect(page.locator('.copy-field code')).toHaveText(/\/oauth\/callback$/);
+  await expect(page.locator('dl.facts')).toContainText('openid calendar.readonly');
+  await expect(page.locator('body')).not.toContainText('calendar-secret-not-shown-again');
+  await hydrated(page);
+  await shot(page, 'oauth-provider-details');
+  await page.getByRole('button', { name: 'Edit' }).click();
+  const provEdit = page.getByRole('region', { name: 'Edit Credential Provider' });
+  await provEdit.getByLabel('Name', { exact: true }).fill('Google Calendar (prod)');
+  await provEdit.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: 'Google Calendar (prod)' })).toBeVisible();
+  await page.getByRole('button', { name: 'Disable' }).click();
+  await expect(page.locator('.status.off')).toBeVisible();
+  await shot(page, 'oauth-provider-disabled');
+  await page.getByRole('button', { name: 'Delete' }).click();
+  await expect(page).toHaveURL(/\/credential-providers$/);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Credential Provider' }).click();
+  await provPanel.getByLabel('JWT').check();
+  await provPanel.getByLabel('Name', { exact: true }).fill('Partner API tokens');
+  await provPanel.getByLabel('Identifier').fill('partner-api');
+  await provPanel.getByLabel('Generate Short Token').check();
+  await provPanel.getByLabel('Issuer Whitelist').fill('https://partner.example');
+  await provPanel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: 'Partner API tokens' })).toBeVisible();
+  await expect(page.locator('dl.facts')).toContainText('ES256');
+  await expect(page.locator('dl.facts')).toContainText('1 hour');
+  await shot(page, 'jwt-provider-details');
 
   // Sign out ends the session.
   await page.getByRole('button', { name: 'Sign out' }).click();

@@ -11,6 +11,7 @@ mod m20261126_000004_federation_rules;
 mod m20261126_000005_sealed_secrets;
 mod m20261126_000006_credentials;
 mod m20261126_000007_credential_providers;
+mod m20261126_000008_oauth_providers;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000005_sealed_secrets::Migration),
             Box::new(m20261126_000006_credentials::Migration),
             Box::new(m20261126_000007_credential_providers::Migration),
+            Box::new(m20261126_000008_oauth_providers::Migration),
         ]
     }
 }

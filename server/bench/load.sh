@@ -10,14 +10,21 @@ DURATION="${DURATION:-10s}"
 CONNS="${CONNS:-32}"
 
 DATA="$(mktemp -d /tmp/writ-bench.XXXXXX)"
+# BENCH_DB=postgres: a fresh database on the local PostgreSQL instead of SQLite.
+DB_ENV=()
+if [ "${BENCH_DB:-sqlite}" = postgres ]; then
+  PGDB="writ_bench_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  createdb -h 127.0.0.1 -U root "$PGDB"
+  DB_ENV=(WRIT_DATABASE_URL="postgres://root@127.0.0.1:5432/$PGDB")
+fi
 PORT="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 URL="https://localhost:${PORT}"
 TOKEN="bench-$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-WRIT_DATA_DIR="$DATA" WRIT_BIND="127.0.0.1:${PORT}" WRIT_SITE_ROOT="$WRIT_SITE_ROOT" WRIT_LOG=warn \
+env "${DB_ENV[@]}" WRIT_DATA_DIR="$DATA" WRIT_BIND="127.0.0.1:${PORT}" WRIT_SITE_ROOT="$WRIT_SITE_ROOT" WRIT_LOG=warn \
   WRIT_ADMIN_PASSWORD="bench-admin-password" WRIT_BOOTSTRAP_ADMIN_TOKEN="$TOKEN" \
   taskset -c 0 "$WRIT_BIN" > "$DATA/writ.log" 2>&1 &
 PID=$!
-trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"' EXIT
+trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$DATA"; [ -z "${PGDB:-}" ] || dropdb -h 127.0.0.1 -U root "$PGDB"' EXIT
 for _ in $(seq 1 100); do curl -sf --cacert "$DATA/ca.pem" "$URL/healthz" >/dev/null 2>&1 && break; sleep 0.2; done
 C=(curl -sf --cacert "$DATA/ca.pem" -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json")
 

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     kubernetes_token_gets_a_writ_token,
+    cloud_workload_tokens_get_writ_tokens,
     provider_and_credential_rules,
     discovery_jwks_rotation_and_ssrf_guard
 );
@@ -32,6 +33,17 @@ impl Issuer {
     fn jwks(&self) -> Value {
         let raw = self.0.public_key_raw();
         json!({"keys": [{"kty": "EC", "crv": "P-256", "kid": "sa-key-1", "use": "sig", "alg": "ES256", "x": b64(&raw[1..33]), "y": b64(&raw[33..65])}]})
+    }
+    /// Any claims, signed as this issuer's `sa-key-1`.
+    fn sign(&self, claims: &Value) -> String {
+        let mut h = Header::new(Algorithm::ES256);
+        h.kid = Some("sa-key-1".into());
+        jsonwebtoken::encode(
+            &h,
+            claims,
+            &EncodingKey::from_ec_pem(self.0.serialize_pem().as_bytes()).unwrap(),
+        )
+        .unwrap()
     }
     fn token(&self, sub: &str, patch: Value) -> String {
         let mut c = json!({"iss": ISSUER, "aud": ["writ-federation"], "sub": sub, "iat": now(), "nbf": now(), "exp": now() + 3600,
@@ -168,6 +180,73 @@ async fn kubernetes_token_gets_a_writ_token(b: Backend) {
         error_of(post(&s, cid, "no-such-credential", &token).await).await,
         (401, "invalid_client".into())
     );
+
+    // Editing the provider (JSON merge patch): the cluster's keys rotate,
+    // then a trust condition; name and type are fixed; a bad edit changes
+    // nothing.
+    let providers: Value = s
+        .admin_get("/federated-credential-providers")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let pid = providers[0]["id"].as_str().unwrap().to_owned();
+    let patch = |body: Value| {
+        s.http
+            .patch(s.url(&format!(
+                "/api/admin/v1/federated-credential-providers/{pid}"
+            )))
+            .bearer_auth(common::ADMIN_TOKEN)
+            .json(&body)
+            .send()
+    };
+    let rotated = Issuer::new();
+    let r = patch(json!({"jwks": rotated.jwks(), "description": "cluster-1 after key rotation"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["description"], "cluster-1 after key rotation");
+    assert_eq!(v["name"], "cluster-1");
+    let fresh = rotated.token("system:serviceaccount:payments:billing-bot", json!({}));
+    assert_eq!(post(&s, cid, "k8s-billing", &fresh).await.status(), 200);
+    assert_eq!(
+        error_of(
+            post(
+                &s,
+                cid,
+                "k8s-billing",
+                &issuer.token("system:serviceaccount:payments:billing-bot", json!({}))
+            )
+            .await
+        )
+        .await,
+        (401, "invalid_client".into()),
+        "the old key no longer verifies"
+    );
+    for bad in [
+        json!({"name": "renamed"}),
+        json!({"type": "pca"}),
+        json!({"trust_condition": "jwt.claims.sub ==="}),
+        json!({"issuer": ""}),
+    ] {
+        assert_eq!(patch(bad.clone()).await.unwrap().status(), 400, "{bad}");
+    }
+    let r = patch(json!({"trust_condition": "jwt.claims.'kubernetes.io'.namespace == 'other'"}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let fresh = rotated.token("system:serviceaccount:payments:billing-bot", json!({}));
+    assert_eq!(
+        error_of(post(&s, cid, "k8s-billing", &fresh).await).await,
+        (401, "invalid_client".into()),
+        "the new trust condition applies at once"
+    );
+    let r = patch(json!({"trust_condition": null})).await.unwrap();
+    let v: Value = r.json().await.unwrap();
+    assert!(v["trust_condition"].is_null(), "{v}");
+    let fresh = rotated.token("system:serviceaccount:payments:billing-bot", json!({}));
+    assert_eq!(post(&s, cid, "k8s-billing", &fresh).await.status(), 200);
     s.stop().await;
 }
 
@@ -463,5 +542,108 @@ async fn discovery_jwks_rotation_and_ssrf_guard(b: Backend) {
     .await;
     assert_eq!(r.status(), 200, "rotated key");
     assert_eq!(issuer.fetches(), after_first + 1);
+    s.stop().await;
+}
+
+/// Tokens shaped as the seeds' cloud environments issue them, each from its
+/// own issuer (keys pasted as JWKS, as for issuers Writ cannot reach):
+/// Alibaba ACK RRSA (a Kubernetes service-account token for
+/// `sts.aliyuncs.com`, pinned by the service account's UID through the
+/// Kubernetes mode's optional Principal ID), an Azure managed identity
+/// (v1 token, expression over tenant and identity resource ID) and a Google
+/// Cloud metadata-server identity token (`format=full`, expression over the
+/// service account and project), sent as the docs' raw token-endpoint call.
+async fn cloud_workload_tokens_get_writ_tokens(b: Backend) {
+    let s = spawn(b).await;
+    let r = s
+        .admin_post("/m2m-applications", json!({"name": "cloud-workloads"}))
+        .await;
+    let app: Value = r.json().await.unwrap();
+    let (app_id, cid) = (
+        app["id"].as_str().unwrap().to_owned(),
+        app["client_id"].as_str().unwrap().to_owned(),
+    );
+    let uid = "3f8e21c4-6a0b-4d7e-9c15-2b7f0e9d4a61";
+    let tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+    let mi = "/subscriptions/0b1f6471-1bf0-4dda-aec3-cb9272f09590/resourcegroups/billing/providers/Microsoft.ManagedIdentity/userAssignedIdentities/billing-mi".to_string();
+    struct Case {
+        name: &'static str,
+        issuer: String,
+        audience: &'static str,
+        verification: Value,
+        good: Value,
+        bad: Value,
+    }
+    let ack = "https://oidc-ack-cn-hangzhou.oss-cn-hangzhou-internal.aliyuncs.com/c4f1e2d3a5b6";
+    let cases = [
+        Case {
+            name: "ack-rrsa",
+            issuer: ack.into(),
+            audience: "sts.aliyuncs.com",
+            verification: json!({"mode": "kubernetes", "namespace": "billing", "service_account": "invoice-bot", "principal_id": uid}),
+            good: json!({"iss": ack, "aud": ["sts.aliyuncs.com"], "sub": "system:serviceaccount:billing:invoice-bot",
+                "iat": now(), "nbf": now(), "exp": now() + 3600,
+                "kubernetes.io": {"namespace": "billing", "pod": {"name": "invoice-7d9f", "uid": "a1"},
+                                  "serviceaccount": {"name": "invoice-bot", "uid": uid}}}),
+            // Same name, re-created service account: another UID.
+            bad: json!({"iss": ack, "aud": ["sts.aliyuncs.com"], "sub": "system:serviceaccount:billing:invoice-bot",
+                "iat": now(), "nbf": now(), "exp": now() + 3600,
+                "kubernetes.io": {"namespace": "billing", "serviceaccount": {"name": "invoice-bot", "uid": "0000"}}}),
+        },
+        Case {
+            name: "azure-mi",
+            issuer: format!("https://sts.windows.net/{tenant}/"),
+            audience: "api://writ",
+            verification: json!({"mode": "expression", "expression":
+                format!("jwt.claims.tid == '{tenant}' && jwt.claims.xms_mirid.endsWith('/userAssignedIdentities/billing-mi')")}),
+            good: json!({"iss": format!("https://sts.windows.net/{tenant}/"), "aud": "api://writ", "iat": now(), "nbf": now(), "exp": now() + 3600,
+                "appid": "5e2d1c0b-aaaa-bbbb-cccc-000000000001", "appidacr": "2", "idp": format!("https://sts.windows.net/{tenant}/"),
+                "oid": "9a0b8c7d-1111-2222-3333-444455556666", "sub": "9a0b8c7d-1111-2222-3333-444455556666",
+                "tid": tenant, "ver": "1.0", "xms_mirid": mi}),
+            bad: json!({"iss": format!("https://sts.windows.net/{tenant}/"), "aud": "api://writ", "iat": now(), "exp": now() + 3600,
+                "oid": "x", "sub": "x", "tid": tenant, "ver": "1.0",
+                "xms_mirid": mi.replace("billing-mi", "other-mi")}),
+        },
+        Case {
+            name: "gcp-metadata",
+            issuer: "https://accounts.google.com".into(),
+            audience: "https://writ.example",
+            verification: json!({"mode": "expression", "expression":
+                "jwt.claims.email == 'billing@acme-prod.iam.gserviceaccount.com' && jwt.claims.email_verified && jwt.claims.google.compute_engine.project_id == 'acme-prod'"}),
+            good: json!({"iss": "https://accounts.google.com", "aud": "https://writ.example", "azp": "104729380651902938475",
+                "sub": "104729380651902938475", "email": "billing@acme-prod.iam.gserviceaccount.com", "email_verified": true,
+                "iat": now(), "exp": now() + 3600,
+                "google": {"compute_engine": {"instance_creation_timestamp": now() - 86400, "instance_id": "5528371925519401234",
+                    "instance_name": "billing-1", "project_id": "acme-prod", "project_number": 271828182845u64, "zone": "europe-west1-b"}}}),
+            bad: json!({"iss": "https://accounts.google.com", "aud": "https://writ.example", "sub": "1",
+                "email": "billing@acme-prod.iam.gserviceaccount.com", "email_verified": true, "iat": now(), "exp": now() + 3600,
+                "google": {"compute_engine": {"project_id": "acme-staging"}}}),
+        },
+    ];
+    for c in cases {
+        let key = Issuer::new();
+        let r = s
+            .admin_post(
+                "/federated-credential-providers",
+                json!({"type": "oidc", "name": c.name,
+            "issuer": c.issuer, "audience": c.audience, "jwks": key.jwks()}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{}", c.name);
+        let provider: Value = r.json().await.unwrap();
+        let r = s.admin_post(&format!("/m2m-applications/{app_id}/federated-credentials"), json!({
+            "type": "oidc", "provider_id": provider["id"], "name": c.name, "verification": c.verification})).await;
+        assert_eq!(r.status(), 201, "{}: {}", c.name, r.text().await.unwrap());
+        let r = post(&s, &cid, c.name, &key.sign(&c.good)).await;
+        assert_eq!(r.status(), 200, "{}: {}", c.name, r.text().await.unwrap());
+        let t: Value = r.json().await.unwrap();
+        assert!(t["access_token"].as_str().unwrap().split('.').count() == 3);
+        assert_eq!(
+            error_of(post(&s, &cid, c.name, &key.sign(&c.bad)).await).await,
+            (401, "invalid_client".into()),
+            "{}",
+            c.name
+        );
+    }
     s.stop().await;
 }

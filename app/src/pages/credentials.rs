@@ -2,10 +2,11 @@
 //! at run time only to the agents and applications granted them.
 
 use crate::api::{
-    self, CreateCredential, DeleteCredential, GrantCredential, SetCredentialEnabled,
-    UpdateCredential,
+    self, CreateCredential, DeleteCredential, GrantCredential, RewrapMasterKey,
+    SetCredentialEnabled, UpdateCredential,
 };
 use crate::components::{Layout, error_note, fmt_time, lifecycle_cells};
+use crate::pages::credential_providers::AssetTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -49,6 +50,7 @@ fn CredentialsBody() -> impl IntoView {
         }
     });
     view! {
+        <AssetTabs active="credential"/>
         <div class="page-head">
             <h1>"Credentials"</h1>
             <button class="primary" on:click=move |_| open.set(true)>"Create Credential"</button>
@@ -95,6 +97,33 @@ fn CredentialsBody() -> impl IntoView {
                 }
             })}
         </Transition>
+        <MasterKeyCard/>
+    }
+}
+
+/// The vault's master key and the online re-wrap after a rotation.
+#[component]
+fn MasterKeyCard() -> impl IntoView {
+    let rewrap = ServerAction::<RewrapMasterKey>::new();
+    let key_id = Resource::new(|| (), |_| api::master_key_id());
+    view! {
+        <section class="card" aria-label="Master key">
+            <h2>"Master key"</h2>
+            <p class="muted">"Every stored secret (API keys, client secrets kept for client_secret_jwt, provider keys and secrets, third-party tokens) is sealed under a data key wrapped by the master key. After a rotation (new key in WRIT_MASTER_KEY, old one in WRIT_PREVIOUS_MASTER_KEYS), re-wrap moves every record to the new key while Writ serves."</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match key_id.await {
+                        Ok(k) => view! { <p>"Primary master key: "<code class="master-key-id">{k}</code></p> }.into_any(),
+                        Err(e) => error_note(&e),
+                    }
+                })}
+            </Transition>
+            <button on:click=move |_| { rewrap.dispatch(RewrapMasterKey {}); }>"Re-wrap sealed records"</button>
+            {move || rewrap.value().get().map(|r| match r {
+                Ok((moved, current)) => view! { <p class="notice" role="status">{format!("Re-wrapped {moved} records; {current} already used the primary key.")}</p> }.into_any(),
+                Err(e) => error_note(&e),
+            })}
+        </section>
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::api::{
     self, AddFederatedCredential, CreateOidcProvider, CreatePcaProvider, CreatePkcs7Provider,
     DeleteFederatedCredential, DeleteProvider, SetFederatedCredentialEnabled, SetProviderEnabled,
-    TestFederatedCredential,
+    TestFederatedCredential, UpdateProvider,
 };
 use crate::components::lifecycle_cells;
 use crate::components::{Layout, error_note, fmt_time};
@@ -53,6 +53,7 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
     let pkcs7 = ServerAction::<CreatePkcs7Provider>::new();
     let toggle = ServerAction::<SetProviderEnabled>::new();
     let delete = ServerAction::<DeleteProvider>::new();
+    let update = ServerAction::<UpdateProvider>::new();
     let list = Resource::new(
         move || {
             (
@@ -61,6 +62,7 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
                 pkcs7.version().get(),
                 toggle.version().get(),
                 delete.version().get(),
+                update.version().get(),
             )
         },
         |_| api::list_federated_providers(),
@@ -75,6 +77,14 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
     let (root, intermediates) = (s(), s());
     let (trust_source, cert, account, max_age) =
         (RwSignal::new("aws_ec2".to_string()), s(), s(), s());
+    // The provider being edited (name and type are fixed).
+    let editing = RwSignal::new(None::<FederatedProviderView>);
+    let (edit_description, edit_condition, edit_jwks, edit_age) = (s(), s(), s(), s());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = update.value().get() {
+            editing.set(None);
+        }
+    });
     Effect::new(move |_| {
         let ok = matches!(oidc.value().get(), Some(Ok(_)))
             || matches!(pca.value().get(), Some(Ok(_)))
@@ -167,6 +177,28 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
                 </div>
             </section>
         </Show>
+        {move || editing.get().map(|p| {
+            let id = p.id.clone();
+            let pasted = p.key_source.as_deref() == Some("pasted");
+            let pkcs7_kind = p.kind == "pkcs7";
+            view! {
+                <section class="panel" aria-label="Edit Provider">
+                    <h2>{format!("Edit {} ({})", p.name, kind_label(&p.kind))}</h2>
+                    <p class="muted">"The name and type cannot change. Tokens are checked against the new settings at once."</p>
+                    <label>"Description" <input type="text" name="edit_provider_description" bind:value=edit_description maxlength="128"/></label>
+                    <label>"Trust condition (blank removes it)" {text(edit_condition, "edit_trust_condition", "e.g. jwt.claims.'kubernetes.io'.namespace.startsWith('prod-')")}</label>
+                    {pasted.then(|| view! { <label>"Replace the pasted JWKS (blank keeps the keys)" {text(edit_jwks, "edit_jwks", "{\"keys\": [...]}")}</label> })}
+                    {pkcs7_kind.then(|| view! { <label>"Maximum age in seconds (blank keeps it)" <input type="text" name="edit_max_age" bind:value=edit_age/></label> })}
+                    {move || update.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                    <div class="actions">
+                        <button class="primary" on:click=move |_| {
+                            update.dispatch(UpdateProvider { provider: id.clone(), description: edit_description.get(), trust_condition: edit_condition.get(), jwks: edit_jwks.get(), max_document_age_seconds: edit_age.get() });
+                        }>"Save changes"</button>
+                        <button on:click=move |_| editing.set(None)>"Cancel"</button>
+                    </div>
+                </section>
+            }
+        })}
         {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         <Transition fallback=|| ()>
@@ -178,9 +210,20 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
                             <thead><tr><th>"Name"</th><th>"Type"</th><th>"Trust"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                             <tbody>{l.into_iter().filter(|p| only.is_none_or(|o| o == p.kind)).map(|p| {
                                 let (id1, id2, enabled) = (p.id.clone(), p.id.clone(), p.enabled);
+                                let edit = {
+                                    let p = p.clone();
+                                    move |_| {
+                                        edit_description.set(p.description.clone());
+                                        edit_condition.set(p.trust_condition.clone().unwrap_or_default());
+                                        edit_jwks.set(String::new());
+                                        edit_age.set(p.max_document_age_seconds.map(|a| a.to_string()).unwrap_or_default());
+                                        editing.set(Some(p.clone()));
+                                    }
+                                };
                                 view! {
                                     <tr>
-                                        <td>{p.name.clone()}<br/><span class="muted">{p.description.clone()}</span></td>
+                                        <td>{p.name.clone()}<br/><span class="muted">{p.description.clone()}</span><br/>
+                                            <button class="small" on:click=edit>"Edit"</button></td>
                                         <td>{kind_label(&p.kind)}</td>
                                         <td>{provider_details(&p)}</td>
                                         {lifecycle_cells("provider", enabled,
@@ -247,14 +290,24 @@ pub fn preview_expression(mode: &str, f: &[String; 5]) -> String {
     let q = |s: &str| format!("'{}'", s.trim().replace('\\', "\\\\").replace('\'', "\\'"));
     let [namespace, service_account, principal_id, cn, instance_id] = f;
     match mode {
-        "kubernetes" => format!(
-            "jwt.claims.sub == {}",
-            q(&format!(
-                "system:serviceaccount:{}:{}",
-                namespace.trim(),
-                service_account.trim()
-            ))
-        ),
+        "kubernetes" => {
+            let sub = format!(
+                "jwt.claims.sub == {}",
+                q(&format!(
+                    "system:serviceaccount:{}:{}",
+                    namespace.trim(),
+                    service_account.trim()
+                ))
+            );
+            if principal_id.trim().is_empty() {
+                sub
+            } else {
+                format!(
+                    "{sub} && jwt.claims.'kubernetes.io'.serviceaccount.uid == {}",
+                    q(principal_id)
+                )
+            }
+        }
         "principal_id" => format!("jwt.claims.sub == {}", q(principal_id)),
         "certificate" => format!("cert.subject.CN == {}", q(cn)),
         "cloud_server" => format!(
@@ -358,6 +411,7 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                     "kubernetes" => view! {
                         <label>"Namespace" <input type="text" name="namespace" bind:value=namespace/></label>
                         <label>"Service Account" <input type="text" name="service_account" bind:value=service_account/></label>
+                        <label>"Principal ID (optional: the account's UID, pins the exact object)" <input type="text" name="principal_id" bind:value=principal_id/></label>
                     }.into_any(),
                     "principal_id" => view! { <label>"Principal ID" <input type="text" name="principal_id" bind:value=principal_id/></label> }.into_any(),
                     "certificate" => view! { <label>"Certificate CN" <input type="text" name="cn" bind:value=cn/></label> }.into_any(),

@@ -1,5 +1,6 @@
 pub mod agents;
 pub mod client_detail;
+pub mod credential_providers;
 pub mod credentials;
 pub mod federation;
 pub mod login;

@@ -455,7 +455,7 @@ pub struct CredentialGrantView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct NewCredentialProvider {
-    /// `jwt`
+    /// `oauth` or `jwt`
     #[serde(rename = "type")]
     pub kind: String,
     pub name: String,
@@ -475,6 +475,64 @@ pub struct NewCredentialProvider {
     /// JWT: issuers a workload may ask for besides the provider's default.
     #[serde(default)]
     pub issuer_whitelist: Option<Vec<String>>,
+    /// OAuth: `user_federation` (authorization code + PKCE; the default when
+    /// an authorization endpoint is given) or `m2m` (client_credentials).
+    #[serde(default)]
+    pub authorization_flow: Option<String>,
+    /// OAuth: Writ's client ID at the third party.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// OAuth: Writ's client secret at the third party (sealed, never returned).
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    /// OAuth: the endpoint Writ calls to exchange an authorization code for a token.
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    /// OAuth: `basic` (default) or `post`.
+    #[serde(default)]
+    pub client_auth_method: Option<String>,
+    /// OAuth: default scopes; a request's own scope wins.
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    /// OAuth: allow `http://` and loopback / private endpoints (local testing only).
+    #[serde(default)]
+    pub allow_insecure_local_endpoints: Option<bool>,
+}
+
+/// PATCH body for a credential provider: omitted fields keep their value;
+/// a blank or omitted `client_secret` keeps the stored one. The type,
+/// identifier and (JWT) algorithm are fixed once created.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct CredentialProviderUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub generate_short_token: Option<bool>,
+    #[serde(default)]
+    pub expiration_seconds: Option<i64>,
+    #[serde(default)]
+    pub issuer_whitelist: Option<Vec<String>>,
+    #[serde(default)]
+    pub authorization_flow: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub client_secret: Option<String>,
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+    #[serde(default)]
+    pub client_auth_method: Option<String>,
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub allow_insecure_local_endpoints: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -494,6 +552,24 @@ pub struct CredentialProviderView {
     pub default_issuer: String,
     /// The `kid` of its signing key in Writ's JWKS.
     pub kid: String,
+    /// OAuth: `user_federation` or `m2m`.
+    #[serde(default)]
+    pub authorization_flow: String,
+    #[serde(default)]
+    pub client_id: String,
+    #[serde(default)]
+    pub authorization_endpoint: String,
+    #[serde(default)]
+    pub token_endpoint: String,
+    #[serde(default)]
+    pub client_auth_method: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default)]
+    pub allow_insecure_local_endpoints: bool,
+    /// OAuth: the redirect URI to register at the third party.
+    #[serde(default)]
+    pub callback_url: String,
     pub enabled: bool,
     pub created_at: i64,
 }

@@ -12,6 +12,7 @@ pub mod federation;
 pub mod grant;
 pub mod jwt_provider;
 pub mod names;
+pub mod oauth_provider;
 pub mod outbound;
 pub mod public_key;
 pub mod random;

@@ -23,18 +23,19 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
           enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
           disable_federated_credential, enable_federated_credential, delete_federated_credential,
-          create_provider, list_providers, disable_provider, enable_provider, delete_provider, test_federated, rewrap, sdk_config, client_audit, client_grants,
+          create_provider, list_providers, disable_provider, enable_provider, delete_provider, update_provider, test_federated, rewrap, rotate, sdk_config, client_audit, client_grants,
           create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant,
           credentials_api::create, credentials_api::list, credentials_api::details, credentials_api::update,
           credentials_api::disable, credentials_api::enable, credentials_api::remove, credentials_api::grant,
           credentials_api::grants, credentials_api::revoke, credentials_api::create_provider,
           credentials_api::list_providers, credentials_api::disable_provider, credentials_api::enable_provider,
-          credentials_api::delete_provider, credentials_api::grant_provider),
+          credentials_api::delete_provider, credentials_api::grant_provider,
+          credentials_api::provider_details, credentials_api::update_provider, credentials_api::provider_grants),
     components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
                        NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
                        NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput,
                        FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest,
-                       NewCredential, CredentialUpdate, CredentialView, CredentialGrantView, credentials_api::NewCredentialGrant,
+                       NewCredential, CredentialUpdate, CredentialView, CredentialProviderUpdate, CredentialGrantView, credentials_api::NewCredentialGrant,
                        NewCredentialProvider, CredentialProviderView)),
     modifiers(&BearerAuth),
     security(("admin_token" = []))
@@ -122,10 +123,11 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             "/federated-credential-providers/{id}",
-            delete(delete_provider),
+            delete(delete_provider).patch(update_provider),
         )
         .route("/federated-credentials/test", post(test_federated))
         .route("/master-key/rewrap", post(rewrap))
+        .route("/master-keys/rotate", post(rotate))
         .route("/{collection}/{id}/sdk-config", get(sdk_config))
         .route("/{collection}/{id}/audit", get(client_audit))
         .route("/{collection}/{id}/grants", get(client_grants))
@@ -265,6 +267,16 @@ async fn rewrap(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Ap
         "already_current": r.already_current,
         "master_key_id": s.writ.master_key_id(),
     })))
+}
+
+/// Completes a master-key rotation: the key Writ started with as primary
+/// (WRIT_MASTER_KEY) becomes the one every record is sealed under; the old
+/// key (in WRIT_PREVIOUS_MASTER_KEYS) may be dropped afterwards. The same
+/// operation as `master-key/rewrap`, named as operators look for it.
+#[utoipa::path(post, path = "/api/admin/v1/master-keys/rotate",
+    responses((status = 200, description = "{rewrapped, already_current, master_key_id}")))]
+async fn rotate(state: State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    rewrap(state).await
 }
 
 #[utoipa::path(get, path = "/api/admin/v1/{collection}/{id}/client-secrets",
@@ -494,6 +506,21 @@ async fn delete_provider(
 ) -> Result<StatusCode, ApiError> {
     s.writ.delete_federated_provider(&id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Edits a provider: a JSON merge patch (RFC 7396) over the create body's
+/// fields; `null` clears one. Type and name are fixed once saved.
+#[utoipa::path(patch, path = "/api/admin/v1/federated-credential-providers/{id}", params(("id" = String, Path)),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = FederatedProviderView), (status = 400)))]
+async fn update_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    b: Result<Json<serde_json::Value>, JsonRejection>,
+) -> ApiResult<FederatedProviderView> {
+    Ok(Json(
+        s.writ.update_federated_provider(&id, &body(b)?).await?,
+    ))
 }
 
 /// The Test credential panel's dry run: the token endpoint's federated

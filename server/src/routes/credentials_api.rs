@@ -34,10 +34,18 @@ pub fn routes() -> Router<AppState> {
             "/credential-providers",
             post(create_provider).get(list_providers),
         )
-        .route("/credential-providers/{id}", delete(delete_provider))
+        .route(
+            "/credential-providers/{id}",
+            get(provider_details)
+                .patch(update_provider)
+                .delete(delete_provider),
+        )
         .route("/credential-providers/{id}/disable", post(disable_provider))
         .route("/credential-providers/{id}/enable", post(enable_provider))
-        .route("/credential-providers/{id}/grants", post(grant_provider))
+        .route(
+            "/credential-providers/{id}/grants",
+            post(grant_provider).get(provider_grants),
+        )
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -193,4 +201,32 @@ pub async fn grant_provider(
     let b = body(b)?;
     s.writ.grant_credential_provider(&id, &b.client_id).await?;
     Ok(StatusCode::CREATED)
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/credential-providers/{id}", params(("id" = String, Path)), responses((status = 200, body = CredentialProviderView)))]
+pub async fn provider_details(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<CredentialProviderView> {
+    Ok(Json(s.writ.get_credential_provider(&id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/admin/v1/credential-providers/{id}", params(("id" = String, Path)), request_body = CredentialProviderUpdate,
+    responses((status = 200, body = CredentialProviderView), (status = 400)))]
+pub async fn update_provider(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    b: Result<Json<CredentialProviderUpdate>, JsonRejection>,
+) -> ApiResult<CredentialProviderView> {
+    Ok(Json(
+        s.writ.update_credential_provider(&id, body(b)?).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/credential-providers/{id}/grants", params(("id" = String, Path)), responses((status = 200, body = Vec<CredentialGrantView>)))]
+pub async fn provider_grants(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Vec<CredentialGrantView>> {
+    Ok(Json(s.writ.list_provider_grants(&id).await?))
 }

@@ -21,6 +21,11 @@ pub fn router() -> Router<AppState> {
             get(obtain_credential),
         )
         .route(t, get(list_tokens))
+        .route(
+            "/v2/{instance_id}/oauthAuthorizationSessions/_/actions/get",
+            post(get_oauth_session),
+        )
+        .route("/oauth/callback", get(oauth_callback))
         .route(&format!("{t}/_/actions/{{action}}"), post(token_action))
 }
 
@@ -83,6 +88,7 @@ fn auth(headers: &HeaderMap) -> Option<&str> {
 /// derived-short-token exchange and validate carry no Authorization.
 async fn token_action(
     State(s): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((instance_id, action)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
@@ -96,6 +102,7 @@ async fn token_action(
     let a = auth(&headers);
     let permission = match action.as_str() {
         "generateJwt" => Some("authentication_token:generate"),
+        "fetchOAuthAccessToken" => Some("authentication_token:fetch"),
         "obtainJwt" | "revoke" | "reinstate" | "revokeByConsumer" | "reinstateByConsumer" => {
             Some("authentication_token:manage")
         }
@@ -111,6 +118,9 @@ async fn token_action(
     };
     let out = match (action.as_str(), &caller) {
         ("generateJwt", Some(c)) => w.generate_jwt(c, &body).await,
+        ("fetchOAuthAccessToken", Some(c)) => {
+            w.fetch_oauth_token(c, &body, &peer.ip().to_string()).await
+        }
         ("obtainJwt", Some(c)) => w.obtain_jwt(c, &body).await,
         ("revoke" | "reinstate", Some(c)) => {
             w.set_token_revoked(c, &body, action == "revoke").await
@@ -166,4 +176,99 @@ async fn obtain_credential(
         .await
         .map_err(DevApiHttpError)?;
     Ok(([(header::CACHE_CONTROL, "no-store")], Json(body)).into_response())
+}
+
+async fn get_oauth_session(
+    State(s): State<AppState>,
+    Path(instance_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, DevApiHttpError> {
+    let Json(body) = body.map_err(|_| {
+        DevApiHttpError(DevApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ))
+    })?;
+    let caller = s
+        .writ
+        .developer_caller(&instance_id, auth(&headers), "authentication_token:fetch")
+        .await
+        .map_err(DevApiHttpError)?;
+    let out = s
+        .writ
+        .get_oauth_session(&caller, &body)
+        .await
+        .map_err(DevApiHttpError)?;
+    Ok(([(header::CACHE_CONTROL, "no-store")], Json(out)).into_response())
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Where the third party sends the person back after consent. Answers a
+/// small HTML page: the application that asked is polling the session.
+async fn oauth_callback(
+    State(s): State<AppState>,
+    q: Result<Query<CallbackQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let outcome = match q {
+        Err(_) => Err(DevApiError::BadRequest("malformed callback".into())),
+        Ok(Query(q)) => {
+            s.writ
+                .oauth_callback(
+                    q.state.as_deref(),
+                    q.code.as_deref(),
+                    q.error.as_deref(),
+                    q.error_description.as_deref(),
+                )
+                .await
+        }
+    };
+    let (status, title, detail) = match outcome {
+        Ok(writ_store::CallbackOutcome::Completed) => (
+            axum::http::StatusCode::OK,
+            "Authorization complete",
+            "Writ has the token. You can close this window; the application continues on its own."
+                .to_owned(),
+        ),
+        Ok(writ_store::CallbackOutcome::Failed(why)) => (
+            axum::http::StatusCode::BAD_REQUEST,
+            "Authorization failed",
+            why,
+        ),
+        Err(e) => (
+            axum::http::StatusCode::from_u16(e.status())
+                .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
+            "Authorization failed",
+            e.to_string(),
+        ),
+    };
+    let page = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title} · Writ</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/writ.css\"></head><body class=\"callback\">\
+         <main class=\"card\"><h1>{title}</h1><p>{}</p></main></body></html>",
+        html_escape(&detail)
+    );
+    (
+        status,
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        page,
+    )
+        .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }

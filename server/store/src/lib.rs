@@ -6,4 +6,4 @@ pub mod error;
 pub mod service;
 
 pub use error::{Result, ServiceError};
-pub use service::{Caller, DevApiError, TokenQuery, Writ, WritOptions};
+pub use service::{CallbackOutcome, Caller, DevApiError, TokenQuery, Writ, WritOptions};

@@ -40,10 +40,15 @@ pub fn parse_credential_name(s: &str) -> Result<String, InvalidInput> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum Verification {
-    /// OIDC: `sub == system:serviceaccount:<namespace>:<service_account>`
+    /// OIDC: `sub == system:serviceaccount:<namespace>:<service_account>`,
+    /// and, when a principal ID is given, the service account's UID
+    /// (`kubernetes.io.serviceaccount.uid`): a service account deleted and
+    /// re-created under the same name then no longer passes.
     Kubernetes {
         namespace: String,
         service_account: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        principal_id: Option<String>,
     },
     /// OIDC: `sub == <principal_id>`
     PrincipalId { principal_id: String },
@@ -133,6 +138,10 @@ impl Verification {
                     253,
                     true,
                 )?,
+                principal_id: match f.principal_id.map(str::trim).filter(|p| !p.is_empty()) {
+                    None => None,
+                    Some(p) => Some(required("Principal ID", Some(p), 512)?),
+                },
             },
             (expr::Domain::Oidc, "principal_id") => Self::PrincipalId {
                 principal_id: required("Principal ID", f.principal_id, 512)?,
@@ -206,12 +215,22 @@ impl Verification {
             Self::Kubernetes {
                 namespace,
                 service_account,
-            } => format!(
-                "jwt.claims.sub == {}",
-                quote(&format!(
-                    "system:serviceaccount:{namespace}:{service_account}"
-                ))
-            ),
+                principal_id,
+            } => {
+                let sub = format!(
+                    "jwt.claims.sub == {}",
+                    quote(&format!(
+                        "system:serviceaccount:{namespace}:{service_account}"
+                    ))
+                );
+                match principal_id {
+                    None => sub,
+                    Some(p) => format!(
+                        "{sub} && jwt.claims.'kubernetes.io'.serviceaccount.uid == {}",
+                        quote(p)
+                    ),
+                }
+            }
             Self::PrincipalId { principal_id } => {
                 format!("jwt.claims.sub == {}", quote(principal_id))
             }
@@ -241,10 +260,16 @@ impl Verification {
             Self::Kubernetes {
                 namespace,
                 service_account,
-            } => s(&["jwt", "claims", "sub"])
-                .and_then(|sub| sub.strip_prefix("system:serviceaccount:"))
-                .and_then(|rest| rest.split_once(':'))
-                .is_some_and(|(ns, sa)| ns == namespace && sa == service_account),
+                principal_id,
+            } => {
+                s(&["jwt", "claims", "sub"])
+                    .and_then(|sub| sub.strip_prefix("system:serviceaccount:"))
+                    .and_then(|rest| rest.split_once(':'))
+                    .is_some_and(|(ns, sa)| ns == namespace && sa == service_account)
+                    && principal_id.as_deref().is_none_or(|p| {
+                        s(&["jwt", "claims", "kubernetes.io", "serviceaccount", "uid"]) == Some(p)
+                    })
+            }
             Self::PrincipalId { principal_id } => {
                 s(&["jwt", "claims", "sub"]) == Some(principal_id.as_str())
             }
@@ -475,6 +500,49 @@ mod tests {
         ));
         assert!(!passes(&r, &expr::Input::new("a", "b")));
         assert!(Verification::for_oidc("kubernetes", Some("Bad_NS"), Some("x"), None).is_err());
+        // The optional Principal ID pins the service account's UID.
+        let uid = "7f3e0d4c-1b2a-4c5d-8e9f-0a1b2c3d4e5f";
+        let pinned = Verification::for_oidc(
+            "kubernetes",
+            Some("payments"),
+            Some("billing-bot"),
+            Some(uid),
+        )
+        .unwrap();
+        assert_eq!(
+            pinned.expression(),
+            format!(
+                "jwt.claims.sub == 'system:serviceaccount:payments:billing-bot' && jwt.claims.'kubernetes.io'.serviceaccount.uid == '{uid}'"
+            )
+        );
+        let token = |uid: &str| {
+            expr::Input::new("app_1", "fc_1").with(
+                "jwt",
+                json!({"header": {}, "claims": {
+                    "sub": "system:serviceaccount:payments:billing-bot",
+                    "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "billing-bot", "uid": uid}}
+                }}),
+            )
+        };
+        // The simple check and the expression it shows agree.
+        let simple = CredentialRules::new("oidc", pinned.clone(), None, None).unwrap();
+        let shown = CredentialRules::new(
+            "oidc",
+            Verification::Expression {
+                expression: pinned.expression(),
+            },
+            None,
+            None,
+        )
+        .unwrap();
+        for r in [&simple, &shown] {
+            assert!(passes(r, &token(uid)));
+            assert!(!passes(r, &token("00000000-0000-0000-0000-000000000000")));
+            assert!(!passes(
+                r,
+                &oidc_input("system:serviceaccount:payments:billing-bot")
+            ));
+        }
         assert!(
             Verification::for_oidc("kubernetes", Some("ns"), None, None)
                 .unwrap_err()

@@ -260,14 +260,16 @@ pub mod credential_provider {
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
-        /// `jwt` (OAuth providers are not built yet).
+        /// `jwt` or `oauth`.
         pub kind: String,
         pub identifier: String,
         pub name: String,
         pub description: String,
-        /// `writ_core::jwt_provider::JwtProviderConfig` as JSON.
+        /// `writ_core::jwt_provider::JwtProviderConfig` or
+        /// `writ_core::oauth_provider::OAuthProviderConfig` as JSON.
         pub config: String,
-        /// The signing key (PKCS#8 PEM), sealed by the vault.
+        /// JWT: the signing key (PKCS#8 PEM); OAuth: the client secret;
+        /// sealed by the vault.
         pub sealed_key: String,
         pub kid: String,
         pub enabled: bool,
@@ -311,6 +313,55 @@ pub mod authentication_token {
         pub created_at: i64,
         pub updated_at: i64,
         pub expires_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod oauth_token {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oauth_tokens")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub provider_id: String,
+        pub consumer_id: String,
+        /// The scope asked for, normalised (the cache key with the two above).
+        pub scope: String,
+        pub token_type: String,
+        /// The scope the third party says it granted, if it said.
+        pub granted_scope: Option<String>,
+        pub sealed_access_token: String,
+        pub sealed_refresh_token: Option<String>,
+        pub expires_at: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod oauth_session {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "oauth_sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub provider_id: String,
+        pub consumer_id: String,
+        pub scope: String,
+        pub state_hash: String,
+        /// The PKCE code verifier, sealed.
+        pub sealed_verifier: String,
+        pub authorization_url: String,
+        /// pending | callback_received | completed | failed | expired
+        pub status: String,
+        pub token_id: Option<String>,
+        pub error_code: Option<String>,
+        pub error_description: Option<String>,
+        pub expires_at: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
     }
     entity_boilerplate!();
 }

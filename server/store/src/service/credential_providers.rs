@@ -1,12 +1,17 @@
-//! Credential providers (JWT): admin side. The signing key is made here,
-//! sealed at rest, and its public half published in Writ's JWKS.
+//! Credential providers, admin side. JWT: the signing key is made here,
+//! sealed at rest, and its public half published in Writ's JWKS. OAuth:
+//! Writ's client at a third party, its client secret sealed at rest (the
+//! flows are in `oauth_flows.rs`).
 
 use super::{Writ, new_id};
-use crate::entities::{credential_provider, provider_grant};
+use crate::entities::{
+    authentication_token, client, credential_provider, oauth_session, oauth_token, provider_grant,
+};
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use writ_core::jwt_provider::{self, JwtProviderConfig};
 use writ_core::names::Description;
+use writ_core::oauth_provider::{ClientAuth, OAuthProviderConfig, OAuthProviderInput};
 use writ_types::*;
 
 impl Writ {
@@ -16,17 +21,61 @@ impl Writ {
         format!("{}/credential-providers/{identifier}", self.public_url)
     }
 
+    /// Where the third party sends the user back (register it there).
+    pub fn oauth_callback_url(&self) -> String {
+        format!("{}/oauth/callback", self.public_url)
+    }
+
     fn provider_view(&self, m: credential_provider::Model) -> CredentialProviderView {
-        let cfg: Option<JwtProviderConfig> = serde_json::from_str(&m.config).ok();
+        let jwt: Option<JwtProviderConfig> = (m.kind == "jwt")
+            .then(|| serde_json::from_str(&m.config).ok())
+            .flatten();
+        let oauth: Option<OAuthProviderConfig> = (m.kind == "oauth")
+            .then(|| serde_json::from_str(&m.config).ok())
+            .flatten();
         CredentialProviderView {
-            default_issuer: self.provider_default_issuer(&m.identifier),
-            algorithm: cfg
+            default_issuer: if m.kind == "jwt" {
+                self.provider_default_issuer(&m.identifier)
+            } else {
+                String::new()
+            },
+            algorithm: jwt
                 .as_ref()
                 .map(|c| c.algorithm.clone())
                 .unwrap_or_default(),
-            generate_short_token: cfg.as_ref().is_some_and(|c| c.short_token),
-            expiration_seconds: cfg.as_ref().map_or(0, |c| c.expiration_secs),
-            issuer_whitelist: cfg.map(|c| c.issuer_whitelist).unwrap_or_default(),
+            generate_short_token: jwt.as_ref().is_some_and(|c| c.short_token),
+            expiration_seconds: jwt.as_ref().map_or(0, |c| c.expiration_secs),
+            issuer_whitelist: jwt.map(|c| c.issuer_whitelist).unwrap_or_default(),
+            authorization_flow: oauth
+                .as_ref()
+                .map(|c| c.flow.as_str().to_owned())
+                .unwrap_or_default(),
+            client_id: oauth
+                .as_ref()
+                .map(|c| c.client_id.clone())
+                .unwrap_or_default(),
+            authorization_endpoint: oauth
+                .as_ref()
+                .and_then(|c| c.authorization_endpoint.clone())
+                .unwrap_or_default(),
+            token_endpoint: oauth
+                .as_ref()
+                .map(|c| c.token_endpoint.clone())
+                .unwrap_or_default(),
+            client_auth_method: match oauth.as_ref().map(|c| c.client_auth) {
+                Some(ClientAuth::Basic) => "basic".into(),
+                Some(ClientAuth::Post) => "post".into(),
+                None => String::new(),
+            },
+            allow_insecure_local_endpoints: oauth
+                .as_ref()
+                .is_some_and(|c| c.allow_insecure_local_endpoints),
+            scopes: oauth.map(|c| c.scopes).unwrap_or_default(),
+            callback_url: if m.kind == "oauth" {
+                self.oauth_callback_url()
+            } else {
+                String::new()
+            },
             id: m.id,
             kind: m.kind,
             identifier: m.identifier,
@@ -42,11 +91,6 @@ impl Writ {
         &self,
         input: NewCredentialProvider,
     ) -> Result<CredentialProviderView> {
-        if input.kind != "jwt" {
-            return Err(ServiceError::Invalid(
-                "type: only jwt credential providers are available (OAuth providers are not built yet)".into(),
-            ));
-        }
         let identifier = input.identifier.trim();
         if identifier.is_empty()
             || identifier.len() > 128
@@ -58,35 +102,67 @@ impl Writ {
                 "identifier must be 1-128 characters of letters, digits, '_', '-' or '.'".into(),
             ));
         }
-        let name = input.name.trim();
-        if name.is_empty() || name.chars().count() > 128 {
-            return Err(ServiceError::Invalid(
-                "name is required (at most 128 characters)".into(),
-            ));
-        }
-        let mut cfg = JwtProviderConfig::parse(
-            input.algorithm.as_deref(),
-            input.generate_short_token.unwrap_or(false),
-            input.expiration_seconds,
-            input.issuer_whitelist.as_deref().unwrap_or_default(),
-        )?;
-        let (pem, mut public_jwk) =
-            jwt_provider::generate_key(&cfg.algorithm).map_err(|_| ServiceError::Internal)?;
-        let kid = format!("jwtp-{}", writ_core::random::alnum(16));
-        public_jwk["kid"] = serde_json::json!(kid);
-        cfg.public_jwk = public_jwk;
+        let name = provider_name(&input.name)?;
         let id = new_id();
+        let purpose = format!("credential_provider:{id}");
+        // (config JSON, sealed key or secret, kid)
+        let (config, sealed, kid) = match input.kind.as_str() {
+            "jwt" => {
+                let mut cfg = JwtProviderConfig::parse(
+                    input.algorithm.as_deref(),
+                    input.generate_short_token.unwrap_or(false),
+                    input.expiration_seconds,
+                    input.issuer_whitelist.as_deref().unwrap_or_default(),
+                )?;
+                let (pem, mut public_jwk) = jwt_provider::generate_key(&cfg.algorithm)
+                    .map_err(|_| ServiceError::Internal)?;
+                let kid = format!("jwtp-{}", writ_core::random::alnum(16));
+                public_jwk["kid"] = serde_json::json!(kid);
+                cfg.public_jwk = public_jwk;
+                (
+                    serde_json::to_string(&cfg).map_err(|_| ServiceError::Internal)?,
+                    self.vault.seal(pem.as_bytes(), &purpose),
+                    kid,
+                )
+            }
+            "oauth" => {
+                let cfg = OAuthProviderConfig::parse(&OAuthProviderInput {
+                    flow: input.authorization_flow.as_deref(),
+                    client_id: input.client_id.as_deref(),
+                    authorization_endpoint: input.authorization_endpoint.as_deref(),
+                    token_endpoint: input.token_endpoint.as_deref(),
+                    client_auth: input.client_auth_method.as_deref(),
+                    scopes: input.scopes.as_deref().unwrap_or_default(),
+                    allow_insecure_local_endpoints: input
+                        .allow_insecure_local_endpoints
+                        .unwrap_or(false),
+                })?;
+                let secret = client_secret(input.client_secret.as_deref())?.ok_or_else(|| {
+                    ServiceError::Invalid(
+                        "client_secret: the third party's client secret is required".into(),
+                    )
+                })?;
+                (
+                    serde_json::to_string(&cfg).map_err(|_| ServiceError::Internal)?,
+                    self.vault.seal(secret.as_bytes(), &purpose),
+                    String::new(),
+                )
+            }
+            _ => {
+                return Err(ServiceError::Invalid(
+                    "type must be \"oauth\" or \"jwt\"".into(),
+                ));
+            }
+        };
         let m = credential_provider::ActiveModel {
-            kind: Set("jwt".into()),
+            kind: Set(input.kind.clone()),
             identifier: Set(identifier.to_owned()),
-            name: Set(name.to_owned()),
+            name: Set(name),
             description: Set(
                 Description::parse(input.description.as_deref().unwrap_or_default())?.into_inner(),
             ),
-            config: Set(serde_json::to_string(&cfg).map_err(|_| ServiceError::Internal)?),
-            sealed_key: Set(self
-                .vault
-                .seal(pem.as_bytes(), &format!("credential_provider:{id}"))),
+            config: Set(config),
+            sealed_key: Set(sealed),
             kid: Set(kid),
             enabled: Set(true),
             created_at: Set(self.now()),
@@ -112,6 +188,107 @@ impl Writ {
             .into_iter()
             .map(|m| self.provider_view(m))
             .collect())
+    }
+
+    pub async fn get_credential_provider(&self, id: &str) -> Result<CredentialProviderView> {
+        Ok(self.provider_view(self.credential_provider_model(id).await?))
+    }
+
+    /// Edits what may change after creation. Changing how Writ reaches the
+    /// third party (client, secret, endpoints) drops its cached tokens and
+    /// open sessions: they belong to the old client.
+    pub async fn update_credential_provider(
+        &self,
+        id: &str,
+        input: CredentialProviderUpdate,
+    ) -> Result<CredentialProviderView> {
+        let m = self.credential_provider_model(id).await?;
+        let mut am: credential_provider::ActiveModel = m.clone().into();
+        if let Some(n) = input.name.as_deref().filter(|n| !n.trim().is_empty()) {
+            am.name = Set(provider_name(n)?);
+        }
+        if let Some(d) = input.description.as_deref() {
+            am.description = Set(Description::parse(d)?.into_inner());
+        }
+        let mut reconnect = false;
+        match m.kind.as_str() {
+            "jwt" => {
+                let old: JwtProviderConfig =
+                    serde_json::from_str(&m.config).map_err(|_| ServiceError::Internal)?;
+                let mut cfg = JwtProviderConfig::parse(
+                    Some(&old.algorithm),
+                    input.generate_short_token.unwrap_or(old.short_token),
+                    Some(input.expiration_seconds.unwrap_or(old.expiration_secs)),
+                    input
+                        .issuer_whitelist
+                        .as_deref()
+                        .unwrap_or(&old.issuer_whitelist),
+                )?;
+                cfg.public_jwk = old.public_jwk;
+                am.config = Set(serde_json::to_string(&cfg).map_err(|_| ServiceError::Internal)?);
+            }
+            _ => {
+                let old: OAuthProviderConfig =
+                    serde_json::from_str(&m.config).map_err(|_| ServiceError::Internal)?;
+                let keep = |new: &Option<String>, old: &str| -> String {
+                    new.clone().unwrap_or_else(|| old.to_owned())
+                };
+                let auth = match old.client_auth {
+                    ClientAuth::Basic => "basic",
+                    ClientAuth::Post => "post",
+                };
+                let authz = keep(
+                    &input.authorization_endpoint,
+                    old.authorization_endpoint.as_deref().unwrap_or_default(),
+                );
+                let flow = keep(&input.authorization_flow, old.flow.as_str());
+                let client_id = keep(&input.client_id, &old.client_id);
+                let token_endpoint = keep(&input.token_endpoint, &old.token_endpoint);
+                let client_auth = keep(&input.client_auth_method, auth);
+                let cfg = OAuthProviderConfig::parse(&OAuthProviderInput {
+                    flow: Some(&flow),
+                    client_id: Some(&client_id),
+                    authorization_endpoint: Some(&authz),
+                    token_endpoint: Some(&token_endpoint),
+                    client_auth: Some(&client_auth),
+                    scopes: input.scopes.as_deref().unwrap_or(&old.scopes),
+                    allow_insecure_local_endpoints: input
+                        .allow_insecure_local_endpoints
+                        .unwrap_or(old.allow_insecure_local_endpoints),
+                })?;
+                // Blank or omitted keeps the stored secret; a value replaces it.
+                if let Some(secret) = client_secret(input.client_secret.as_deref())? {
+                    am.sealed_key = Set(self
+                        .vault
+                        .seal(secret.as_bytes(), &format!("credential_provider:{}", m.id)));
+                    reconnect = true;
+                }
+                reconnect |= cfg.client_id != old.client_id
+                    || cfg.token_endpoint != old.token_endpoint
+                    || cfg.authorization_endpoint != old.authorization_endpoint
+                    || cfg.flow != old.flow;
+                am.config = Set(serde_json::to_string(&cfg).map_err(|_| ServiceError::Internal)?);
+            }
+        }
+        am.updated_at = Set(self.now());
+        let updated = am.update(&self.db).await?;
+        if reconnect {
+            self.forget_oauth_state(&m.id).await?;
+        }
+        Ok(self.provider_view(updated))
+    }
+
+    /// Drops an OAuth provider's cached tokens and open sessions.
+    async fn forget_oauth_state(&self, provider_id: &str) -> Result<()> {
+        oauth_token::Entity::delete_many()
+            .filter(oauth_token::Column::ProviderId.eq(provider_id))
+            .exec(&self.db)
+            .await?;
+        oauth_session::Entity::delete_many()
+            .filter(oauth_session::Column::ProviderId.eq(provider_id))
+            .exec(&self.db)
+            .await?;
+        Ok(())
     }
 
     async fn credential_provider_model(&self, id: &str) -> Result<credential_provider::Model> {
@@ -140,6 +317,11 @@ impl Writ {
             .filter(provider_grant::Column::ProviderId.eq(m.id.as_str()))
             .exec(&self.db)
             .await?;
+        authentication_token::Entity::delete_many()
+            .filter(authentication_token::Column::ProviderId.eq(m.id.as_str()))
+            .exec(&self.db)
+            .await?;
+        self.forget_oauth_state(&m.id).await?;
         credential_provider::Entity::delete_by_id(m.id)
             .exec(&self.db)
             .await?;
@@ -166,6 +348,33 @@ impl Writ {
         Ok(())
     }
 
+    /// Which agents / M2M applications may use the provider
+    /// (`credential_id` names the provider).
+    pub async fn list_provider_grants(&self, id: &str) -> Result<Vec<CredentialGrantView>> {
+        self.credential_provider_model(id).await?;
+        let grants = provider_grant::Entity::find()
+            .filter(provider_grant::Column::ProviderId.eq(id))
+            .all(&self.db)
+            .await?;
+        let mut out = Vec::new();
+        for g in grants {
+            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone())
+                .one(&self.db)
+                .await?
+            {
+                out.push(CredentialGrantView {
+                    id: g.id,
+                    credential_id: g.provider_id,
+                    client_pk: c.id,
+                    client_id: c.client_id,
+                    client_name: c.name,
+                    created_at: g.created_at,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Public keys of enabled JWT providers, for Writ's JWKS.
     pub async fn provider_jwks(&self) -> Result<Vec<serde_json::Value>> {
         let mut keys = Vec::new();
@@ -174,6 +383,9 @@ impl Writ {
             .all(&self.db)
             .await?
         {
+            if p.kind != "jwt" {
+                continue;
+            }
             let Some(cfg) = serde_json::from_str::<JwtProviderConfig>(&p.config).ok() else {
                 continue;
             };
@@ -182,5 +394,26 @@ impl Writ {
             }
         }
         Ok(keys)
+    }
+}
+
+fn provider_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 128 {
+        return Err(ServiceError::Invalid(
+            "name is required (at most 128 characters)".into(),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// A given, non-blank client secret (bounded); `None` when blank or omitted.
+fn client_secret(s: Option<&str>) -> Result<Option<&str>> {
+    match s.filter(|s| !s.trim().is_empty()) {
+        None => Ok(None),
+        Some(s) if s.len() > 4096 || s.chars().any(char::is_control) => Err(ServiceError::Invalid(
+            "client_secret: at most 4096 printable characters".into(),
+        )),
+        Some(s) => Ok(Some(s)),
     }
 }

@@ -54,11 +54,13 @@ impl Writ {
         })
     }
 
-    /// The provider by identifier, enabled, JWT, and granted to the caller.
-    async fn usable_provider(
+    /// The provider by identifier, of `kind`, granted to the caller and
+    /// enabled (a disabled provider serves nothing, cached or not).
+    pub(crate) async fn usable_provider(
         &self,
         caller: &Caller,
         identifier: &str,
+        kind: &str,
     ) -> Result<credential_provider::Model, DevApiError> {
         let p = credential_provider::Entity::find()
             .filter(credential_provider::Column::Identifier.eq(identifier))
@@ -86,6 +88,13 @@ impl Writ {
                 "credential provider '{identifier}' is disabled"
             )));
         }
+        if p.kind != kind {
+            return Err(DevApiError::BadRequest(format!(
+                "credential provider '{identifier}' is a{} {} provider, not {kind}",
+                if p.kind == "oauth" { "n" } else { "" },
+                p.kind
+            )));
+        }
         Ok(p)
     }
 
@@ -100,7 +109,7 @@ impl Writ {
     pub async fn generate_jwt(&self, caller: &Caller, body: &Value) -> Result<Value, DevApiError> {
         let ident = str_field(body, "credentialProviderIdentifier")
             .ok_or_else(|| bad("credentialProviderIdentifier is required"))?;
-        let p = self.usable_provider(caller, ident).await?;
+        let p = self.usable_provider(caller, ident, "jwt").await?;
         let cfg: JwtProviderConfig =
             serde_json::from_str(&p.config).map_err(|_| DevApiError::Internal)?;
         let want_short = body
@@ -279,7 +288,7 @@ impl Writ {
             .provider_identifier
             .as_deref()
             .ok_or_else(|| bad("credentialProviderIdentifier is required"))?;
-        let p = self.usable_provider(caller, ident).await?;
+        let p = self.usable_provider(caller, ident, "jwt").await?;
         let mut sel = tok::Entity::find()
             .filter(tok::Column::ProviderId.eq(p.id.as_str()))
             .filter(tok::Column::ConsumerId.eq(caller.client_id.as_str()));
@@ -351,7 +360,7 @@ impl Writ {
         }
         let ident = str_field(body, "credentialProviderIdentifier")
             .ok_or_else(|| bad("credentialProviderIdentifier is required"))?;
-        let p = self.usable_provider(caller, ident).await?;
+        let p = self.usable_provider(caller, ident, "jwt").await?;
         tok::Entity::update_many()
             .col_expr(
                 tok::Column::Revoked,

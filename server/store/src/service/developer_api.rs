@@ -19,6 +19,9 @@ pub enum DevApiError {
     NotFound(String),
     #[error("{0}")]
     BadRequest(String),
+    /// A third party (an OAuth provider's token endpoint) refused or failed.
+    #[error("{0}")]
+    Upstream(String),
     #[error("the server could not complete the request")]
     Internal,
 }
@@ -30,6 +33,7 @@ impl DevApiError {
             Self::Forbidden(_) => 403,
             Self::NotFound(_) => 404,
             Self::BadRequest(_) => 400,
+            Self::Upstream(_) => 502,
             Self::Internal => 500,
         }
     }
@@ -39,6 +43,7 @@ impl DevApiError {
             Self::Forbidden(_) => "access_denied",
             Self::NotFound(_) => "not_found",
             Self::BadRequest(_) => "invalid_request",
+            Self::Upstream(_) => "upstream_error",
             Self::Internal => "server_error",
         }
     }
@@ -139,20 +144,35 @@ impl Writ {
         source: &str,
     ) -> Result<Value, DevApiError> {
         let result = self.obtain_credential_inner(caller, identifier).await;
+        self.audit_developer_call(caller, "obtain_credential", identifier, source, &result)
+            .await;
+        result
+    }
+
+    /// One audit record per developer-API call that hands out a secret,
+    /// whatever its outcome (who, what, when, outcome).
+    pub(crate) async fn audit_developer_call(
+        &self,
+        caller: &Caller,
+        method: &str,
+        what: &str,
+        source: &str,
+        result: &Result<Value, DevApiError>,
+    ) {
         self.audit
             .record(TokenAudit {
                 at: self.now(),
                 client_id: caller.client_id.clone(),
-                method: "obtain_credential".into(),
+                method: method.into(),
                 audience: writ_core::PAM_AUDIENCE.into(),
-                scope: identifier.chars().take(128).collect(),
+                scope: what.chars().take(128).collect(),
                 jti: caller.jti.clone(),
                 outcome: if result.is_ok() {
                     Outcome::Issued
                 } else {
                     Outcome::Refused
                 },
-                reason: match &result {
+                reason: match result {
                     Ok(_) => "ok".into(),
                     Err(e) => e.error().into(),
                 },
@@ -160,7 +180,6 @@ impl Writ {
                 credential: None,
             })
             .await;
-        result
     }
 
     async fn obtain_credential_inner(

@@ -104,6 +104,88 @@ fn trust_condition(kind: &str, src: Option<&str>) -> Result<Option<String>> {
     Ok(Some(src.to_owned()))
 }
 
+/// A provider's type-specific settings, checked (and, for OIDC keys that
+/// are fetched, fetched once: a wrong URL is an error the admin sees on
+/// save, not a refused token later), as stored JSON.
+async fn provider_config(input: &NewFederatedProvider) -> Result<String> {
+    match input.kind.as_str() {
+        "oidc" => {
+            let (issuer, audience) = (
+                input.issuer.as_deref().unwrap_or_default(),
+                input.audience.as_deref().unwrap_or_default(),
+            );
+            let cfg = match input.jwks.as_ref().filter(|j| !j.is_null()) {
+                Some(jwks) => OidcProviderConfig::parse(issuer, audience, jwks)?,
+                None => {
+                    let cfg = OidcProviderConfig::parse_remote(
+                        issuer,
+                        audience,
+                        input.jwks_uri.as_deref(),
+                        input.allow_insecure_local_endpoints.unwrap_or(false),
+                    )?;
+                    // Fetch once now: a wrong URL is an error the admin sees
+                    // on save, not a refused token later.
+                    super::jwks::fetch_keys(&cfg)
+                        .await
+                        .map_err(|e| ServiceError::Invalid(format!("verification keys: {e}")))?;
+                    cfg
+                }
+            };
+            serde_json::to_string(&cfg)
+        }
+        "pca" => serde_json::to_string(
+            &PcaProviderConfig::parse(
+                input.root_certificate.as_deref().unwrap_or_default(),
+                input
+                    .intermediate_certificates
+                    .as_deref()
+                    .unwrap_or_default(),
+            )
+            .map_err(invalid)?,
+        ),
+        "pkcs7" => serde_json::to_string(
+            &Pkcs7ProviderConfig::parse(
+                input.trust_source.as_deref().unwrap_or_default(),
+                input
+                    .verification_certificate
+                    .as_deref()
+                    .unwrap_or_default(),
+                input.account_id.as_deref().unwrap_or_default(),
+                input.max_document_age_seconds,
+            )
+            .map_err(invalid)?,
+        ),
+        _ => {
+            return Err(ServiceError::Invalid(
+                "type must be oidc, pca or pkcs7".into(),
+            ));
+        }
+    }
+    .map_err(|_| ServiceError::Internal)
+}
+
+/// RFC 7396 JSON merge patch: `null` removes a member, objects merge,
+/// anything else replaces.
+fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+    use serde_json::Value;
+    let Value::Object(p) = patch else {
+        *target = patch.clone();
+        return;
+    };
+    if !target.is_object() {
+        *target = Value::Object(Default::default());
+    }
+    if let Value::Object(t) = target {
+        for (k, v) in p {
+            if v.is_null() {
+                t.remove(k);
+            } else {
+                merge_patch(t.entry(k.clone()).or_insert(Value::Null), v);
+            }
+        }
+    }
+}
+
 impl Writ {
     pub async fn create_federated_provider(
         &self,
@@ -111,60 +193,7 @@ impl Writ {
     ) -> Result<FederatedProviderView> {
         let name = parse_credential_name(&input.name)?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
-        let config = match input.kind.as_str() {
-            "oidc" => {
-                let (issuer, audience) = (
-                    input.issuer.as_deref().unwrap_or_default(),
-                    input.audience.as_deref().unwrap_or_default(),
-                );
-                let cfg = match input.jwks.as_ref().filter(|j| !j.is_null()) {
-                    Some(jwks) => OidcProviderConfig::parse(issuer, audience, jwks)?,
-                    None => {
-                        let cfg = OidcProviderConfig::parse_remote(
-                            issuer,
-                            audience,
-                            input.jwks_uri.as_deref(),
-                            input.allow_insecure_local_endpoints.unwrap_or(false),
-                        )?;
-                        // Fetch once now: a wrong URL is an error the admin sees
-                        // on save, not a refused token later.
-                        super::jwks::fetch_keys(&cfg).await.map_err(|e| {
-                            ServiceError::Invalid(format!("verification keys: {e}"))
-                        })?;
-                        cfg
-                    }
-                };
-                serde_json::to_string(&cfg)
-            }
-            "pca" => serde_json::to_string(
-                &PcaProviderConfig::parse(
-                    input.root_certificate.as_deref().unwrap_or_default(),
-                    input
-                        .intermediate_certificates
-                        .as_deref()
-                        .unwrap_or_default(),
-                )
-                .map_err(invalid)?,
-            ),
-            "pkcs7" => serde_json::to_string(
-                &Pkcs7ProviderConfig::parse(
-                    input.trust_source.as_deref().unwrap_or_default(),
-                    input
-                        .verification_certificate
-                        .as_deref()
-                        .unwrap_or_default(),
-                    input.account_id.as_deref().unwrap_or_default(),
-                    input.max_document_age_seconds,
-                )
-                .map_err(invalid)?,
-            ),
-            _ => {
-                return Err(ServiceError::Invalid(
-                    "type must be oidc, pca or pkcs7".into(),
-                ));
-            }
-        }
-        .map_err(|_| ServiceError::Internal)?;
+        let config = provider_config(&input).await?;
         let trust_condition = trust_condition(&input.kind, input.trust_condition.as_deref())?;
         let m = federated_provider::ActiveModel {
             id: Set(new_id()),
@@ -213,6 +242,55 @@ impl Writ {
         let mut am: federated_provider::ActiveModel = self.provider_model(id).await?.into();
         am.enabled = Set(enabled);
         let m = am.update(&self.db).await?;
+        self.changed();
+        Ok(provider_view(m))
+    }
+
+    /// Edits a provider with a JSON merge patch over the create body's
+    /// fields (`null` clears one, e.g. a pasted `jwks` to fetch keys
+    /// instead). The type and name are fixed once saved; the whole result
+    /// is checked as on create.
+    pub async fn update_federated_provider(
+        &self,
+        id: &str,
+        patch: &serde_json::Value,
+    ) -> Result<FederatedProviderView> {
+        let m = self.provider_model(id).await?;
+        if !patch.is_object() {
+            return Err(ServiceError::Invalid(
+                "the body must be a JSON object (a merge patch)".into(),
+            ));
+        }
+        for (field, now) in [("type", &m.kind), ("name", &m.name)] {
+            if let Some(v) = patch.get(field).filter(|v| !v.is_null())
+                && v.as_str() != Some(now.as_str())
+            {
+                return Err(ServiceError::Invalid(format!(
+                    "{field} cannot change after the provider is saved"
+                )));
+            }
+        }
+        let mut current: serde_json::Value =
+            serde_json::from_str(&m.config).map_err(|_| ServiceError::Internal)?;
+        current["type"] = m.kind.clone().into();
+        current["name"] = m.name.clone().into();
+        current["description"] = m.description.clone().into();
+        if let Some(tc) = &m.trust_condition {
+            current["trust_condition"] = tc.clone().into();
+        }
+        merge_patch(&mut current, patch);
+        let input: NewFederatedProvider = serde_json::from_value(current)
+            .map_err(|e| ServiceError::Invalid(format!("request body: {e}")))?;
+        let config = provider_config(&input).await?;
+        let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
+        let trust_condition = trust_condition(&m.kind, input.trust_condition.as_deref())?;
+        let mut am: federated_provider::ActiveModel = m.into();
+        am.config = Set(config);
+        am.description = Set(description.into_inner());
+        am.trust_condition = Set(trust_condition);
+        let m = am.update(&self.db).await?;
+        // Compiled rules and fetched keys of the old settings go.
+        self.forget_remote_keys(&m.id);
         self.changed();
         Ok(provider_view(m))
     }

@@ -48,6 +48,13 @@ pub(crate) async fn fetch_keys(cfg: &OidcProviderConfig) -> Result<serde_json::V
 }
 
 impl Writ {
+    /// Drops a provider's fetched keys (its settings changed).
+    pub(crate) fn forget_remote_keys(&self, provider_id: &str) {
+        if let Ok(mut m) = self.jwks.0.lock() {
+            m.remove(provider_id);
+        }
+    }
+
     /// The provider's current keys, fetching when missing, stale, or when
     /// the token's `kid` is unknown (rate-limited).
     pub(crate) async fn remote_oidc_trust(

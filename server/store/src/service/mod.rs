@@ -10,6 +10,7 @@ mod developer_api;
 mod federation;
 mod hot_cache;
 mod jwks;
+mod oauth_flows;
 mod outbound;
 mod public_keys;
 mod replay;
@@ -34,6 +35,7 @@ pub use admins::LoginThrottle;
 pub use audit::AuditSink;
 pub use dev_tokens::TokenQuery;
 pub use developer_api::{Caller, DevApiError};
+pub use oauth_flows::CallbackOutcome;
 pub use token::TokenRequest;
 
 /// What the server decides at start and hands to the service layer.

@@ -7,10 +7,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use writ_core::outbound::{MAX_RESPONSE_BYTES, TIMEOUT_SECS, check_url, ip_allowed};
 
-pub(crate) async fn fetch_json(
+/// A client pinned to the checked address of `url`'s host.
+async fn pinned_client(
     url: &str,
     allow_insecure_local: bool,
-) -> Result<serde_json::Value, String> {
+) -> Result<(reqwest::Client, reqwest::Url), String> {
     check_url(url, allow_insecure_local)?;
     let parsed = reqwest::Url::parse(url).map_err(|_| "is not a valid URL".to_string())?;
     let host = parsed.host_str().ok_or("has no host")?.to_owned();
@@ -46,8 +47,13 @@ pub(crate) async fn fetch_json(
         .resolve(&lookup_host, addr)
         .build()
         .map_err(|_| "could not build an HTTP client".to_string())?;
-    let mut resp = client
-        .get(parsed)
+    Ok((client, parsed))
+}
+
+/// Sends the request and reads at most `MAX_RESPONSE_BYTES` of JSON.
+/// Returns the status with the body (JSON `null` if the body is not JSON).
+async fn send(req: reqwest::RequestBuilder) -> Result<(u16, serde_json::Value), String> {
+    let mut resp = req
         .header(reqwest::header::ACCEPT, "application/json")
         .send()
         .await
@@ -61,9 +67,7 @@ pub(crate) async fn fetch_json(
                 }
             )
         })?;
-    if !resp.status().is_success() {
-        return Err(format!("answered HTTP {}", resp.status().as_u16()));
-    }
+    let status = resp.status().as_u16();
     let mut body = Vec::new();
     while let Some(chunk) = resp
         .chunk()
@@ -78,5 +82,46 @@ pub(crate) async fn fetch_json(
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|_| "the response is not JSON".to_string())
+    Ok((
+        status,
+        serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null),
+    ))
+}
+
+/// GET a JSON document (discovery, JWKS); anything but a 2xx JSON answer fails.
+pub(crate) async fn fetch_json(
+    url: &str,
+    allow_insecure_local: bool,
+) -> Result<serde_json::Value, String> {
+    let (client, parsed) = pinned_client(url, allow_insecure_local).await?;
+    let (status, body) = send(client.get(parsed)).await?;
+    if !(200..300).contains(&status) {
+        return Err(format!("answered HTTP {status}"));
+    }
+    if body.is_null() {
+        return Err("the response is not JSON".into());
+    }
+    Ok(body)
+}
+
+/// POST a form (a token request) and return the status with the JSON body,
+/// error answers included: an OAuth error body says why.
+pub(crate) async fn post_form(
+    url: &str,
+    allow_insecure_local: bool,
+    body: String,
+    authorization: Option<&str>,
+) -> Result<(u16, serde_json::Value), String> {
+    let (client, parsed) = pinned_client(url, allow_insecure_local).await?;
+    let mut req = client
+        .post(parsed)
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(body);
+    if let Some(a) = authorization {
+        req = req.header(reqwest::header::AUTHORIZATION, a);
+    }
+    send(req).await
 }

@@ -3,7 +3,10 @@
 //! rotation.
 
 use super::Writ;
-use crate::entities::{client_secret, credential, setting};
+use crate::entities::{
+    authentication_token, client_secret, credential, credential_provider, oauth_session,
+    oauth_token, setting,
+};
 use crate::error::{Result, ServiceError};
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use writ_core::vault::{Keyring, VaultError};
@@ -65,36 +68,58 @@ impl Writ {
             .all(&self.db)
             .await?;
         for s in secrets {
-            let Some(sealed) = s.sealed_secret.clone() else {
-                continue;
-            };
-            match self
-                .vault
-                .rewrap(&sealed)
-                .map_err(|e| ServiceError::Invalid(format!("client secret {}: {e}", s.id)))?
-            {
-                None => report.already_current += 1,
-                Some(new) => {
-                    let mut am: client_secret::ActiveModel = s.into();
-                    am.sealed_secret = Set(Some(new));
-                    am.update(&self.db).await?;
-                    report.rewrapped += 1;
-                }
+            let what = format!("client secret {}", s.id);
+            if let Some(new) = self.rewrap_one(s.sealed_secret.as_deref(), &what, &mut report)? {
+                let mut am: client_secret::ActiveModel = s.into();
+                am.sealed_secret = Set(Some(new));
+                am.update(&self.db).await?;
             }
         }
         for c in credential::Entity::find().all(&self.db).await? {
-            match self
-                .vault
-                .rewrap(&c.sealed_value)
-                .map_err(|e| ServiceError::Invalid(format!("credential {}: {e}", c.identifier)))?
-            {
-                None => report.already_current += 1,
-                Some(new) => {
-                    let mut am: credential::ActiveModel = c.into();
-                    am.sealed_value = Set(new);
-                    am.update(&self.db).await?;
-                    report.rewrapped += 1;
+            let what = format!("credential {}", c.identifier);
+            if let Some(new) = self.rewrap_one(Some(&c.sealed_value), &what, &mut report)? {
+                let mut am: credential::ActiveModel = c.into();
+                am.sealed_value = Set(new);
+                am.update(&self.db).await?;
+            }
+        }
+        for p in credential_provider::Entity::find().all(&self.db).await? {
+            let what = format!("credential provider {}", p.identifier);
+            if let Some(new) = self.rewrap_one(Some(&p.sealed_key), &what, &mut report)? {
+                let mut am: credential_provider::ActiveModel = p.into();
+                am.sealed_key = Set(new);
+                am.update(&self.db).await?;
+            }
+        }
+        for t in authentication_token::Entity::find().all(&self.db).await? {
+            let what = format!("authentication token {}", t.id);
+            if let Some(new) = self.rewrap_one(Some(&t.sealed_jwt), &what, &mut report)? {
+                let mut am: authentication_token::ActiveModel = t.into();
+                am.sealed_jwt = Set(new);
+                am.update(&self.db).await?;
+            }
+        }
+        for t in oauth_token::Entity::find().all(&self.db).await? {
+            let what = format!("OAuth token {}", t.id);
+            let access = self.rewrap_one(Some(&t.sealed_access_token), &what, &mut report)?;
+            let refresh = self.rewrap_one(t.sealed_refresh_token.as_deref(), &what, &mut report)?;
+            if access.is_some() || refresh.is_some() {
+                let mut am: oauth_token::ActiveModel = t.into();
+                if let Some(a) = access {
+                    am.sealed_access_token = Set(a);
                 }
+                if let Some(r) = refresh {
+                    am.sealed_refresh_token = Set(Some(r));
+                }
+                am.update(&self.db).await?;
+            }
+        }
+        for s in oauth_session::Entity::find().all(&self.db).await? {
+            let what = format!("OAuth session {}", s.id);
+            if let Some(new) = self.rewrap_one(Some(&s.sealed_verifier), &what, &mut report)? {
+                let mut am: oauth_session::ActiveModel = s.into();
+                am.sealed_verifier = Set(new);
+                am.update(&self.db).await?;
             }
         }
         if let Some(check) = setting::Entity::find_by_id(CHECK_KEY).one(&self.db).await?
@@ -109,6 +134,27 @@ impl Writ {
         }
         self.changed();
         Ok(report)
+    }
+
+    /// One sealed value moved to the primary key (`None`: nothing to do).
+    fn rewrap_one(
+        &self,
+        sealed: Option<&str>,
+        what: &str,
+        report: &mut RewrapReport,
+    ) -> Result<Option<String>> {
+        let Some(sealed) = sealed else {
+            return Ok(None);
+        };
+        let new = self
+            .vault
+            .rewrap(sealed)
+            .map_err(|e| ServiceError::Invalid(format!("{what}: {e}")))?;
+        match new {
+            None => report.already_current += 1,
+            Some(_) => report.rewrapped += 1,
+        }
+        Ok(new)
     }
 
     /// Opens a sealed client secret (for client_secret_jwt checks).
