@@ -208,6 +208,7 @@ pub async fn sdk_config(
     authn_method: String,
     scope: String,
     federated_credential: String,
+    oidc_token_file_env_var: String,
 ) -> Result<SdkConfigView, ServerFnError> {
     ssr::admin()
         .await?
@@ -217,6 +218,7 @@ pub async fn sdk_config(
                 authn_method: Some(authn_method),
                 scope: Some(scope),
                 federated_credential_name: Some(federated_credential),
+                oidc_token_file_env_var: Some(oidc_token_file_env_var),
                 ..Default::default()
             },
         )

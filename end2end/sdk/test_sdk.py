@@ -141,6 +141,31 @@ def test_sdk_oidc_kubernetes_token_file(writ, run_sdk, tmp_path):
     out = run_sdk(config, "unused")
     assert out.get("error_code") == "invalid_client", out
 
+    # Alibaba ACK RRSA: the pod's ALIBABA_CLOUD_OIDC_TOKEN_FILE names the
+    # token file; the generated config tells the SDK to read that variable.
+    # The credential pins the service account's UID (Principal ID).
+    uid = str(uuid.uuid4())
+    writ.admin("POST", f"/m2m-applications/{app['id']}/federated-credentials", {
+        "type": "oidc", "provider_id": provider["id"], "name": "ack-rrsa",
+        "verification": {"mode": "kubernetes", "namespace": "payments", "service_account": "billing-bot", "principal_id": uid}})
+    rrsa_file = tmp_path / "rrsa-token"
+    claims = {"iss": issuer, "aud": ["writ"], "sub": "system:serviceaccount:payments:billing-bot",
+              "iat": now, "nbf": now, "exp": now + 3600,
+              "kubernetes.io": {"namespace": "payments", "serviceaccount": {"name": "billing-bot", "uid": uid}}}
+    rrsa_file.write_text(jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}))
+    q = "authn_method=OIDC&federated_credential_name=ack-rrsa&oidc_token_file_env_var=ALIBABA_CLOUD_OIDC_TOKEN_FILE"
+    config = writ.admin("GET", f"/m2m-applications/{app['id']}/sdk-config?{q}")
+    assert config["authnConfiguration"]["oidcTokenFilePathEnvVarName"] == "ALIBABA_CLOUD_OIDC_TOKEN_FILE"
+    assert "oidcTokenFilePath" not in config["authnConfiguration"]
+    # run_sdk exports its second argument under the named variable.
+    out = run_sdk(config, str(rrsa_file), secret_env="ALIBABA_CLOUD_OIDC_TOKEN_FILE")
+    assert "access_token" in out, out
+    # A re-created service account (same name, new UID) is refused.
+    claims["kubernetes.io"]["serviceaccount"]["uid"] = str(uuid.uuid4())
+    rrsa_file.write_text(jwt.encode(claims, key, algorithm="RS256", headers={"kid": kid}))
+    out = run_sdk(config, str(rrsa_file), secret_env="ALIBABA_CLOUD_OIDC_TOKEN_FILE")
+    assert out.get("error_code") == "invalid_client", out
+
 
 def _pca_chain(leaf_cn):
     """root → intermediate → leaf (P-256), as a company's private CA issues them."""

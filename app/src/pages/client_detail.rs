@@ -344,19 +344,31 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
     let method = RwSignal::new("CLIENT_SECRET_POST".to_string());
     let scope = RwSignal::new("urn:cloud:idaas:pam|.all".to_string());
     let federated = RwSignal::new(String::new());
+    // OIDC: the token file at the Kubernetes default path, or named by
+    // ACK RRSA's ALIBABA_CLOUD_OIDC_TOKEN_FILE.
+    let token_env = RwSignal::new(String::new());
     let id = StoredValue::new(client.id.clone());
     let is_federated = move || matches!(method.get().as_str(), "OIDC" | "PCA" | "PKCS7");
     let config = Resource::new(
-        move || (id.get_value(), method.get(), scope.get(), federated.get()),
-        |(c, m, s, f)| api::sdk_config(c, m, s, f),
+        move || {
+            (
+                id.get_value(),
+                method.get(),
+                scope.get(),
+                federated.get(),
+                token_env.get(),
+            )
+        },
+        |(c, m, s, f, e)| api::sdk_config(c, m, s, f, e),
     );
     let href = move || {
         format!(
-            "/console/clients/{}/client-config.json?authn_method={}&scope={}&federated_credential_name={}",
+            "/console/clients/{}/client-config.json?authn_method={}&scope={}&federated_credential_name={}&oidc_token_file_env_var={}",
             id.get_value(),
             method.get(),
             urlencode(&scope.get()),
-            urlencode(&federated.get())
+            urlencode(&federated.get()),
+            urlencode(&token_env.get())
         )
     };
     view! {
@@ -376,6 +388,14 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
             <Show when=is_federated>
                 <label>"Federated credential name" <input type="text" name="federated_credential_name" bind:value=federated/></label>
             </Show>
+            <Show when=move || method.get() == "OIDC">
+                <label>"Token file"
+                    <select name="oidc_token_source" on:change=move |ev| token_env.set(event_target_value(&ev))>
+                        <option value="" selected>"Kubernetes service-account token (default path)"</option>
+                        <option value="ALIBABA_CLOUD_OIDC_TOKEN_FILE">"Alibaba Cloud ACK RRSA (ALIBABA_CLOUD_OIDC_TOKEN_FILE)"</option>
+                    </select>
+                </label>
+            </Show>
             <label>"Scope" <input type="text" name="scope" bind:value=scope/></label>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -387,7 +407,7 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                                 {match method.get_untracked().as_str() {
                                     "PRIVATE_KEY_JWT" => view! { <li>"Export the private key (PEM) whose public key is registered under Certificates Credential: " <code>{format!("export {}=\"$(cat private-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
                                     "PCA" => view! { <li>"Put the workload's certificate into clientX509Certificate (the chain is the provider's intermediates), and export the certificate's private key: " <code>{format!("export {}=\"$(cat client-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
-                                    "OIDC" => view! { <li>"The SDK reads the Kubernetes service-account token file (oidcTokenFilePath, or the default projected token path)."</li> }.into_any(),
+                                    "OIDC" => view! { <li>"The SDK reads the service-account token file: oidcTokenFilePath, else the file named by oidcTokenFilePathEnvVarName (ACK RRSA sets ALIBABA_CLOUD_OIDC_TOKEN_FILE in the pod), else the default projected token path."</li> }.into_any(),
                                     "PKCS7" => view! { <li>"The SDK fetches the instance identity document from the ECS metadata service with this instance's ID as audience; nothing to export."</li> }.into_any(),
                                     _ => {
                                     view! { <li>"Export the client secret: " <code>{format!("export {}=<your client_secret>", c.secret_env_var)}</code></li> }.into_any()

@@ -391,6 +391,9 @@ pub struct SdkConfigRequest {
     pub federated_credential_name: Option<String>,
     /// With OIDC: the token file the SDK reads (Kubernetes default if omitted)
     pub oidc_token_file_path: Option<String>,
+    /// With OIDC: an environment variable naming the token file, read at
+    /// start (Alibaba ACK RRSA: `ALIBABA_CLOUD_OIDC_TOKEN_FILE`)
+    pub oidc_token_file_env_var: Option<String>,
     /// With PCA: the client certificate (PEM) to put in the file
     pub client_x509_certificate: Option<String>,
 }

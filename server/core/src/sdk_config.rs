@@ -63,6 +63,11 @@ pub struct AuthnConfiguration {
     pub client_deploy_environment: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub oidc_token_file_path: Option<String>,
+    /// OIDC: the environment variable holding the token file's path (the
+    /// SDK reads it when `oidcTokenFilePath` is absent; ACK RRSA sets
+    /// `ALIBABA_CLOUD_OIDC_TOKEN_FILE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oidc_token_file_path_env_var_name: Option<String>,
     /// PCA: the client certificate, as a literal PEM string (not a path).
     #[serde(
         rename = "clientX509Certificate",
@@ -86,6 +91,7 @@ impl AuthnConfiguration {
             application_federated_credential_name: None,
             client_deploy_environment: None,
             oidc_token_file_path: None,
+            oidc_token_file_path_env_var_name: None,
             client_x509_certificate: None,
             x509_cert_chains: None,
         }
@@ -122,8 +128,13 @@ impl AuthnConfiguration {
     }
 
     /// OIDC federation from a Kubernetes service-account token file (the
-    /// SDK's only working OIDC environment); no file means the SDK default.
-    pub fn kubernetes_oidc(federated_credential_name: &str, token_file: Option<&str>) -> Self {
+    /// SDK's only working OIDC environment): a path, or an environment
+    /// variable naming one (ACK RRSA); neither means the SDK default.
+    pub fn kubernetes_oidc(
+        federated_credential_name: &str,
+        token_file: Option<&str>,
+        token_file_env_var: Option<&str>,
+    ) -> Self {
         Self {
             identity_type: "CLIENT".into(),
             authn_method: "OIDC".into(),
@@ -132,6 +143,7 @@ impl AuthnConfiguration {
             application_federated_credential_name: Some(federated_credential_name.to_owned()),
             client_deploy_environment: Some("KUBERNETES".into()),
             oidc_token_file_path: token_file.map(str::to_owned),
+            oidc_token_file_path_env_var_name: token_file_env_var.map(str::to_owned),
             client_x509_certificate: None,
             x509_cert_chains: None,
         }
@@ -218,7 +230,7 @@ mod tests {
     #[test]
     fn kubernetes_oidc_config() {
         let urls = IssuerUrls::new("https://h");
-        let with_file = AuthnConfiguration::kubernetes_oidc("k8s", Some("/var/run/token"));
+        let with_file = AuthnConfiguration::kubernetes_oidc("k8s", Some("/var/run/token"), None);
         let v =
             serde_json::to_value(build("i", "c", &urls, "https://h", "a|b", with_file)).unwrap();
         let a = &v["authnConfiguration"];
@@ -227,10 +239,22 @@ mod tests {
         assert_eq!(a["clientDeployEnvironment"], "KUBERNETES");
         assert_eq!(a["oidcTokenFilePath"], "/var/run/token");
         assert!(a.get("clientSecretEnvVarName").is_none());
-        let v = serde_json::to_value(AuthnConfiguration::kubernetes_oidc("k8s", None)).unwrap();
+        let v =
+            serde_json::to_value(AuthnConfiguration::kubernetes_oidc("k8s", None, None)).unwrap();
         assert!(
-            v.get("oidcTokenFilePath").is_none(),
+            v.get("oidcTokenFilePath").is_none() && v.get("oidcTokenFilePathEnvVarName").is_none(),
             "the SDK default path applies"
+        );
+        // ACK RRSA: the SDK reads the path from this variable at start.
+        let v = serde_json::to_value(AuthnConfiguration::kubernetes_oidc(
+            "rrsa",
+            None,
+            Some("ALIBABA_CLOUD_OIDC_TOKEN_FILE"),
+        ))
+        .unwrap();
+        assert_eq!(
+            v["oidcTokenFilePathEnvVarName"],
+            "ALIBABA_CLOUD_OIDC_TOKEN_FILE"
         );
     }
 

@@ -9,6 +9,7 @@ use crate::error::Result;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
 };
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
@@ -87,7 +88,18 @@ async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Msg>) {
     }
 }
 
+/// One transaction per batch: the records and the `last used` updates
+/// commit together, once.
 async fn write_batch(db: &DatabaseConnection, batch: &[TokenAudit]) -> Result<(), sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    write_rows(&txn, batch).await?;
+    txn.commit().await
+}
+
+async fn write_rows(
+    db: &sea_orm::DatabaseTransaction,
+    batch: &[TokenAudit],
+) -> Result<(), sea_orm::DbErr> {
     let rows = batch.iter().map(|r| audit_event::ActiveModel {
         at: Set(r.at),
         client_id: Set(cap(&r.client_id, 128)),

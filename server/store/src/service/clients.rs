@@ -254,18 +254,7 @@ impl Writ {
             .filter(|m| !m.is_empty())
             .unwrap_or("CLIENT_SECRET_POST");
         match method {
-            "OIDC" | "PCA" | "PKCS7" => {
-                self.sdk_config_federated(
-                    client_pk,
-                    method,
-                    q.federated_credential_name.as_deref().unwrap_or_default(),
-                    q.scope.as_deref(),
-                    q.oidc_token_file_path.as_deref(),
-                    q.client_x509_certificate.as_deref(),
-                    q.secret_env_var.as_deref(),
-                )
-                .await
-            }
+            "OIDC" | "PCA" | "PKCS7" => self.sdk_config_federated(client_pk, method, q).await,
             m => {
                 self.sdk_config(
                     client_pk,

@@ -438,21 +438,41 @@ impl Writ {
     /// `client-config.json` for a federated credential: OIDC (KUBERNETES
     /// token file), PCA (certificate and chain inline, key from an env var)
     /// or PKCS7 (ALIBABA_CLOUD_ECS, the SDK's one PKCS#7 environment).
-    #[allow(clippy::too_many_arguments)]
     pub async fn sdk_config_federated(
         &self,
         client_pk: &str,
         method: &str,
-        credential_name: &str,
-        scope: Option<&str>,
-        token_file: Option<&str>,
-        client_certificate: Option<&str>,
-        key_env_var: Option<&str>,
+        q: &SdkConfigRequest,
     ) -> Result<SdkConfigView> {
+        let given = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let credential_name = given(&q.federated_credential_name).unwrap_or_default();
+        let scope = given(&q.scope);
+        let scope = scope.as_deref();
+        let (token_file, token_file_env) = (
+            given(&q.oidc_token_file_path),
+            given(&q.oidc_token_file_env_var),
+        );
+        if let Some(e) = &token_file_env
+            && (e.len() > 128
+                || !e
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_'))
+        {
+            return Err(ServiceError::Invalid(
+                "oidc_token_file_env_var: an environment variable name (A-Z, 0-9, _)".into(),
+            ));
+        }
+        let client_certificate = given(&q.client_x509_certificate);
+        let key_env_var = given(&q.secret_env_var);
         let c = self.client_model(client_pk).await?;
         let cred = federated_credential::Entity::find()
             .filter(federated_credential::Column::ClientPk.eq(c.id.as_str()))
-            .filter(federated_credential::Column::Name.eq(credential_name.trim()))
+            .filter(federated_credential::Column::Name.eq(credential_name.as_str()))
             .one(&self.db)
             .await?
             .ok_or_else(|| {
@@ -473,14 +493,14 @@ impl Writ {
             )));
         }
         let env = key_env_var
-            .map(str::trim)
-            .filter(|e| !e.is_empty())
+            .as_deref()
             .unwrap_or(writ_core::sdk_config::DEFAULT_PRIVATE_KEY_ENV);
         let (authn, env_out) = match want {
             "oidc" => (
                 AuthnConfiguration::kubernetes_oidc(
                     &cred.name,
-                    token_file.map(str::trim).filter(|p| !p.is_empty()),
+                    token_file.as_deref(),
+                    token_file_env.as_deref(),
                 ),
                 String::new(),
             ),
@@ -490,8 +510,7 @@ impl Writ {
                     .map(|p| p.intermediate_certificates.concat())
                     .unwrap_or_default();
                 let cert = client_certificate
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
+                    .as_deref()
                     .unwrap_or("-----BEGIN CERTIFICATE-----\n(paste the workload's client certificate here)\n-----END CERTIFICATE-----");
                 (
                     AuthnConfiguration::pca(&cred.name, cert, &chain, env),

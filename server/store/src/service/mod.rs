@@ -20,10 +20,7 @@ mod vault;
 
 use crate::entities::setting;
 use crate::error::Result;
-use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, EntityTrait,
-    Set,
-};
+use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, Set};
 use std::sync::Arc;
 use writ_core::Clock;
 use writ_core::discovery::IssuerUrls;
@@ -85,13 +82,19 @@ impl Writ {
         let sqlite = opts.database_url.starts_with("sqlite:");
         co.sqlx_logging(false)
             .max_connections(if sqlite { 4 } else { 16 })
-            .min_connections(1);
+            .min_connections(1)
+            // On every pooled connection, not just the first: `synchronous`
+            // is a per-connection setting. WAL lets the console read while
+            // the audit writer writes; NORMAL in WAL mode syncs at
+            // checkpoints, not on every commit (a crash can lose the last
+            // commits, never corrupt the file).
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(std::time::Duration::from_secs(5))
+            });
         let db = Database::connect(co).await?;
-        if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-            // WAL lets the console read while the audit writer writes.
-            db.execute_unprepared("PRAGMA journal_mode=WAL").await?;
-            db.execute_unprepared("PRAGMA synchronous=NORMAL").await?;
-        }
         writ_migrations::Migrator::up(&db, None).await?;
 
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
