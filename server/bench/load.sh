@@ -133,9 +133,22 @@ for mode in pinned unpinned; do
   for m in "${METHODS[@]}"; do
     if [ "$m" = private_key_jwt ] || [ "$m" = pca ]; then
       if [ "$m" = pca ]; then pca_assertions "$PCA_ASSERTIONS" "$DATA/bodies.txt"; else assertions "$ASSERTIONS" "$DATA/bodies.txt"; fi
+    fi
+    # PERF_OUT=<dir>: sample Writ's stacks (perf, cpu-clock) during each pinned run.
+    perf_pid=""
+    if [ -n "${PERF_OUT:-}" ] && [ $mode = pinned ]; then
+      mkdir -p "$PERF_OUT"
+      perf record -q -e cpu-clock -F 499 -g -p $PID -o "$PERF_OUT/$m.data" -- sleep "${DURATION%s}" 2>/dev/null &
+      perf_pid=$!
+    fi
+    if [ "$m" = private_key_jwt ] || [ "$m" = pca ]; then
       out="$(BODIES="$DATA/bodies.txt" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/assertions.lua "$TOKEN_URL")"
     else
       out="$(BODY="${BODY[$m]}" AUTH="${AUTH[$m]}" "${WRK[@]}" -t1 -c"$CONNS" -d"$DURATION" --latency -s server/bench/token.lua "$TOKEN_URL")"
+    fi
+    if [ -n "$perf_pid" ]; then
+      wait $perf_pid || true
+      perf report -q -i "$PERF_OUT/$m.data" --stdio --no-children --sort dso,symbol --percent-limit 1.5 -g none 2>/dev/null > "$PERF_OUT/$m.txt" || true
     fi
     rps="$(echo "$out" | awk '/Requests\/sec/ {printf "%d", $2}')"
     p50="$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")"
