@@ -3,6 +3,7 @@
 use crate::api::{self, Logout};
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
+use writ_types::CredentialGrantView;
 
 /// The signed-in frame: navigation and sign-out. Sends visitors who are not
 /// signed in to `/login`.
@@ -124,6 +125,38 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
     let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
     (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// "Who may use it": grant an agent or application by `client_id`, and the
+/// list of grantees. Credentials and credential providers share it.
+pub fn grants_card(
+    title: &'static str,
+    empty: &'static str,
+    grants: Resource<Result<Vec<CredentialGrantView>, ServerFnError>>,
+    on_grant: impl Fn(String) + Send + Sync + 'static,
+    error: impl Fn() -> Option<ServerFnError> + Send + Sync + 'static,
+) -> AnyView {
+    let grantee = RwSignal::new(String::new());
+    view! {
+        <section class="card" aria-label="Grants">
+            <h2>{title}</h2>
+            <label>"Agent or application client_id" <input type="text" name="grant_client_id" bind:value=grantee/></label>
+            <button class="primary" on:click=move |_| on_grant(grantee.get())>"Grant"</button>
+            {move || error().map(|e| error_note(&e))}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match grants.await {
+                        Ok(g) if g.is_empty() => view! { <p class="muted">{empty}</p> }.into_any(),
+                        Ok(g) => view! {
+                            <ul class="grants">{g.into_iter().map(|g| view! { <li><code>{g.client_id}</code>" "{g.client_name}</li> }).collect_view()}</ul>
+                        }.into_any(),
+                        Err(e) => error_note(&e),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+    .into_any()
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use crate::api::{
     self, CreateCredentialProvider, DeleteCredentialProvider, GrantCredentialProvider,
     SetCredentialProviderEnabled, UpdateCredentialProvider,
 };
-use crate::components::{CopyField, Layout, error_note, fmt_time, lifecycle_cells};
+use crate::components::{CopyField, Layout, error_note, fmt_time, grants_card, lifecycle_cells};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -277,8 +277,7 @@ fn ProviderDetail() -> impl IntoView {
     );
     let editing = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
-    let (name, description, client_id, secret, authz, token, grantee) =
-        (s(), s(), s(), s(), s(), s(), s());
+    let (name, description, client_id, secret, authz, token) = (s(), s(), s(), s(), s(), s());
     let auth_method = RwSignal::new("basic".to_string());
     let scopes = RwSignal::new(Vec::<String>::new());
     let short = RwSignal::new(false);
@@ -381,26 +380,16 @@ fn ProviderDetail() -> impl IntoView {
                                     </div>
                                 </section>
                             }.into_any()}</Show>
-                            <section class="card" aria-label="Grants">
-                                <h2>"Who may use it"</h2>
-                                <label>"Agent or application client_id" <input type="text" name="grant_client_id" bind:value=grantee/></label>
-                                <button class="primary" on:click={
+                            {grants_card(
+                                "Who may use it",
+                                "Nobody yet: no workload can use this provider.",
+                                grants,
+                                {
                                     let id = pid4.clone();
-                                    move |_| { grant.dispatch(GrantCredentialProvider { id: id.clone(), client_id: grantee.get() }); }
-                                }>"Grant"</button>
-                                {move || grant.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
-                                <Transition fallback=|| ()>
-                                    {move || Suspend::new(async move {
-                                        match grants.await {
-                                            Ok(g) if g.is_empty() => view! { <p class="muted">"Nobody yet: no workload can use this provider."</p> }.into_any(),
-                                            Ok(g) => view! {
-                                                <ul class="grants">{g.into_iter().map(|g| view! { <li><code>{g.client_id}</code>" "{g.client_name}</li> }).collect_view()}</ul>
-                                            }.into_any(),
-                                            Err(e) => error_note(&e),
-                                        }
-                                    })}
-                                </Transition>
-                            </section>
+                                    move |client_id| { grant.dispatch(GrantCredentialProvider { id: id.clone(), client_id }); }
+                                },
+                                move || grant.value().get().and_then(|r| r.err()),
+                            )}
                         }.into_any()
                     }
                 }

@@ -5,7 +5,7 @@ use crate::api::{
     self, CreateCredential, DeleteCredential, GrantCredential, RewrapMasterKey,
     SetCredentialEnabled, UpdateCredential,
 };
-use crate::components::{Layout, error_note, fmt_time, lifecycle_cells};
+use crate::components::{Layout, error_note, fmt_time, grants_card, lifecycle_cells};
 use crate::pages::credential_providers::AssetTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -150,7 +150,7 @@ fn CredentialDetail() -> impl IntoView {
     );
     let editing = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
-    let (name, description, key, grantee) = (s(), s(), s(), s());
+    let (name, description, key) = (s(), s(), s());
     let business = RwSignal::new("llm".to_string());
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -223,26 +223,16 @@ fn CredentialDetail() -> impl IntoView {
                                     </div>
                                 </section>
                             </Show>
-                            <section class="card" aria-label="Grants">
-                                <h2>"Who may obtain it"</h2>
-                                <label>"Agent or application client_id" <input type="text" name="grant_client_id" bind:value=grantee/></label>
-                                <button class="primary" on:click={
+                            {grants_card(
+                                "Who may obtain it",
+                                "Nobody yet: no workload can obtain this credential.",
+                                grants,
+                                {
                                     let id = cid4.clone();
-                                    move |_| { grant.dispatch(GrantCredential { id: id.clone(), client_id: grantee.get() }); }
-                                }>"Grant"</button>
-                                {move || grant.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
-                                <Transition fallback=|| ()>
-                                    {move || Suspend::new(async move {
-                                        match grants.await {
-                                            Ok(g) if g.is_empty() => view! { <p class="muted">"Nobody yet: no workload can obtain this credential."</p> }.into_any(),
-                                            Ok(g) => view! {
-                                                <ul class="grants">{g.into_iter().map(|g| view! { <li><code>{g.client_id}</code>" "{g.client_name}</li> }).collect_view()}</ul>
-                                            }.into_any(),
-                                            Err(e) => error_note(&e),
-                                        }
-                                    })}
-                                </Transition>
-                            </section>
+                                    move |client_id| { grant.dispatch(GrantCredential { id: id.clone(), client_id }); }
+                                },
+                                move || grant.value().get().and_then(|r| r.err()),
+                            )}
                         }.into_any()
                     }
                 }

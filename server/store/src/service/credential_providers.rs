@@ -5,7 +5,7 @@
 
 use super::{Writ, new_id};
 use crate::entities::{
-    authentication_token, client, credential_provider, oauth_session, oauth_token, provider_grant,
+    authentication_token, credential_provider, oauth_session, oauth_token, provider_grant,
 };
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -355,24 +355,11 @@ impl Writ {
         let grants = provider_grant::Entity::find()
             .filter(provider_grant::Column::ProviderId.eq(id))
             .all(&self.db)
-            .await?;
-        let mut out = Vec::new();
-        for g in grants {
-            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone())
-                .one(&self.db)
-                .await?
-            {
-                out.push(CredentialGrantView {
-                    id: g.id,
-                    credential_id: g.provider_id,
-                    client_pk: c.id,
-                    client_id: c.client_id,
-                    client_name: c.name,
-                    created_at: g.created_at,
-                });
-            }
-        }
-        Ok(out)
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g.provider_id, g.client_pk, g.created_at))
+            .collect();
+        self.grant_views(grants).await
     }
 
     /// Public keys of enabled JWT providers, for Writ's JWKS.

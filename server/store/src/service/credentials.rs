@@ -235,20 +235,30 @@ impl Writ {
         let grants = credential_grant::Entity::find()
             .filter(credential_grant::Column::CredentialId.eq(credential_id))
             .all(&self.db)
-            .await?;
+            .await?
+            .into_iter()
+            .map(|g| (g.id, g.credential_id, g.client_pk, g.created_at))
+            .collect();
+        self.grant_views(grants).await
+    }
+
+    /// Grants as the console and API show them, with each grantee's
+    /// `client_id` and name: (grant id, credential or provider id, client
+    /// pk, created at). Grants of since-deleted clients are left out.
+    pub(crate) async fn grant_views(
+        &self,
+        grants: Vec<(String, String, String, i64)>,
+    ) -> Result<Vec<CredentialGrantView>> {
         let mut out = Vec::new();
-        for g in grants {
-            if let Some(c) = client::Entity::find_by_id(g.client_pk.clone())
-                .one(&self.db)
-                .await?
-            {
+        for (id, owner, client_pk, created_at) in grants {
+            if let Some(c) = client::Entity::find_by_id(client_pk).one(&self.db).await? {
                 out.push(CredentialGrantView {
-                    id: g.id,
-                    credential_id: g.credential_id,
+                    id,
+                    credential_id: owner,
                     client_pk: c.id,
                     client_id: c.client_id,
                     client_name: c.name,
-                    created_at: g.created_at,
+                    created_at,
                 });
             }
         }
