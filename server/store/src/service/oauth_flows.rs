@@ -8,12 +8,15 @@ use super::developer_api::{Caller, DevApiError};
 use super::outbound::post_form;
 use super::{Writ, new_id};
 use crate::entities::{credential_provider, oauth_session as sess, oauth_token as tok};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::{Value, json};
 use writ_core::oauth_provider::{
     self, Flow, Grant, OAuthProviderConfig, Pkce, SESSION_TTL_SECS, SESSION_URI_PREFIX,
     TokenResponse,
 };
+
+/// Longest a FetchOAuthAuthenticationToken may take, outbound calls included.
+const FETCH_BUDGET_SECS: u64 = 8;
 
 /// What the callback page tells the person who consented.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,15 +87,18 @@ impl Writ {
         t: &TokenResponse,
         old_refresh: Option<String>,
     ) -> Result<tok::Model, DevApiError> {
+        // Replace in one transaction: a cancelled request never leaves the
+        // consumer with neither token.
+        let txn = self.db.begin().await?;
         tok::Entity::delete_many()
             .filter(tok::Column::ProviderId.eq(provider_id))
             .filter(tok::Column::ConsumerId.eq(consumer_id))
             .filter(tok::Column::Scope.eq(scope))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         let id = new_id();
         let refresh = t.refresh_token.clone().or(old_refresh);
-        Ok(tok::ActiveModel {
+        let kept = tok::ActiveModel {
             provider_id: Set(provider_id.to_owned()),
             consumer_id: Set(consumer_id.to_owned()),
             scope: Set(scope.to_owned()),
@@ -110,8 +116,10 @@ impl Writ {
             updated_at: Set(self.now()),
             id: Set(id),
         }
-        .insert(&self.db)
-        .await?)
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(kept)
     }
 
     fn meta(&self, p: &credential_provider::Model, consumer: &str) -> Value {
@@ -156,7 +164,18 @@ impl Writ {
         body: &Value,
         source: &str,
     ) -> Result<Value, DevApiError> {
-        let result = self.fetch_oauth_token_inner(caller, body).await;
+        // The PAM client gives up after 10 s: answer well before, even when
+        // a refused refresh is followed by a second call to the third party.
+        let result = tokio::time::timeout(
+            std::time::Duration::from_secs(FETCH_BUDGET_SECS),
+            self.fetch_oauth_token_inner(caller, body),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(upstream(
+                "the credential provider's token endpoint did not answer in time",
+            ))
+        });
         let what = str_field(body, "credentialProviderIdentifier").unwrap_or_default();
         self.audit_developer_call(caller, "fetch_oauth_token", what, source, &result)
             .await;
