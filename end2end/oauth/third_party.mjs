@@ -38,7 +38,7 @@ const provider = new Provider(issuer, {
   // PKCE is required of every authorization-code client, confidential too.
   pkce: { required: () => true },
   // Short access tokens, so the test sees Writ refresh one.
-  ttl: { AccessToken: 70, ClientCredentials: 600, Session: 600, Interaction: 600, Grant: 600 },
+  ttl: { AccessToken: 80, ClientCredentials: 600, Session: 600, Interaction: 600, Grant: 600 },
   // Refresh tokens for anyone who consented to offline_access.
   issueRefreshToken: async (ctx, client, code) =>
     client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
