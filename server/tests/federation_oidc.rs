@@ -191,19 +191,11 @@ async fn kubernetes_token_gets_a_writ_token(b: Backend) {
         .await
         .unwrap();
     let pid = providers[0]["id"].as_str().unwrap().to_owned();
-    let patch = |body: Value| {
-        s.http
-            .patch(s.url(&format!(
-                "/api/admin/v1/federated-credential-providers/{pid}"
-            )))
-            .bearer_auth(common::ADMIN_TOKEN)
-            .json(&body)
-            .send()
-    };
+    let path = format!("/federated-credential-providers/{pid}");
+    let patch = |body: Value| s.admin_patch(&path, body);
     let rotated = Issuer::new();
-    let r = patch(json!({"jwks": rotated.jwks(), "description": "cluster-1 after key rotation"}))
-        .await
-        .unwrap();
+    let r =
+        patch(json!({"jwks": rotated.jwks(), "description": "cluster-1 after key rotation"})).await;
     assert_eq!(r.status(), 200);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["description"], "cluster-1 after key rotation");
@@ -230,11 +222,10 @@ async fn kubernetes_token_gets_a_writ_token(b: Backend) {
         json!({"trust_condition": "jwt.claims.sub ==="}),
         json!({"issuer": ""}),
     ] {
-        assert_eq!(patch(bad.clone()).await.unwrap().status(), 400, "{bad}");
+        assert_eq!(patch(bad.clone()).await.status(), 400, "{bad}");
     }
-    let r = patch(json!({"trust_condition": "jwt.claims.'kubernetes.io'.namespace == 'other'"}))
-        .await
-        .unwrap();
+    let r =
+        patch(json!({"trust_condition": "jwt.claims.'kubernetes.io'.namespace == 'other'"})).await;
     assert_eq!(r.status(), 200);
     let fresh = rotated.token("system:serviceaccount:payments:billing-bot", json!({}));
     assert_eq!(
@@ -242,7 +233,7 @@ async fn kubernetes_token_gets_a_writ_token(b: Backend) {
         (401, "invalid_client".into()),
         "the new trust condition applies at once"
     );
-    let r = patch(json!({"trust_condition": null})).await.unwrap();
+    let r = patch(json!({"trust_condition": null})).await;
     let v: Value = r.json().await.unwrap();
     assert!(v["trust_condition"].is_null(), "{v}");
     let fresh = rotated.token("system:serviceaccount:payments:billing-bot", json!({}));

@@ -102,13 +102,11 @@ async fn user_delegated_sessions_and_callback(b: Backend) {
 
     // Edit: a blank secret keeps the stored one; the name changes.
     let r = s
-        .http
-        .patch(s.url(&format!("/api/admin/v1/credential-providers/{pid}")))
-        .bearer_auth(common::ADMIN_TOKEN)
-        .json(&json!({"name": "Calendar (prod)", "client_secret": ""}))
-        .send()
-        .await
-        .unwrap();
+        .admin_patch(
+            &format!("/credential-providers/{pid}"),
+            json!({"name": "Calendar (prod)", "client_secret": ""}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     let got: Value = s
         .admin_get(&format!("/credential-providers/{pid}"))

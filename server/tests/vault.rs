@@ -279,13 +279,11 @@ async fn credentials_vault_and_developer_api(b: Backend) {
 
     // Edit: blank keeps the key, a value replaces it.
     let r = s
-        .http
-        .patch(s.url(&format!("/api/admin/v1/credentials/{cid}")))
-        .bearer_auth(common::ADMIN_TOKEN)
-        .json(&json!({"name": "Search API (prod)", "api_key": ""}))
-        .send()
-        .await
-        .unwrap();
+        .admin_patch(
+            &format!("/credentials/{cid}"),
+            json!({"name": "Search API (prod)", "api_key": ""}),
+        )
+        .await;
     assert_eq!(r.status(), 200);
     assert_eq!(
         obtain(&s, &instance, Some(&bearer), "search-api").await.1["credentialContent"]["apiKeyContent"]
@@ -293,13 +291,8 @@ async fn credentials_vault_and_developer_api(b: Backend) {
         api_key.as_str()
     );
     let rotated = format!("sk-rotated-{}", uuid::Uuid::new_v4().simple());
-    s.http
-        .patch(s.url(&format!("/api/admin/v1/credentials/{cid}")))
-        .bearer_auth(common::ADMIN_TOKEN)
-        .json(&json!({"api_key": rotated}))
-        .send()
-        .await
-        .unwrap();
+    s.admin_patch(&format!("/credentials/{cid}"), json!({"api_key": rotated}))
+        .await;
     assert_eq!(
         obtain(&s, &instance, Some(&bearer), "search-api").await.1["credentialContent"]["apiKeyContent"]
             ["apiKey"],

@@ -116,6 +116,15 @@ impl TestServer {
             .await
             .unwrap()
     }
+    pub async fn admin_patch(&self, path: &str, body: Value) -> Response {
+        self.http
+            .patch(self.url(&format!("/api/admin/v1{path}")))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
     pub async fn admin_delete(&self, path: &str) -> Response {
         self.http
             .delete(self.url(&format!("/api/admin/v1{path}")))
