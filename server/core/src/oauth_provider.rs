@@ -377,27 +377,32 @@ pub struct Refusal {
     pub description: String,
 }
 
-fn bounded(s: &str, n: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(n).collect()
+impl Refusal {
+    /// Bounded and stripped of control characters: both may come from the
+    /// third party and go back to the workload and into HTML.
+    pub fn new(error: &str, description: &str) -> Self {
+        let bounded = |s: &str, n| s.chars().filter(|c| !c.is_control()).take(n).collect();
+        Self {
+            error: bounded(error, 64),
+            description: bounded(description, 256),
+        }
+    }
 }
 
 /// Reads a token endpoint's answer (RFC 6749 §5.1 / §5.2).
 pub fn read_token_response(status: u16, body: &Value, now: i64) -> Result<TokenResponse, Refusal> {
     let s = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
     if !(200..300).contains(&status) || s("access_token").is_none() {
-        return Err(Refusal {
-            error: bounded(s("error").as_deref().unwrap_or("invalid_response"), 64),
-            description: bounded(
-                s("error_description")
-                    .as_deref()
-                    .unwrap_or(if (200..300).contains(&status) {
-                        "the token response has no access_token"
-                    } else {
-                        "the token endpoint refused the request"
-                    }),
-                256,
-            ),
-        });
+        return Err(Refusal::new(
+            s("error").as_deref().unwrap_or("invalid_response"),
+            s("error_description")
+                .as_deref()
+                .unwrap_or(if (200..300).contains(&status) {
+                    "the token response has no access_token"
+                } else {
+                    "the token endpoint refused the request"
+                }),
+        ));
     }
     let expires_in = body
         .get("expires_in")

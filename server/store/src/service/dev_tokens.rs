@@ -98,14 +98,6 @@ impl Writ {
         Ok(p)
     }
 
-    fn open_jwt(&self, t: &tok::Model) -> Result<String, DevApiError> {
-        let v = self
-            .vault
-            .open(&t.sealed_jwt, &format!("authentication_token:{}", t.id))
-            .map_err(|_| DevApiError::Internal)?;
-        String::from_utf8(v).map_err(|_| DevApiError::Internal)
-    }
-
     pub async fn generate_jwt(&self, caller: &Caller, body: &Value) -> Result<Value, DevApiError> {
         let ident = str_field(body, "credentialProviderIdentifier")
             .ok_or_else(|| bad("credentialProviderIdentifier is required"))?;
@@ -136,15 +128,12 @@ impl Writ {
                     .ok_or_else(|| bad("expiration is a number of seconds"))?,
             ),
         };
-        let key = self
-            .vault
-            .open(&p.sealed_key, &format!("credential_provider:{}", p.id))
-            .map_err(|_| DevApiError::Internal)?;
+        let key = self.open_text(&p.sealed_key, &format!("credential_provider:{}", p.id))?;
         let id = new_id();
         let now = self.now();
         let minted = jwt_provider::mint(
             &cfg,
-            &String::from_utf8_lossy(&key),
+            &key,
             &MintRequest {
                 issuer: str_field(body, "issuer"),
                 default_issuer: &self.provider_default_issuer(&p.identifier),
@@ -231,7 +220,7 @@ impl Writ {
         let p = self.provider_of(&t).await?;
         self.check_active(&t, &p)?;
         let mut out = self.token_meta(&t, &p);
-        out["jwtContent"] = json!({"jwtValue": self.open_jwt(&t)?});
+        out["jwtContent"] = json!({"jwtValue": self.open_text(&t.sealed_jwt, &format!("authentication_token:{}", t.id))?});
         Ok(out)
     }
 
@@ -252,7 +241,7 @@ impl Writ {
         let p = self.provider_of(&t).await?;
         self.check_active(&t, &p)?;
         let mut out = self.token_meta(&t, &p);
-        out["jwtContent"] = json!({"jwtValue": self.open_jwt(&t)?});
+        out["jwtContent"] = json!({"jwtValue": self.open_text(&t.sealed_jwt, &format!("authentication_token:{}", t.id))?});
         Ok(out)
     }
 

@@ -217,14 +217,7 @@ impl Writ {
                 "credential '{identifier}' is disabled"
             )));
         }
-        let value = self
-            .vault
-            .open(&cred.sealed_value, &format!("credential:{}", cred.id))
-            .map_err(|e| {
-                tracing::error!(credential = %cred.id, error = %e, "a sealed credential does not open");
-                DevApiError::Internal
-            })?;
-        let api_key = String::from_utf8(value).map_err(|_| DevApiError::Internal)?;
+        let api_key = self.open_text(&cred.sealed_value, &format!("credential:{}", cred.id))?;
         Ok(json!({
             "instanceId": self.instance_id,
             "credentialId": cred.id,

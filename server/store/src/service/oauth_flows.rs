@@ -11,7 +11,7 @@ use crate::entities::{credential_provider, oauth_session as sess, oauth_token as
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::{Value, json};
 use writ_core::oauth_provider::{
-    self, Flow, Grant, OAuthProviderConfig, Pkce, SESSION_TTL_SECS, SESSION_URI_PREFIX,
+    self, Flow, Grant, OAuthProviderConfig, Pkce, Refusal, SESSION_TTL_SECS, SESSION_URI_PREFIX,
     TokenResponse,
 };
 
@@ -42,26 +42,20 @@ impl Writ {
         serde_json::from_str(&p.config).map_err(|_| DevApiError::Internal)
     }
 
-    fn open_sealed(&self, sealed: &str, purpose: &str) -> Result<String, DevApiError> {
-        let v = self.vault.open(sealed, purpose).map_err(|e| {
-            tracing::error!(purpose, error = %e, "a sealed OAuth value does not open");
-            DevApiError::Internal
-        })?;
-        String::from_utf8(v).map_err(|_| DevApiError::Internal)
-    }
-
     /// Calls the provider's token endpoint with `grant`.
     async fn token_call(
         &self,
         p: &credential_provider::Model,
         cfg: &OAuthProviderConfig,
         grant: &Grant<'_>,
-    ) -> Result<TokenResponse, oauth_provider::Refusal> {
+    ) -> Result<TokenResponse, Refusal> {
         let secret = self
-            .open_sealed(&p.sealed_key, &format!("credential_provider:{}", p.id))
-            .map_err(|_| oauth_provider::Refusal {
-                error: "server_error".into(),
-                description: "the provider's client secret could not be opened".into(),
+            .open_text(&p.sealed_key, &format!("credential_provider:{}", p.id))
+            .map_err(|_| {
+                Refusal::new(
+                    "server_error",
+                    "the provider's client secret could not be opened",
+                )
             })?;
         let req = cfg.token_request(grant, &secret);
         let (status, body) = post_form(
@@ -71,9 +65,11 @@ impl Writ {
             req.authorization.as_deref(),
         )
         .await
-        .map_err(|m| oauth_provider::Refusal {
-            error: "temporarily_unavailable".into(),
-            description: format!("the provider's token endpoint {m}"),
+        .map_err(|m| {
+            Refusal::new(
+                "temporarily_unavailable",
+                &format!("the provider's token endpoint {m}"),
+            )
         })?;
         oauth_provider::read_token_response(status, &body, self.now())
     }
@@ -141,7 +137,7 @@ impl Writ {
         p: &credential_provider::Model,
         t: &tok::Model,
     ) -> Result<Value, DevApiError> {
-        let access = self.open_sealed(&t.sealed_access_token, &format!("oauth_token:{}", t.id))?;
+        let access = self.open_text(&t.sealed_access_token, &format!("oauth_token:{}", t.id))?;
         let mut body = self.meta(p, &t.consumer_id);
         body["authenticationTokenId"] = json!(t.id);
         body["createTime"] = json!(t.created_at * 1000);
@@ -213,7 +209,7 @@ impl Writ {
                 return self.token_body(&p, t);
             }
             if let Some(sealed) = &t.sealed_refresh_token {
-                let refresh = self.open_sealed(sealed, &format!("oauth_refresh_token:{}", t.id))?;
+                let refresh = self.open_text(sealed, &format!("oauth_refresh_token:{}", t.id))?;
                 let grant = Grant::Refresh {
                     refresh_token: &refresh,
                     scope: &scope,
@@ -274,7 +270,8 @@ impl Writ {
             .ok_or(DevApiError::Internal)?;
         let id = new_id();
         let now = self.now();
-        // Old sessions of this consumer that nobody finished are dropped.
+        // Sessions long past their expiry (anyone's) are dropped here, so
+        // the table holds only live and recently ended ones.
         sess::Entity::delete_many()
             .filter(sess::Column::ExpiresAt.lt(now - SESSION_TTL_SECS))
             .exec(&self.db)
@@ -417,30 +414,26 @@ impl Writ {
         code: Option<&str>,
         error: Option<&str>,
         error_description: Option<&str>,
-    ) -> Result<tok::Model, oauth_provider::Refusal> {
-        let refusal = |e: &str, d: &str| oauth_provider::Refusal {
-            error: e.chars().filter(|c| !c.is_control()).take(64).collect(),
-            description: d.chars().filter(|c| !c.is_control()).take(256).collect(),
-        };
+    ) -> Result<tok::Model, Refusal> {
         if let Some(e) = error {
-            return Err(refusal(
+            return Err(Refusal::new(
                 e,
                 error_description.unwrap_or("the user or the provider refused the authorization"),
             ));
         }
         let code = code
             .filter(|c| !c.is_empty() && c.len() <= 2048)
-            .ok_or_else(|| refusal("invalid_request", "the callback carries no code"))?;
-        let internal = |_| refusal("server_error", "the authorization could not be completed");
+            .ok_or_else(|| Refusal::new("invalid_request", "the callback carries no code"))?;
+        let internal = |_| Refusal::new("server_error", "the authorization could not be completed");
         let p = credential_provider::Entity::find_by_id(s.provider_id.clone())
             .one(&self.db)
             .await
-            .map_err(|_| refusal("server_error", "the provider could not be read"))?
+            .map_err(|_| Refusal::new("server_error", "the provider could not be read"))?
             .filter(|p| p.enabled)
-            .ok_or_else(|| refusal("access_denied", "the credential provider is disabled"))?;
+            .ok_or_else(|| Refusal::new("access_denied", "the credential provider is disabled"))?;
         let cfg = Self::oauth_config(&p).map_err(internal)?;
         let verifier = self
-            .open_sealed(&s.sealed_verifier, &format!("oauth_session:{}", s.id))
+            .open_text(&s.sealed_verifier, &format!("oauth_session:{}", s.id))
             .map_err(internal)?;
         let redirect_uri = self.oauth_callback_url();
         let grant = Grant::AuthorizationCode {

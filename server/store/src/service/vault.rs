@@ -157,6 +157,21 @@ impl Writ {
         Ok(new)
     }
 
+    /// Opens a sealed text value for the developer API (API keys, provider
+    /// keys and secrets, minted JWTs, OAuth tokens). A value that does not
+    /// open is a server fault, logged without the value.
+    pub(crate) fn open_text(
+        &self,
+        sealed: &str,
+        purpose: &str,
+    ) -> std::result::Result<String, super::DevApiError> {
+        let v = self.vault.open(sealed, purpose).map_err(|e| {
+            tracing::error!(purpose, error = %e, "a sealed value does not open");
+            super::DevApiError::Internal
+        })?;
+        String::from_utf8(v).map_err(|_| super::DevApiError::Internal)
+    }
+
     /// Opens a sealed client secret (for client_secret_jwt checks).
     pub(crate) fn open_client_secret(&self, secret_id: &str, sealed: &str) -> Option<Vec<u8>> {
         self.vault
