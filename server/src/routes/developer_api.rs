@@ -91,13 +91,9 @@ async fn token_action(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path((instance_id, action)): Path<(String, String)>,
     headers: HeaderMap,
-    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody,
 ) -> Result<Response, DevApiHttpError> {
-    let Json(body) = body.map_err(|_| {
-        DevApiHttpError(DevApiError::BadRequest(
-            "the body must be a JSON object".into(),
-        ))
-    })?;
+    let body = json_body(body)?;
     let w = &s.writ;
     let a = auth(&headers);
     let permission = match action.as_str() {
@@ -182,13 +178,9 @@ async fn get_oauth_session(
     State(s): State<AppState>,
     Path(instance_id): Path<String>,
     headers: HeaderMap,
-    body: Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>,
+    body: JsonBody,
 ) -> Result<Response, DevApiHttpError> {
-    let Json(body) = body.map_err(|_| {
-        DevApiHttpError(DevApiError::BadRequest(
-            "the body must be a JSON object".into(),
-        ))
-    })?;
+    let body = json_body(body)?;
     let caller = s
         .writ
         .developer_caller(&instance_id, auth(&headers), "authentication_token:fetch")
@@ -271,4 +263,15 @@ fn html_escape(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+type JsonBody = Result<Json<serde_json::Value>, axum::extract::rejection::JsonRejection>;
+
+/// A POST body the PAM client sends: a JSON object, else a clear 400.
+fn json_body(body: JsonBody) -> Result<serde_json::Value, DevApiHttpError> {
+    body.map(|Json(v)| v).map_err(|_| {
+        DevApiHttpError(DevApiError::BadRequest(
+            "the body must be a JSON object".into(),
+        ))
+    })
 }
