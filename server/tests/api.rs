@@ -699,6 +699,38 @@ async fn audit_records_issuance_and_refusal(b: Backend) {
         .unwrap();
     s.running.writ.flush_audit().await;
     assert_eq!(s.running.writ.count_audit_records().await, before + 1);
+
+    // What a caller names may hold control characters, and a NUL cannot be
+    // stored in PostgreSQL text: each is refused as a client mistake, and
+    // the audit writer keeps writing (a batch holding a NUL used to fail
+    // and be retried for ever, stalling every later token request).
+    let pam = "urn:cloud:idaas:pam|.all";
+    let (st, e, _) = oauth_error(s.token_post(&format!("{cid}\0"), &secret, pam).await).await;
+    assert_eq!((st, e["error"].as_str().unwrap()), (401, "invalid_client"));
+    for scope in ["urn:cloud:idaas:pam|.all\0", "urn:cloud:idaas:pam\0|.all"] {
+        let (st, e, _) = oauth_error(s.token_post(cid, &secret, scope).await).await;
+        assert_eq!((st, e["error"].as_str().unwrap()), (400, "invalid_scope"));
+    }
+    let r = s.token_post(cid, &secret, pam).await;
+    assert_eq!(r.status(), 200);
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        s.running.writ.flush_audit(),
+    )
+    .await
+    .expect("the audit writer still writes");
+    assert_eq!(s.running.writ.count_audit_records().await, before + 5);
+    let events: Value = s
+        .admin_get(&format!("/agents/{id}/audit"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(events[0]["outcome"], "issued");
+    assert!(
+        !events.to_string().contains("\\u0000"),
+        "stored without the NUL"
+    );
     s.stop().await;
 }
 

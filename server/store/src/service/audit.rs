@@ -4,11 +4,12 @@
 //! down under overload, never dropped.
 
 use super::Writ;
+use super::batch_insert::{BatchInsert, ColumnKind};
 use crate::entities::{audit_event, client_public_key, client_secret, federated_credential};
 use crate::error::Result;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
 };
 use std::time::Duration;
@@ -49,9 +50,29 @@ impl AuditSink {
     }
 }
 
+/// At most `n` characters, without control characters: the fields are as
+/// presented by the caller, and a NUL would make PostgreSQL refuse the
+/// whole batch (which the writer would then retry for ever).
 fn cap(s: &str, n: usize) -> String {
-    s.chars().take(n).collect()
+    s.chars().filter(|c| !c.is_control()).take(n).collect()
 }
+
+/// The audit table's batch insert (one SQL text for any batch size).
+const AUDIT_EVENTS: BatchInsert = BatchInsert {
+    table: "audit_events",
+    columns: &[
+        ("at", ColumnKind::Integer),
+        ("client_id", ColumnKind::Text),
+        ("method", ColumnKind::Text),
+        ("audience", ColumnKind::Text),
+        ("scope", ColumnKind::Text),
+        ("jti", ColumnKind::Text),
+        ("outcome", ColumnKind::Text),
+        ("reason", ColumnKind::Text),
+        ("source", ColumnKind::Text),
+    ],
+    new_rows_by: None,
+};
 
 async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Msg>) {
     let mut batch: Vec<TokenAudit> = Vec::with_capacity(BATCH);
@@ -100,19 +121,23 @@ async fn write_rows(
     db: &sea_orm::DatabaseTransaction,
     batch: &[TokenAudit],
 ) -> Result<(), sea_orm::DbErr> {
-    let rows = batch.iter().map(|r| audit_event::ActiveModel {
-        at: Set(r.at),
-        client_id: Set(cap(&r.client_id, 128)),
-        method: Set(cap(&r.method, 64)),
-        audience: Set(cap(&r.audience, 256)),
-        scope: Set(cap(&r.scope, 2048)),
-        jti: Set(cap(&r.jti, 64)),
-        outcome: Set(r.outcome.as_str().into()),
-        reason: Set(cap(&r.reason, 64)),
-        source: Set(cap(&r.source, 64)),
-        ..Default::default()
-    });
-    audit_event::Entity::insert_many(rows).exec(db).await?;
+    let rows: Vec<serde_json::Value> = batch
+        .iter()
+        .map(|r| {
+            serde_json::json!([
+                r.at,
+                cap(&r.client_id, 128),
+                cap(&r.method, 64),
+                cap(&r.audience, 256),
+                cap(&r.scope, 2048),
+                cap(&r.jti, 64),
+                r.outcome.as_str(),
+                cap(&r.reason, 64),
+                cap(&r.source, 64),
+            ])
+        })
+        .collect();
+    AUDIT_EVENTS.run(db, &rows).await?;
     // Latest use per credential in this batch; one UPDATE each, on its own table.
     let mut used: Vec<(&CredentialRef, i64)> = Vec::new();
     for r in batch.iter().filter(|r| r.outcome == Outcome::Issued) {

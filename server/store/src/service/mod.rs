@@ -2,6 +2,7 @@
 
 mod admins;
 mod audit;
+mod batch_insert;
 mod clients;
 mod credential_providers;
 mod credentials;

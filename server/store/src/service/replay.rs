@@ -4,9 +4,10 @@
 //! insert that conflicts is a replay. The database makes this atomic across
 //! Writ processes sharing it. One task gathers the checks that arrive
 //! together and does them in one `INSERT … ON CONFLICT DO NOTHING RETURNING`
-//! statement, so SQLite's single writer is not one round trip per token.
+//! statement (one SQL text for any batch size: see `batch_insert`), so SQLite's single writer is not one round trip per token.
 
-use sea_orm::sea_query::{Alias, OnConflict, Query};
+use super::batch_insert::{BatchInsert, ColumnKind};
+use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use std::collections::HashSet;
 use tokio::sync::{mpsc, oneshot};
@@ -81,25 +82,25 @@ async fn writer(
     }
 }
 
+/// The assertion-id table's batch insert: new keys come back.
+const USED: BatchInsert = BatchInsert {
+    table: "used_assertions",
+    columns: &[
+        ("key", ColumnKind::Text),
+        ("expires_at", ColumnKind::Integer),
+    ],
+    new_rows_by: Some("key"),
+};
+
 async fn insert_new(
     db: &DatabaseConnection,
     rows: &[(String, i64)],
 ) -> Result<HashSet<String>, String> {
-    let mut q = Query::insert();
-    q.into_table(Alias::new("used_assertions"))
-        .columns([Alias::new("key"), Alias::new("expires_at")]);
-    for (k, e) in rows {
-        q.values([k.clone().into(), (*e).into()])
-            .map_err(|e| e.to_string())?;
-    }
-    q.on_conflict(
-        OnConflict::column(Alias::new("key"))
-            .do_nothing()
-            .to_owned(),
-    );
-    q.returning_col(Alias::new("key"));
-    let stmt = db.get_database_backend().build(&q);
-    let rows = db.query_all_raw(stmt).await.map_err(|e| {
+    let json: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(k, e)| serde_json::json!([k, e]))
+        .collect();
+    let rows = USED.run(db, &json).await.map_err(|e| {
         tracing::error!(error = %e, "replay guard insert failed");
         "could not record the assertion id".to_string()
     })?;

@@ -480,6 +480,9 @@ impl Writ {
         name: &str,
     ) -> Result<Option<Arc<FederatedAuth>>, OAuthError> {
         use crate::entities::{federated_credential, federated_provider};
+        if !lookup_key(name, 64) {
+            return Ok(None);
+        }
         let now = self.now();
         if let Some(hit) = self.hot.federated(client_pk, name, now) {
             return Ok(hit);
@@ -544,6 +547,9 @@ impl Writ {
     }
 
     async fn client_auth(&self, client_id: &str) -> Result<Option<Arc<ClientAuth>>, OAuthError> {
+        if !lookup_key(client_id, 128) {
+            return Ok(None);
+        }
         let now = self.now();
         if let Some(hit) = self.hot.client(client_id, now) {
             return Ok(hit);
@@ -601,6 +607,9 @@ impl Writ {
         &self,
         audience: &str,
     ) -> Result<Option<Arc<ResourceServerInfo>>, OAuthError> {
+        if !lookup_key(audience, 256) {
+            return Ok(None);
+        }
         let now = self.now();
         if let Some(hit) = self.hot.audience(audience, now) {
             return Ok(hit);
@@ -702,6 +711,14 @@ fn step<T>(
         Err(e) => checks.push(Check::fail(name, e.description.clone())),
     }
     r
+}
+
+/// Whether a caller-given name could be stored at all (names are checked
+/// on create: bounded, no control characters). One that could not is
+/// simply unknown — without the lookup, which on PostgreSQL would fail on a
+/// NUL and turn a client's mistake into a server error.
+fn lookup_key(s: &str, max_len: usize) -> bool {
+    !s.is_empty() && s.len() <= max_len && !s.chars().any(char::is_control)
 }
 
 fn db_err(e: sea_orm::DbErr) -> OAuthError {
