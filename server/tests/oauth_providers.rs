@@ -14,7 +14,10 @@ use common::{Backend, TestServer, spawn};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 
-on_both_backends!(user_delegated_sessions_and_callback);
+on_both_backends!(
+    user_delegated_sessions_and_callback,
+    silent_third_party_is_answered_in_time
+);
 
 const SECRET: &str = "third-party-client-secret-0f9e8d";
 
@@ -239,5 +242,63 @@ async fn user_delegated_sessions_and_callback(b: Backend) {
             .status(),
         204
     );
+    s.stop().await;
+}
+
+/// A third party that accepts the connection and never answers: the
+/// workload still gets a clear JSON 502 well inside the PAM client's 10 s
+/// timeout, and nothing is stored.
+async fn silent_third_party_is_answered_in_time(b: Backend) {
+    let s = spawn(b).await;
+    let instance: Value = s.admin_get("/issuer").await.json().await.unwrap();
+    let instance = instance["instance_id"].as_str().unwrap().to_owned();
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((conn, _)) = silent.accept().await {
+            open.push(conn); // read nothing, answer nothing
+        }
+    });
+    let r = s
+        .admin_post(
+            "/credential-providers",
+            json!({"type": "oauth", "name": "Silent", "identifier": "silent",
+                "client_id": "writ-machine", "client_secret": SECRET,
+                "token_endpoint": format!("http://127.0.0.1:{port}/token"),
+                "client_auth_method": "post", "scopes": ["read"],
+                "allow_insecure_local_endpoints": true}),
+        )
+        .await;
+    assert_eq!(r.status(), 201);
+    let p: Value = r.json().await.unwrap();
+    assert_eq!(p["authorization_flow"], "m2m");
+    let (cid, bearer) = pam_bearer(&s, "silent-agent").await;
+    s.admin_post(
+        &format!("/credential-providers/{}/grants", p["id"].as_str().unwrap()),
+        json!({"client_id": cid}),
+    )
+    .await;
+
+    let started = std::time::Instant::now();
+    let (st, e) = dev_post(
+        &s,
+        &format!("/v2/{instance}/authenticationTokens/_/actions/fetchOAuthAccessToken"),
+        Some(&bearer),
+        json!({"credentialProviderIdentifier": "silent"}),
+    )
+    .await;
+    let took = started.elapsed();
+    assert_eq!(
+        (st, e["error"].as_str()),
+        (502, Some("upstream_error")),
+        "{e}"
+    );
+    assert!(
+        took < std::time::Duration::from_secs(9),
+        "answered after {took:?}, past the budget"
+    );
+    assert!(!e.to_string().contains(SECRET));
+    held.abort();
     s.stop().await;
 }
