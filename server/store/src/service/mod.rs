@@ -77,31 +77,30 @@ impl Writ {
     /// Connects, applies migrations, settles the instance id and the built-in
     /// resource server, and starts the audit writer. Needs a Tokio runtime.
     pub async fn open(opts: WritOptions) -> Result<Arc<Self>> {
-        let mut co = ConnectOptions::new(opts.database_url.clone());
         // SQLite has one writer and a page cache per connection: a few
         // connections serve it best and keep memory low.
         let sqlite = opts.database_url.starts_with("sqlite:");
-        co.sqlx_logging(false)
-            .max_connections(if sqlite { 4 } else { 16 })
-            .min_connections(1)
-            // On every pooled connection, not just the first: `synchronous`
-            // is a per-connection setting. WAL lets the console read while
-            // the audit writer writes; NORMAL in WAL mode syncs at
-            // checkpoints, not on every commit (a crash can lose the last
-            // commits, never corrupt the file).
-            .map_sqlx_sqlite_opts(|o| {
-                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(std::time::Duration::from_secs(5))
-            });
-        let db = Database::connect(co).await?;
+        let db = Database::connect(Self::connect_options(
+            &opts.database_url,
+            if sqlite { 4 } else { 16 },
+        ))
+        .await?;
         writ_migrations::Migrator::up(&db, None).await?;
+        // The token endpoint's background writers (audit batches, assertion
+        // ids). On SQLite they share one connection of their own, so they
+        // take turns in Tokio's queue. On separate connections they met in
+        // SQLite's write lock, whose busy handler sleeps in steps of 1 to
+        // 100 ms: under load the replay check slept while the core idled.
+        let writer_db = if sqlite {
+            Database::connect(Self::connect_options(&opts.database_url, 1)).await?
+        } else {
+            db.clone()
+        };
 
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
         vault::settle_master_key(&db, &opts.master_keys).await?;
-        let audit = AuditSink::start(db.clone());
-        let replay = replay::ReplayGuard::start(db.clone(), opts.clock.clone());
+        let audit = AuditSink::start(writer_db.clone());
+        let replay = replay::ReplayGuard::start(writer_db, opts.clock.clone());
         let writ = Arc::new(Self {
             urls: IssuerUrls::new(&opts.public_url),
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
@@ -122,6 +121,25 @@ impl Writ {
         });
         writ.ensure_builtin_resource_server().await?;
         Ok(writ)
+    }
+
+    fn connect_options(url: &str, max_connections: u32) -> ConnectOptions {
+        let mut co = ConnectOptions::new(url.to_owned());
+        co.sqlx_logging(false)
+            .max_connections(max_connections)
+            .min_connections(1)
+            // On every pooled connection, not just the first: `synchronous`
+            // is a per-connection setting. WAL lets the console read while
+            // the audit writer writes; NORMAL in WAL mode syncs at
+            // checkpoints, not on every commit (a crash can lose the last
+            // commits, never corrupt the file).
+            .map_sqlx_sqlite_opts(|o| {
+                use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(std::time::Duration::from_secs(5))
+            });
+        co
     }
 
     async fn settle_instance_id(db: &DatabaseConnection, wanted: Option<String>) -> Result<String> {
