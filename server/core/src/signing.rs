@@ -1,8 +1,10 @@
 //! The instance signing key (ES256) and the JWKS that publishes it.
 
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, Header};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -34,9 +36,14 @@ pub struct Jwks {
 
 pub struct SigningKey {
     kid: String,
-    encoding: EncodingKey,
+    /// Parsed once. `jsonwebtoken::encode` parses the PKCS#8 key on every
+    /// call, and parsing checks the key pair with a scalar multiplication:
+    /// that doubled the P-256 work of every token (seen in the profile).
+    key_pair: EcdsaKeyPair,
+    rng: SystemRandom,
     jwk: PublicJwk,
-    header: Header,
+    /// The JWS header, base64url-encoded once: it never changes.
+    header_b64: String,
 }
 
 impl SigningKey {
@@ -63,10 +70,14 @@ impl SigningKey {
         // RFC 7638 thumbprint as the kid: stable for the key, different per key.
         let thumb_input = format!(r#"{{"crv":"P-256","kty":"EC","x":"{x}","y":"{y}"}}"#);
         let kid = URL_SAFE_NO_PAD.encode(Sha256::digest(thumb_input.as_bytes()));
-        let encoding = EncodingKey::from_ec_pem(pem.as_bytes()).map_err(|_| KeyError::BadKey)?;
+        let key_pair =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &kp.serialize_der())
+                .map_err(|_| KeyError::BadKey)?;
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(kid.clone());
         header.typ = Some("at+jwt".into()); // RFC 9068 access token
+        let header_b64 =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&header).map_err(|_| KeyError::BadKey)?);
         let jwk = PublicJwk {
             kty: "EC".into(),
             crv: "P-256".into(),
@@ -78,9 +89,10 @@ impl SigningKey {
         };
         Ok(Self {
             kid,
-            encoding,
+            key_pair,
+            rng: SystemRandom::new(),
             jwk,
-            header,
+            header_b64,
         })
     }
 
@@ -132,8 +144,20 @@ impl SigningKey {
         Ok(claims)
     }
 
+    /// A compact JWS (ES256: the fixed 64-byte r || s signature).
     pub fn sign<T: Serialize>(&self, claims: &T) -> Result<String, KeyError> {
-        jsonwebtoken::encode(&self.header, claims, &self.encoding).map_err(|_| KeyError::Sign)
+        let claims = serde_json::to_vec(claims).map_err(|_| KeyError::Sign)?;
+        let mut jws = String::with_capacity(self.header_b64.len() + claims.len() * 4 / 3 + 92);
+        jws.push_str(&self.header_b64);
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(&claims, &mut jws);
+        let sig = self
+            .key_pair
+            .sign(&self.rng, jws.as_bytes())
+            .map_err(|_| KeyError::Sign)?;
+        jws.push('.');
+        URL_SAFE_NO_PAD.encode_string(sig.as_ref(), &mut jws);
+        Ok(jws)
     }
 }
 
@@ -153,6 +177,7 @@ mod tests {
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(key.kid()));
         assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         let dk = DecodingKey::from_ec_components(&key.jwk().x, &key.jwk().y).unwrap();
         let mut v = Validation::new(Algorithm::ES256);
         v.validate_aud = false;
