@@ -66,15 +66,7 @@ async fn jwt_tokens_grants_and_bearers(b: Backend) {
         400
     );
 
-    let (agent, _, secret) = s.agent_with_secret("jwt-user").await;
-    let cid = agent["client_id"].as_str().unwrap().to_owned();
-    let t: Value = s
-        .token_post(&cid, &secret, "urn:cloud:idaas:pam|.all")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let bearer = t["access_token"].as_str().unwrap().to_owned();
+    let (cid, _, bearer) = s.agent_with_pam_bearer("jwt-user").await;
     let gen_body = json!({"credentialProviderIdentifier": "partner", "subject": "bot", "audiences": ["https://api.example"], "includeDerivedShortToken": true});
 
     // No grant → 403; no bearer → 401.
@@ -229,20 +221,13 @@ async fn jwt_tokens_grants_and_bearers(b: Backend) {
         true
     );
     // Another client cannot touch this client's tokens.
-    let (other, _, other_secret) = s.agent_with_secret("someone-else").await;
-    let ocid = other["client_id"].as_str().unwrap();
-    let ot: Value = s
-        .token_post(ocid, &other_secret, "urn:cloud:idaas:pam|.all")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let (_, _, other_bearer) = s.agent_with_pam_bearer("someone-else").await;
     assert_eq!(
         action(
             &s,
             &instance,
             "revoke",
-            ot["access_token"].as_str(),
+            Some(other_bearer.as_str()),
             json!({"token": jwt})
         )
         .await

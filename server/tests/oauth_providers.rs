@@ -31,15 +31,8 @@ async fn dev_post(s: &TestServer, path: &str, bearer: Option<&str>, body: Value)
 }
 
 async fn pam_bearer(s: &TestServer, name: &str) -> (String, String) {
-    let (agent, _, secret) = s.agent_with_secret(name).await;
-    let cid = agent["client_id"].as_str().unwrap().to_owned();
-    let t: Value = s
-        .token_post(&cid, &secret, "urn:cloud:idaas:pam|.all")
-        .await
-        .json()
-        .await
-        .unwrap();
-    (cid, t["access_token"].as_str().unwrap().to_owned())
+    let (cid, _, bearer) = s.agent_with_pam_bearer(name).await;
+    (cid, bearer)
 }
 
 async fn callback(s: &TestServer, query: &str) -> (u16, String) {

@@ -245,15 +245,7 @@ async fn credentials_vault_and_developer_api(b: Backend) {
         400
     );
 
-    let (agent, _, secret) = s.agent_with_secret("vault-reader").await;
-    let client_id = agent["client_id"].as_str().unwrap().to_owned();
-    let token: Value = s
-        .token_post(&client_id, &secret, "urn:cloud:idaas:pam|.all")
-        .await
-        .json()
-        .await
-        .unwrap();
-    let bearer = token["access_token"].as_str().unwrap().to_owned();
+    let (client_id, secret, bearer) = s.agent_with_pam_bearer("vault-reader").await;
 
     // No grant → 403 with the numeric code the PAM client needs.
     let (st, body) = obtain(&s, &instance, Some(&bearer), "search-api").await;

@@ -156,6 +156,21 @@ impl TestServer {
         )
     }
 
+    /// A new agent with a secret and a token for the developer API
+    /// (`urn:cloud:idaas:pam`): (client id, secret, bearer).
+    pub async fn agent_with_pam_bearer(&self, name: &str) -> (String, String, String) {
+        let (agent, _, secret) = self.agent_with_secret(name).await;
+        let client_id = agent["client_id"].as_str().unwrap().to_owned();
+        let t: Value = self
+            .token_post(&client_id, &secret, "urn:cloud:idaas:pam|.all")
+            .await
+            .json()
+            .await
+            .unwrap();
+        let bearer = t["access_token"].as_str().unwrap().to_owned();
+        (client_id, secret, bearer)
+    }
+
     pub async fn token_post(&self, client_id: &str, secret: &str, scope: &str) -> Response {
         self.http
             .post(self.token_url())
