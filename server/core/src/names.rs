@@ -10,6 +10,17 @@ pub struct InvalidInput {
     pub message: String,
 }
 
+/// At most `max_chars` characters of text someone else chose, without
+/// control characters: for what is echoed, logged or stored as given (audit
+/// fields, a third party's error). A NUL cannot be stored in PostgreSQL text,
+/// and other controls have no place in logs or HTML.
+pub fn printable_prefix(s: &str, max_chars: usize) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(max_chars)
+        .collect()
+}
+
 fn invalid(field: &'static str, message: impl Into<String>) -> InvalidInput {
     InvalidInput {
         field,
@@ -165,6 +176,12 @@ pub fn parse_token_ttl(secs: i64) -> Result<i64, InvalidInput> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printable_prefix_drops_controls_and_bounds() {
+        assert_eq!(printable_prefix("ab\0c\n\u{7f}d", 3), "abc");
+        assert_eq!(printable_prefix("héllo", 10), "héllo");
+    }
 
     #[test]
     fn display_name_trims_and_bounds() {

@@ -381,10 +381,9 @@ impl Refusal {
     /// Bounded and stripped of control characters: both may come from the
     /// third party and go back to the workload and into HTML.
     pub fn new(error: &str, description: &str) -> Self {
-        let bounded = |s: &str, n| s.chars().filter(|c| !c.is_control()).take(n).collect();
         Self {
-            error: bounded(error, 64),
-            description: bounded(description, 256),
+            error: crate::names::printable_prefix(error, 64),
+            description: crate::names::printable_prefix(description, 256),
         }
     }
 }

@@ -52,17 +52,16 @@ impl AuditSink {
     }
 }
 
-/// At most `n` characters, without control characters: the fields are as
-/// presented by the caller, and a NUL would make PostgreSQL refuse the
-/// whole batch (which the writer would then retry for ever).
+/// The fields are as presented by the caller: a NUL would make PostgreSQL
+/// refuse the whole batch (which the writer would then retry for ever).
 fn cap(s: &str, n: usize) -> String {
-    s.chars().filter(|c| !c.is_control()).take(n).collect()
+    writ_core::names::printable_prefix(s, n)
 }
 
 /// The audit table's batch insert (one SQL text for any batch size).
-const AUDIT_EVENTS: BatchInsert = BatchInsert {
-    table: "audit_events",
-    columns: &[
+static AUDIT_EVENTS: BatchInsert = BatchInsert::new(
+    "audit_events",
+    &[
         ("at", ColumnKind::Integer),
         ("client_id", ColumnKind::Text),
         ("method", ColumnKind::Text),
@@ -73,8 +72,8 @@ const AUDIT_EVENTS: BatchInsert = BatchInsert {
         ("reason", ColumnKind::Text),
         ("source", ColumnKind::Text),
     ],
-    new_rows_by: None,
-};
+    None,
+);
 
 async fn writer(db: DatabaseConnection, mut rx: mpsc::Receiver<Msg>) {
     let mut batch: Vec<TokenAudit> = Vec::with_capacity(BATCH);
