@@ -11,15 +11,20 @@
 //! itself: one cached statement per writer, on both backends.
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use std::sync::OnceLock;
 
 /// A table's batch insert: the column list and, per column, whether it is an
 /// integer (PostgreSQL needs the cast; SQLite keeps JSON's type).
 pub(crate) struct BatchInsert {
-    pub table: &'static str,
-    pub columns: &'static [(&'static str, ColumnKind)],
+    table: &'static str,
+    columns: &'static [(&'static str, ColumnKind)],
     /// `ON CONFLICT (<col>) DO NOTHING RETURNING <col>`: answers which rows
     /// were new.
-    pub new_rows_by: Option<&'static str>,
+    new_rows_by: Option<&'static str>,
+    /// The statement text per backend, built on first use (a process may
+    /// serve both in tests).
+    sqlite_sql: OnceLock<String>,
+    postgres_sql: OnceLock<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -29,6 +34,34 @@ pub(crate) enum ColumnKind {
 }
 
 impl BatchInsert {
+    pub const fn new(
+        table: &'static str,
+        columns: &'static [(&'static str, ColumnKind)],
+        new_rows_by: Option<&'static str>,
+    ) -> Self {
+        Self {
+            table,
+            columns,
+            new_rows_by,
+            sqlite_sql: OnceLock::new(),
+            postgres_sql: OnceLock::new(),
+        }
+    }
+
+    /// The statement for `backend`, built once.
+    fn cached_sql(&self, backend: DbBackend) -> Result<&str, DbErr> {
+        let cell = match backend {
+            DbBackend::Sqlite => &self.sqlite_sql,
+            DbBackend::Postgres => &self.postgres_sql,
+            other => return Err(unsupported(other)),
+        };
+        if let Some(sql) = cell.get() {
+            return Ok(sql);
+        }
+        let sql = self.sql(backend)?;
+        Ok(cell.get_or_init(|| sql))
+    }
+
     /// The statement for `backend`: the same text for any number of rows.
     pub fn sql(&self, backend: DbBackend) -> Result<String, DbErr> {
         let names: Vec<String> = self
@@ -90,11 +123,18 @@ impl BatchInsert {
             return Ok(Vec::new());
         }
         let backend = db.get_database_backend();
-        let payload = serde_json::Value::Array(rows.to_vec()).to_string();
-        let stmt =
-            Statement::from_sql_and_values(backend, self.sql(backend)?, [Value::from(payload)]);
+        let payload = serde_json::to_string(rows).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let stmt = Statement::from_sql_and_values(
+            backend,
+            self.cached_sql(backend)?,
+            [Value::from(payload)],
+        );
         db.query_all_raw(stmt).await
     }
+}
+
+fn unsupported(backend: DbBackend) -> DbErr {
+    DbErr::Custom(format!("batch insert is not written for {backend:?}"))
 }
 
 #[cfg(test)]
@@ -102,11 +142,11 @@ impl BatchInsert {
 mod tests {
     use super::*;
 
-    const T: BatchInsert = BatchInsert {
-        table: "used",
-        columns: &[("key", ColumnKind::Text), ("exp", ColumnKind::Integer)],
-        new_rows_by: Some("key"),
-    };
+    static T: BatchInsert = BatchInsert::new(
+        "used",
+        &[("key", ColumnKind::Text), ("exp", ColumnKind::Integer)],
+        Some("key"),
+    );
 
     #[test]
     fn one_text_per_backend() {
@@ -122,5 +162,7 @@ mod tests {
             "{lite}"
         );
         assert!(T.sql(DbBackend::MySql).is_err());
+        assert_eq!(T.cached_sql(DbBackend::Postgres).unwrap(), pg);
+        assert_eq!(T.cached_sql(DbBackend::Sqlite).unwrap(), lite);
     }
 }

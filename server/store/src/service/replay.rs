@@ -96,14 +96,14 @@ async fn writer(
 }
 
 /// The assertion-id table's batch insert: new keys come back.
-const USED: BatchInsert = BatchInsert {
-    table: "used_assertions",
-    columns: &[
+static USED: BatchInsert = BatchInsert::new(
+    "used_assertions",
+    &[
         ("key", ColumnKind::Text),
         ("expires_at", ColumnKind::Integer),
     ],
-    new_rows_by: Some("key"),
-};
+    Some("key"),
+);
 
 async fn insert_new(
     db: &DatabaseConnection,
