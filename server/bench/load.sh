@@ -141,7 +141,9 @@ declare -A PINNED_RPS
 # pinned: saturation on one core; half: the secret methods again, each
 # connection paced to about half their pinned rate (the p99 target's load);
 # unpinned: saturation on both cores.
-for mode in pinned half unpinned; do
+# BENCH_MODES / BENCH_METHODS narrow a run (e.g. to compare two builds on one
+# method): space-separated subsets of the modes above and of the method names.
+for mode in ${BENCH_MODES:-pinned half unpinned}; do
   WRK=(taskset -c 1 wrk)
   if [ $mode = unpinned ]; then
     echo "pinned peak RSS (VmHWM): $(rss VmHWM) MB; restarting Writ on every core"
@@ -150,9 +152,11 @@ for mode in pinned half unpinned; do
     WRK=(wrk)
   fi
   for m in "${METHODS[@]}"; do
+    case " ${BENCH_METHODS:-$m} " in *" $m "*) ;; *) continue ;; esac
     delay=""
     if [ $mode = half ]; then
       case "$m" in client_secret_*) ;; *) continue ;; esac
+      [ -n "${PINNED_RPS[$m]:-}" ] || continue # paced from the pinned figure
       delay=$(( (CONNS * 2000 + PINNED_RPS[$m] / 2) / PINNED_RPS[$m] ))
     fi
     if [ "$m" = private_key_jwt ] || [ "$m" = pca ]; then
