@@ -53,9 +53,10 @@ async fn writer(
         // paid its own database round trip (on SQLite, two thread
         // hand-offs). A yield lets every other ready task run once (Tokio
         // defers a yielding task behind them and its I/O poll); gathering
-        // stops as soon as a round brings no new check. A timer would do
-        // the same but leave the core idle whenever every request was
-        // already waiting for it (one-core runs measured ~12 % idle).
+        // stops as soon as a round brings no new check. (It replaced a
+        // 500 µs sleep, which Tokio's timer rounds up to a 1 ms tick: a
+        // lone assertion waited that tick, and batches formed with more
+        // context switches per token, 0.65 against 0.55.)
         let mut queued = rx.len();
         for _ in 0..MAX_GATHER_ROUNDS {
             if queued + 1 >= BATCH {
