@@ -251,10 +251,7 @@ pub fn mint(cfg: &JwtProviderConfig, key_pem: &str, r: &MintRequest<'_>) -> Resu
 /// SHA-256 (hex) of a token, the only form Writ looks tokens up by.
 pub fn token_hash(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(token.trim().as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::encode(&Sha256::digest(token.trim().as_bytes()))
 }
 
 /// A derived short token: 256 random bits.

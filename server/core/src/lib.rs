@@ -10,6 +10,7 @@ pub mod discovery;
 pub mod error;
 pub mod federation;
 pub mod grant;
+pub mod hex;
 pub mod jwt_provider;
 pub mod names;
 pub mod oauth_provider;

@@ -424,10 +424,7 @@ pub fn is_fresh(expires_at: i64, now: i64) -> bool {
 
 /// The `state` is looked up by its hash: the database never holds a live one.
 pub fn state_hash(state: &str) -> String {
-    Sha256::digest(state.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::hex::encode(&Sha256::digest(state.as_bytes()))
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ impl MasterKey {
         let digest = Sha256::new_with_prefix(b"writ master key id\0")
             .chain_update(key)
             .finalize();
-        let id = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+        let id = crate::hex::encode(&digest[..8]);
         Ok(Self {
             id,
             cipher: Aes256Gcm::new_from_slice(key).map_err(|_| VaultError::BadMasterKey)?,

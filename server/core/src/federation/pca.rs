@@ -450,10 +450,7 @@ pub fn cert_fields(c: &X509Certificate<'_>, der: &[u8]) -> Value {
             }
         }
     }
-    let fingerprint: String = Sha256::digest(der)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let fingerprint = crate::hex::encode(&Sha256::digest(der));
     json!({
         "subject": name_fields(c.subject()),
         "issuer": name_fields(c.issuer()),

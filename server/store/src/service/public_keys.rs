@@ -116,7 +116,7 @@ impl Writ {
         h.update(client_id.as_bytes());
         h.update([0]);
         h.update(jti.as_bytes());
-        let key: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let key = writ_core::hex::encode(&h.finalize());
         // Kept past exp by more than the allowed clock skew.
         self.replay
             .first_use(key, exp + 2 * self.clock_skew_secs + 60)
