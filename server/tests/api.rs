@@ -428,12 +428,7 @@ async fn resource_server_grants_decide_scope(b: Backend) {
     )
     .await;
     assert_eq!((st, e["error"].as_str().unwrap()), (400, "invalid_scope"));
-    let t: Value = s
-        .token_post(cid, &secret, "https://orders.example|.all")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = s.token(cid, &secret, "https://orders.example|.all").await;
     assert_eq!(
         t["scope"], "https://orders.example|orders:read",
         ".all yields the granted subset"
@@ -658,12 +653,7 @@ async fn audit_records_issuance_and_refusal(b: Backend) {
         agent["id"].as_str().unwrap(),
         agent["client_id"].as_str().unwrap(),
     );
-    let t: Value = s
-        .token_post(cid, &secret, "urn:cloud:idaas:pam|.all")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let t = s.token(cid, &secret, "urn:cloud:idaas:pam|.all").await;
     s.token_post(cid, "writcs_bad", "urn:cloud:idaas:pam|.all")
         .await;
     let events: Value = s

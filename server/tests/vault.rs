@@ -313,12 +313,9 @@ async fn credentials_vault_and_developer_api(b: Backend) {
         json!({"client_id": client_id, "permissions": [".all"]}),
     )
     .await;
-    let other: Value = s
-        .token_post(&client_id, &secret, "https://api.example|read")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let other = s
+        .token(&client_id, &secret, "https://api.example|read")
+        .await;
     let (st, body) = obtain(&s, &instance, other["access_token"].as_str(), "search-api").await;
     assert_eq!(st, 401, "{body}");
     assert!(

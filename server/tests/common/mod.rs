@@ -161,14 +161,20 @@ impl TestServer {
     pub async fn agent_with_pam_bearer(&self, name: &str) -> (String, String, String) {
         let (agent, _, secret) = self.agent_with_secret(name).await;
         let client_id = agent["client_id"].as_str().unwrap().to_owned();
-        let t: Value = self
-            .token_post(&client_id, &secret, "urn:cloud:idaas:pam|.all")
-            .await
-            .json()
-            .await
-            .unwrap();
+        let t = self
+            .token(&client_id, &secret, "urn:cloud:idaas:pam|.all")
+            .await;
         let bearer = t["access_token"].as_str().unwrap().to_owned();
         (client_id, secret, bearer)
+    }
+
+    /// A token that must be issued (client_secret_post): its JSON body.
+    pub async fn token(&self, client_id: &str, secret: &str, scope: &str) -> Value {
+        let r = self.token_post(client_id, secret, scope).await;
+        let status = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(status, 200, "token for {client_id} ({scope}): {body}");
+        body
     }
 
     pub async fn token_post(&self, client_id: &str, secret: &str, scope: &str) -> Response {
