@@ -1,5 +1,5 @@
 //! Server functions: the console's only way to the service layer. Each one
-//! checks the session, calls [`writ_store::Writ`], and turns a service error
+//! checks the session, calls [`writ_service::Writ`], and turns a service error
 //! into a message fit for the page (no internal detail).
 
 use leptos::prelude::*;
@@ -10,20 +10,16 @@ mod ssr {
     use leptos::prelude::*;
     use std::sync::Arc;
     use tower_sessions::Session;
-    use writ_store::{ServiceError, Writ};
+    use writ_service::{ServiceError, Writ};
 
     /// A service error as the console shows it, with an HTTP status that
     /// tells a client mistake (4xx) from a server fault (500).
+    /// The status comes from [`writ_types::errors::ErrorKind::http_status`],
+    /// the table the admin API answers with too.
     pub fn err(e: ServiceError) -> ServerFnError {
         use http::StatusCode;
-        let status = match &e {
-            ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-            ServiceError::Conflict(_) => StatusCode::CONFLICT,
-            ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
-            ServiceError::BadLogin | ServiceError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            ServiceError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = StatusCode::from_u16(e.kind().http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         status_error(status, e.to_string())
     }
 
@@ -423,7 +419,7 @@ pub async fn create_oidc_provider(
     };
     let jwks_uri = (key_source == "jwks_uri").then_some(jwks_uri);
     w.create_federated_provider(NewFederatedProvider {
-        kind: "oidc".into(),
+        kind: ProviderKind::Oidc.as_str().into(),
         name,
         description: Some(description),
         issuer: Some(issuer),
@@ -450,7 +446,7 @@ pub async fn create_pca_provider(
     ssr::admin()
         .await?
         .create_federated_provider(NewFederatedProvider {
-            kind: "pca".into(),
+            kind: ProviderKind::Pca.as_str().into(),
             name,
             description: Some(description),
             root_certificate: Some(root_certificate),
@@ -486,7 +482,7 @@ pub async fn create_pkcs7_provider(
     ssr::admin()
         .await?
         .create_federated_provider(NewFederatedProvider {
-            kind: "pkcs7".into(),
+            kind: ProviderKind::Pkcs7.as_str().into(),
             name,
             description: Some(description),
             trust_source: Some(trust_source),

@@ -1,6 +1,6 @@
 //! The Writ server: one HTTPS listener for the console, the OAuth2 token
 //! endpoint, discovery, JWKS and the admin API. Handlers are thin: they parse,
-//! call [`writ_store::Writ`], and map its errors in one place per boundary.
+//! call [`writ_service::Writ`], and map its errors in one place per boundary.
 
 pub mod bootstrap;
 pub mod config;
@@ -10,7 +10,7 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use writ_store::{Writ, WritOptions};
+use writ_service::{Writ, WritOptions};
 
 pub use config::Config;
 
@@ -41,11 +41,14 @@ pub enum StartError {
     #[error("TLS: {0}")]
     Tls(std::io::Error),
     #[error("storage: {0}")]
-    Store(#[from] writ_store::ServiceError),
+    Store(#[from] writ_service::ServiceError),
     #[error("configuration: {0}")]
     Config(String),
 }
 
+/// Starts Writ: crypto provider, service layer, bootstrap, routes, TLS
+/// listener, shutdown. Long because it is the one place the process is
+/// wired together, step after step, in the order they must happen.
 pub async fn start(cfg: Config) -> Result<Running, StartError> {
     // Both rustls crypto providers end up linked; pick one explicitly.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();

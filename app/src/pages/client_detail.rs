@@ -10,7 +10,7 @@ use crate::components::{CopyField, Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
-use writ_types::{ClientKind, ClientView, PublicKeyView, SecretView};
+use writ_types::{ClientKind, ClientView, ProviderKind, PublicKeyView, SecretView};
 
 #[component]
 pub fn AgentDetailPage() -> impl IntoView {
@@ -196,9 +196,9 @@ fn AuthManagement(client: String, client_id: String) -> impl IntoView {
             1 => view! { <PublicKeys client=client.get_value()/> }.into_any(),
             2 => view! { <crate::pages::federation::FederatedCredentials client=client.get_value()/> }.into_any(),
             3 => view! { <crate::pages::federation::TestCredential client_id=client_id.get_value()/> }.into_any(),
-            4 => view! { <crate::pages::federation::TrustSources kind="pca"/> }.into_any(),
-            5 => view! { <crate::pages::federation::TrustSources kind="oidc"/> }.into_any(),
-            _ => view! { <crate::pages::federation::TrustSources kind="pkcs7"/> }.into_any(),
+            4 => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Pca}/> }.into_any(),
+            5 => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Oidc}/> }.into_any(),
+            _ => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Pkcs7}/> }.into_any(),
         }}
     }
 }
@@ -339,6 +339,8 @@ fn secret_row(
     }
 }
 
+/// Generate SDK configuration: method, credential and scope choices, then the
+/// `client-config.json`. Long because it is mostly `view!` markup.
 #[component]
 fn SdkConfig(client: ClientView) -> impl IntoView {
     let method = RwSignal::new("CLIENT_SECRET_POST".to_string());

@@ -91,6 +91,8 @@ fn scope_input(scopes: RwSignal<Vec<String>>) -> impl IntoView {
     }
 }
 
+/// The providers list and the create form. Long because it is mostly
+/// `view!` markup: the form's fields for both kinds, as the seed draws them.
 #[component]
 fn ProvidersBody() -> impl IntoView {
     let create = ServerAction::<CreateCredentialProvider>::new();
@@ -259,6 +261,8 @@ fn facts(p: &CredentialProviderView) -> AnyView {
     }
 }
 
+/// One provider's page: details, edit form, grants, status. Long because
+/// it is mostly `view!` markup of the seed's sections.
 #[component]
 fn ProviderDetail() -> impl IntoView {
     let params = use_params_map();

@@ -132,6 +132,8 @@ pub fn CredentialDetailPage() -> impl IntoView {
     view! { <Title text="Credential · Writ"/><Layout><CredentialDetail/></Layout> }
 }
 
+/// One vault credential's page: details, edit, grants, status. Long
+/// because it is mostly `view!` markup of the seed's sections.
 #[component]
 fn CredentialDetail() -> impl IntoView {
     let params = use_params_map();

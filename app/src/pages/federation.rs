@@ -11,7 +11,9 @@ use crate::components::lifecycle_cells;
 use crate::components::{Layout, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use writ_types::FederatedProviderView;
+use writ_types::{
+    FederatedProviderView, ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression,
+};
 
 pub const ASSERTION_PCA: &str =
     "urn:cloud:idaas:params:oauth:client-assertion-type:x509-jwt-bearer";
@@ -19,12 +21,9 @@ pub const ASSERTION_OIDC: &str =
     "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
 pub const ASSERTION_PKCS7: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:pkcs7-bearer";
 
+/// The label of a kind as the server spelled it (OIDC if unknown).
 fn kind_label(kind: &str) -> &'static str {
-    match kind {
-        "pca" => "PCA",
-        "pkcs7" => "PKCS#7",
-        _ => "OIDC",
-    }
+    ProviderKind::parse(kind).map_or(ProviderKind::Oidc.label(), ProviderKind::label)
 }
 
 #[component]
@@ -34,7 +33,7 @@ pub fn ProvidersPage() -> impl IntoView {
 
 /// The agent's General tab: one provider type's trust sources, managed in place.
 #[component]
-pub fn TrustSources(kind: &'static str) -> impl IntoView {
+pub fn TrustSources(kind: ProviderKind) -> impl IntoView {
     view! { <ProvidersBody only=Some(kind)/> }
 }
 
@@ -46,8 +45,10 @@ fn text(s: RwSignal<String>, name: &'static str, placeholder: &'static str) -> i
 }
 
 /// Provider management; `only` narrows it to one type (the agent page's tabs).
+/// Long because it is mostly `view!` markup: the list and the two-step
+/// create form with each type's fields, as the seed draws them.
 #[component]
-fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
+fn ProvidersBody(only: Option<ProviderKind>) -> impl IntoView {
     let oidc = ServerAction::<CreateOidcProvider>::new();
     let pca = ServerAction::<CreatePcaProvider>::new();
     let pkcs7 = ServerAction::<CreatePkcs7Provider>::new();
@@ -67,8 +68,8 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
         },
         |_| api::list_federated_providers(),
     );
-    // Which "Add … Provider" panel is open: "", "pca", "oidc" or "pkcs7".
-    let open = RwSignal::new(String::new());
+    // Which "Add … Provider" panel is open, if any.
+    let open = RwSignal::new(None::<ProviderKind>);
     let s = || RwSignal::new(String::new());
     let (name, description, trust_condition) = (s(), s(), s());
     let (issuer, audience, jwks, jwks_uri) = (s(), s(), s(), s());
@@ -90,42 +91,41 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
             || matches!(pca.value().get(), Some(Ok(_)))
             || matches!(pkcs7.value().get(), Some(Ok(_)));
         if ok {
-            open.set(String::new());
+            open.set(None);
         }
     });
-    let opener = move |k: &'static str, label: &'static str| {
+    let opener = move |k: ProviderKind| {
         only.is_none_or(|o| o == k).then(|| {
-            view! { <button class="primary" on:click=move |_| open.set(k.into())>{label}</button> }
+            let label = format!("Add {} Provider", k.label());
+            view! { <button class="primary" on:click=move |_| open.set(Some(k))>{label}</button> }
         })
     };
     view! {
         <div class="page-head">
             {match only {
                 Some(k) => view! { <h2>{match k {
-                    "pca" => "PCA Federated Credential Provider",
-                    "oidc" => "OIDC Federation Trust Source",
-                    _ => "PKCS#7 Federation Trust Source",
+                    ProviderKind::Pca => "PCA Federated Credential Provider",
+                    ProviderKind::Oidc => "OIDC Federation Trust Source",
+                    ProviderKind::Pkcs7 => "PKCS#7 Federation Trust Source",
                 }}</h2> }.into_any(),
                 None => view! { <h1>"Federated Credential Providers"</h1> }.into_any(),
             }}
             <div class="actions">
-                {opener("pca", "Add PCA Provider")}
-                {opener("oidc", "Add OIDC Provider")}
-                {opener("pkcs7", "Add PKCS#7 Provider")}
+                {ProviderKind::ALL.into_iter().map(opener).collect_view()}
             </div>
         </div>
         <p class="muted">"Sign-In › Authentication Configuration. A provider says which external authority Writ trusts: your private CA (PCA), an OIDC issuer (a Kubernetes cluster, GitHub Actions, a cloud's VM identity), or a cloud's signed instance identity documents (PKCS#7). Each agent or application then names, in a federated credential, which of that authority's identities it accepts."</p>
-        <Show when=move || !open.get().is_empty()>
-            <section class="panel" aria-label=move || format!("Add {} Provider", kind_label(&open.get()))>
-                <h2>{move || format!("Add {} Provider", kind_label(&open.get()))}</h2>
+        <Show when=move || open.get().is_some()>
+            <section class="panel" aria-label=move || format!("Add {} Provider", open.get().unwrap_or(ProviderKind::Oidc).label())>
+                <h2>{move || format!("Add {} Provider", open.get().unwrap_or(ProviderKind::Oidc).label())}</h2>
                 <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="provider_name" bind:value=name/></label>
                 <label>"Description" <input type="text" name="provider_description" bind:value=description maxlength="128"/></label>
-                {move || match open.get().as_str() {
-                    "pca" => view! {
+                {move || match open.get() {
+                    Some(ProviderKind::Pca) => view! {
                         <label>"Root certificate (PEM)" {text(root, "root_certificate", "-----BEGIN CERTIFICATE-----")}</label>
                         <label>"Intermediate certificates (PEM, one or more)" {text(intermediates, "intermediate_certificates", "-----BEGIN CERTIFICATE-----")}</label>
                     }.into_any(),
-                    "pkcs7" => view! {
+                    Some(ProviderKind::Pkcs7) => view! {
                         <label>"Trust source"
                             <select name="trust_source" on:change=move |ev| trust_source.set(event_target_value(&ev))>
                                 <option value="aws_ec2" selected>"AWS EC2"</option>
@@ -166,21 +166,21 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
                 <div class="actions">
                     <button class="primary" on:click=move |_| {
                         let (n, d, t) = (name.get(), description.get(), trust_condition.get());
-                        match open.get().as_str() {
-                            "pca" => { pca.dispatch(CreatePcaProvider { name: n, description: d, root_certificate: root.get(), intermediate_certificates: intermediates.get(), trust_condition: t }); }
-                            "pkcs7" => { pkcs7.dispatch(CreatePkcs7Provider { name: n, description: d, trust_source: trust_source.get(), verification_certificate: cert.get(), account_id: account.get(), max_document_age_seconds: max_age.get(), trust_condition: t }); }
+                        match open.get() {
+                            Some(ProviderKind::Pca) => { pca.dispatch(CreatePcaProvider { name: n, description: d, root_certificate: root.get(), intermediate_certificates: intermediates.get(), trust_condition: t }); }
+                            Some(ProviderKind::Pkcs7) => { pkcs7.dispatch(CreatePkcs7Provider { name: n, description: d, trust_source: trust_source.get(), verification_certificate: cert.get(), account_id: account.get(), max_document_age_seconds: max_age.get(), trust_condition: t }); }
                             _ => { oidc.dispatch(CreateOidcProvider { name: n, description: d, issuer: issuer.get(), audience: audience.get(),
                                 key_source: key_source.get(), jwks_uri: jwks_uri.get(), jwks: jwks.get(), allow_insecure_local_endpoints: insecure.get(), trust_condition: t }); }
                         }
                     }>"Save"</button>
-                    <button on:click=move |_| open.set(String::new())>"Cancel"</button>
+                    <button on:click=move |_| open.set(None)>"Cancel"</button>
                 </div>
             </section>
         </Show>
         {move || editing.get().map(|p| {
             let id = p.id.clone();
             let pasted = p.key_source.as_deref() == Some("pasted");
-            let pkcs7_kind = p.kind == "pkcs7";
+            let pkcs7_kind = p.kind == ProviderKind::Pkcs7.as_str();
             view! {
                 <section class="panel" aria-label="Edit Provider">
                     <h2>{format!("Edit {} ({})", p.name, kind_label(&p.kind))}</h2>
@@ -204,11 +204,11 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(l) if l.iter().all(|p| only.is_some_and(|o| o != p.kind)) => view! { <p class="muted">"No providers yet."</p> }.into_any(),
+                    Ok(l) if l.iter().all(|p| only.is_some_and(|o| o.as_str() != p.kind)) => view! { <p class="muted">"No providers yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list providers">
                             <thead><tr><th>"Name"</th><th>"Type"</th><th>"Trust"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
-                            <tbody>{l.into_iter().filter(|p| only.is_none_or(|o| o == p.kind)).map(|p| {
+                            <tbody>{l.into_iter().filter(|p| only.is_none_or(|o| o.as_str() == p.kind)).map(|p| {
                                 let (id1, id2, enabled) = (p.id.clone(), p.id.clone(), p.enabled);
                                 let edit = {
                                     let p = p.clone();
@@ -242,8 +242,8 @@ fn ProvidersBody(only: Option<&'static str>) -> impl IntoView {
 }
 
 fn provider_details(p: &FederatedProviderView) -> impl IntoView + use<> {
-    let lines: Vec<String> = match p.kind.as_str() {
-        "pca" => {
+    let lines: Vec<String> = match ProviderKind::parse(&p.kind) {
+        Some(ProviderKind::Pca) => {
             let mut l = vec![format!(
                 "root: {}",
                 p.root_subject.clone().unwrap_or_default()
@@ -255,7 +255,7 @@ fn provider_details(p: &FederatedProviderView) -> impl IntoView + use<> {
             );
             l
         }
-        "pkcs7" => vec![
+        Some(ProviderKind::Pkcs7) => vec![
             format!(
                 "{} · account {}",
                 match p.trust_source.as_deref() {
@@ -285,57 +285,28 @@ fn provider_details(p: &FederatedProviderView) -> impl IntoView + use<> {
     }
 }
 
-/// The expression a simple mode stands for, as the server will store it.
-pub fn preview_expression(mode: &str, f: &[String; 5]) -> String {
-    let q = |s: &str| format!("'{}'", s.trim().replace('\\', "\\\\").replace('\'', "\\'"));
-    let [namespace, service_account, principal_id, cn, instance_id] = f;
-    match mode {
-        "kubernetes" => {
-            let sub = format!(
-                "jwt.claims.sub == {}",
-                q(&format!(
-                    "system:serviceaccount:{}:{}",
-                    namespace.trim(),
-                    service_account.trim()
-                ))
-            );
-            if principal_id.trim().is_empty() {
-                sub
-            } else {
-                format!(
-                    "{sub} && jwt.claims.'kubernetes.io'.serviceaccount.uid == {}",
-                    q(principal_id)
-                )
-            }
-        }
-        "principal_id" => format!("jwt.claims.sub == {}", q(principal_id)),
-        "certificate" => format!("cert.subject.CN == {}", q(cn)),
-        "cloud_server" => format!(
-            "pkcs7.payload.jsonData.<instance id field> == {}",
-            q(instance_id)
-        ),
-        _ => String::new(),
-    }
+/// The expression a simple mode stands for, as the server will store it:
+/// the inputs trimmed as the server trims them, the text from the one
+/// generator core uses. The PKCS#7 document field depends on the provider's
+/// trust source, so it shows as a placeholder. Empty for expression mode.
+pub fn preview_expression(mode: VerificationMode, f: &[String; 5]) -> String {
+    let [namespace, service_account, principal_id, cn, instance_id] =
+        f.each_ref().map(|s| s.trim());
+    simple_mode_expression(
+        mode,
+        &SimpleModeFields {
+            namespace,
+            service_account,
+            principal_id: Some(principal_id).filter(|p| !p.is_empty()),
+            cn,
+            instance_id,
+            instance_field: "<instance id field>",
+        },
+    )
 }
 
-fn modes(kind: &str) -> &'static [(&'static str, &'static str)] {
-    match kind {
-        "pca" => &[
-            ("certificate", "Certificate (CN)"),
-            ("expression", "Expression"),
-        ],
-        "pkcs7" => &[
-            ("cloud_server", "Cloud server (instance ID)"),
-            ("expression", "Expression"),
-        ],
-        _ => &[
-            ("kubernetes", "Kubernetes"),
-            ("principal_id", "Principal ID"),
-            ("expression", "Expression"),
-        ],
-    }
-}
-
+/// A client's federated credentials: the list, the add form and the Test
+/// credential panel. Long because it is mostly `view!` markup.
 #[component]
 pub fn FederatedCredentials(client: String) -> impl IntoView {
     let add = ServerAction::<AddFederatedCredential>::new();
@@ -355,11 +326,11 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
     );
     let providers = Resource::new(|| (), |_| api::list_federated_providers());
     // Step 1 picks the type; "Next" shows step 2 (the form).
-    let kind = RwSignal::new("pca".to_string());
+    let kind = RwSignal::new(ProviderKind::Pca);
     let step2 = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
     let (provider, name, description) = (s(), s(), s());
-    let mode = RwSignal::new("certificate".to_string());
+    let mode = RwSignal::new(VerificationMode::Certificate);
     let (namespace, service_account, principal_id, cn, instance_id) = (s(), s(), s(), s(), s());
     let (expression, mapping) = (s(), s());
     Effect::new(move |_| {
@@ -380,19 +351,19 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
         <section class="panel" aria-label="Add Application Federated Credential">
             <h3>"Add Application Federated Credential"</h3>
             <Show when=move || !step2.get() fallback=move || view! {
-                <p class="muted">{move || format!("Credential type: {}. The provider's trust condition comes first, then this credential's verification; both must pass.", kind_label(&kind.get()))}</p>
+                <p class="muted">{move || format!("Credential type: {}. The provider's trust condition comes first, then this credential's verification; both must pass.", kind.get().label())}</p>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
                         let k = kind.get();
                         match providers.await {
-                            Ok(ps) if ps.iter().all(|p| p.kind != k) => view! {
-                                <p class="notice-inline">{format!("No {} federated credential provider exists yet: ", kind_label(&k))} <a href="/federation-providers">"create one"</a> " first."</p>
+                            Ok(ps) if ps.iter().all(|p| p.kind != k.as_str()) => view! {
+                                <p class="notice-inline">{format!("No {} federated credential provider exists yet: ", k.label())} <a href="/federation-providers">"create one"</a> " first."</p>
                             }.into_any(),
                             Ok(ps) => view! {
                                 <label>"Provider"
                                     <select name="provider" on:change=move |ev| provider.set(event_target_value(&ev))>
                                         <option value="">"Choose…"</option>
-                                        {ps.into_iter().filter(|p| p.kind == k).map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
+                                        {ps.into_iter().filter(|p| p.kind == k.as_str()).map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
                                     </select>
                                 </label>
                             }.into_any(),
@@ -403,20 +374,24 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="credential_name" bind:value=name/></label>
                 <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
                 <label>"Verification"
-                    <select name="mode" on:change=move |ev| mode.set(event_target_value(&ev))>
-                        {move || modes(&kind.get()).iter().map(|(v, l)| view! { <option value=*v selected=move || mode.get() == *v>{*l}</option> }).collect_view()}
+                    <select name="mode" on:change=move |ev| {
+                        if let Some(m) = VerificationMode::parse(&event_target_value(&ev)) {
+                            mode.set(m);
+                        }
+                    }>
+                        {move || kind.get().modes().iter().map(|&m| view! { <option value=m.as_str() selected=move || mode.get() == m>{m.label()}</option> }).collect_view()}
                     </select>
                 </label>
-                {move || match mode.get().as_str() {
-                    "kubernetes" => view! {
+                {move || match mode.get() {
+                    VerificationMode::Kubernetes => view! {
                         <label>"Namespace" <input type="text" name="namespace" bind:value=namespace/></label>
                         <label>"Service Account" <input type="text" name="service_account" bind:value=service_account/></label>
                         <label>"Principal ID (optional: the account's UID, pins the exact object)" <input type="text" name="principal_id" bind:value=principal_id/></label>
                     }.into_any(),
-                    "principal_id" => view! { <label>"Principal ID" <input type="text" name="principal_id" bind:value=principal_id/></label> }.into_any(),
-                    "certificate" => view! { <label>"Certificate CN" <input type="text" name="cn" bind:value=cn/></label> }.into_any(),
-                    "cloud_server" => view! { <label>"Instance ID" <input type="text" name="instance_id" bind:value=instance_id/></label> }.into_any(),
-                    _ => view! {
+                    VerificationMode::PrincipalId => view! { <label>"Principal ID" <input type="text" name="principal_id" bind:value=principal_id/></label> }.into_any(),
+                    VerificationMode::Certificate => view! { <label>"Certificate CN" <input type="text" name="cn" bind:value=cn/></label> }.into_any(),
+                    VerificationMode::CloudServer => view! { <label>"Instance ID" <input type="text" name="instance_id" bind:value=instance_id/></label> }.into_any(),
+                    VerificationMode::Expression => view! {
                         <label>"Expression (up to 10,240 characters)"
                             <textarea name="expression" class="mono" maxlength="10240" prop:value=move || expression.get()
                                 on:input=move |ev| expression.set(event_target_value(&ev))
@@ -425,8 +400,8 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                         <p class="muted">"Fields: client.clientId, cert.subject.CN, cert.san.dns, jwt.claims.sub, pkcs7.payload.jsonData.'instance-id' … — keys with dots or dashes go in single quotes."</p>
                     }.into_any(),
                 }}
-                <Show when=move || mode.get() != "expression">
-                    <p class="muted">"Generated expression: " <code class="expression">{move || preview_expression(&mode.get(), &fields())}</code></p>
+                <Show when=move || mode.get().is_simple()>
+                    <p class="muted">"Generated expression: " <code class="expression">{move || preview_expression(mode.get(), &fields())}</code></p>
                 </Show>
                 <label>"Attribute mapping (optional expression producing activeSubjectUrn)"
                     <textarea name="attribute_mapping" class="mono" prop:value=move || mapping.get()
@@ -435,8 +410,8 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 <p class="warning">"With custom subject identity on the resource server, the token's sub becomes <clientId>:<activeSubjectUrn>. A relying cloud's oidc:sub condition sees that value: update its trust policy too."</p>
                 <div class="actions">
                     <button class="primary" on:click=move |_| {
-                        add.dispatch(AddFederatedCredential { client: cid.get_value(), kind: kind.get(), provider_id: provider.get(), name: name.get(), description: description.get(),
-                            mode: mode.get(), namespace: namespace.get(), service_account: service_account.get(), principal_id: principal_id.get(),
+                        add.dispatch(AddFederatedCredential { client: cid.get_value(), kind: kind.get().as_str().to_owned(), provider_id: provider.get(), name: name.get(), description: description.get(),
+                            mode: mode.get().as_str().to_owned(), namespace: namespace.get(), service_account: service_account.get(), principal_id: principal_id.get(),
                             cn: cn.get(), instance_id: instance_id.get(), expression: expression.get(), attribute_mapping: mapping.get() });
                     }>"Add Application Federated Credential"</button>
                     <button on:click=move |_| step2.set(false)>"Back"</button>
@@ -444,14 +419,19 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 {move || add.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
             }>
                 <label>"Credential type"
-                    <select name="credential_type" on:change=move |ev| kind.set(event_target_value(&ev))>
-                        <option value="pca" selected>"PCA (private CA certificate)"</option>
-                        <option value="oidc">"OIDC (Kubernetes, GitHub Actions, cloud VM token)"</option>
-                        <option value="pkcs7">"PKCS#7 (EC2 / ECS instance identity document)"</option>
+                    <select name="credential_type" on:change=move |ev| {
+                        if let Some(k) = ProviderKind::parse(&event_target_value(&ev)) {
+                            kind.set(k);
+                        }
+                    }>
+                        <option value=ProviderKind::Pca.as_str() selected>"PCA (private CA certificate)"</option>
+                        <option value=ProviderKind::Oidc.as_str()>"OIDC (Kubernetes, GitHub Actions, cloud VM token)"</option>
+                        <option value=ProviderKind::Pkcs7.as_str()>"PKCS#7 (EC2 / ECS instance identity document)"</option>
                     </select>
                 </label>
                 <button class="primary" on:click=move |_| {
-                    mode.set(modes(&kind.get())[0].0.to_string());
+                    let k = kind.get();
+                    mode.set(k.modes().first().copied().unwrap_or(VerificationMode::Expression));
                     provider.set(String::new());
                     step2.set(true);
                 }>"Next"</button>

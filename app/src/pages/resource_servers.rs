@@ -144,6 +144,8 @@ fn RsView(rs: ResourceServerView) -> impl IntoView {
     }
 }
 
+/// A resource server's grants: the list and the grant form. Long because
+/// it is mostly `view!` markup.
 #[component]
 fn Grants(rs: ResourceServerView) -> impl IntoView {
     let grant = ServerAction::<GrantPermissions>::new();

@@ -1,6 +1,11 @@
 //! Views and inputs shared by the console, the service layer and the admin
 //! REST API. Plain serde types, so they compile to wasm too.
 
+pub mod errors;
+pub mod vocabulary;
+
+pub use vocabulary::{ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression};
+
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "openapi")]

@@ -1,8 +1,11 @@
 //! Writ's identity logic.
 //!
 //! Everything here is plain, synchronous Rust: no HTTP, no database, no async
-//! runtime. Time and randomness come in from the caller (see [`clock`]) so the
-//! rules for expiry and replay can be tested exactly.
+//! runtime. Time comes in from the caller (a `now` argument, or a [`Clock`])
+//! so the rules for expiry and replay can be tested exactly. Randomness does
+//! not: secrets, vault nonces and data keys, PKCE verifiers and key pairs are
+//! drawn from the operating system here (see [`random`], [`signing`],
+//! [`tls`]), and tests check their shape rather than their bytes.
 
 pub mod audit;
 pub mod clock;

@@ -55,6 +55,8 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
+/// The admin API's route table. Long because it lists every route: one
+/// table to read is clearer than routes spread over many functions.
 pub fn router(state: AppState) -> Router<AppState> {
     let protected = Router::new()
         .route("/issuer", get(issuer))
@@ -147,7 +149,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
         .merge(protected)
         .layer(DefaultBodyLimit::max(64 * 1024))
-        .fallback(|| async { ApiError(writ_store::ServiceError::NotFound("endpoint")) })
+        .fallback(|| async { ApiError(writ_service::ServiceError::NotFound("endpoint")) })
 }
 
 async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -164,7 +166,7 @@ async fn require_admin_token(State(state): State<AppState>, req: Request, next: 
         .to_owned();
     match state.writ.verify_admin_token(&token).await {
         Ok(true) => next.run(req).await,
-        Ok(false) => ApiError(writ_store::ServiceError::Unauthenticated).into_response(),
+        Ok(false) => ApiError(writ_service::ServiceError::Unauthenticated).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -178,7 +180,7 @@ fn kind(collection: &str) -> Result<ClientKind, ApiError> {
     match collection {
         "agents" => Ok(ClientKind::Agent),
         "m2m-applications" => Ok(ClientKind::M2m),
-        _ => Err(ApiError(writ_store::ServiceError::NotFound("endpoint"))),
+        _ => Err(ApiError(writ_service::ServiceError::NotFound("endpoint"))),
     }
 }
 

@@ -86,7 +86,7 @@ async fn download_config(
         .await
         .map_err(|_| bad_request("session"))?;
     if admin.is_none() {
-        return Err(ApiError(writ_store::ServiceError::Unauthenticated));
+        return Err(ApiError(writ_service::ServiceError::Unauthenticated));
     }
     let view = state.writ.client_config(&id, &q).await?;
     let mut r = view.json.into_response();

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use writ_store::DevApiError;
+use writ_service::DevApiError;
 
 pub fn router() -> Router<AppState> {
     let t = "/v2/{instance_id}/authenticationTokens";
@@ -62,7 +62,7 @@ async fn list_tokens(
         .developer_caller(&instance_id, auth(&headers), "authentication_token:manage")
         .await
         .map_err(DevApiHttpError)?;
-    let query = writ_store::TokenQuery {
+    let query = writ_service::TokenQuery {
         consumer_id: q.consumer_id,
         provider_identifier: q.credential_provider_identifier,
         next_token: q.next_token,
@@ -222,19 +222,19 @@ async fn oauth_callback(
         }
     };
     let (status, title, detail) = match outcome {
-        Ok(writ_store::CallbackOutcome::Completed) => (
+        Ok(writ_service::CallbackOutcome::Completed) => (
             axum::http::StatusCode::OK,
             "Authorization complete",
             "Writ has the token. You can close this window; the application continues on its own."
                 .to_owned(),
         ),
-        Ok(writ_store::CallbackOutcome::Failed(why)) => (
+        Ok(writ_service::CallbackOutcome::Failed(why)) => (
             axum::http::StatusCode::BAD_REQUEST,
             "Authorization failed",
             why,
         ),
         Err(e) => (
-            axum::http::StatusCode::from_u16(e.status())
+            axum::http::StatusCode::from_u16(e.kind().http_status())
                 .unwrap_or(axum::http::StatusCode::BAD_REQUEST),
             "Authorization failed",
             e.to_string(),

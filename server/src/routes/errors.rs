@@ -1,20 +1,31 @@
-//! The one place errors become HTTP responses: OAuth errors (RFC 6749 §5.2)
-//! and admin API errors, both as JSON with a `request_id`.
+//! The one place errors become HTTP responses: OAuth errors (RFC 6749 §5.2),
+//! admin API and developer API errors, all as JSON with a `request_id`.
+//! Statuses and `error` codes come from [`writ_types::errors::ErrorKind`].
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use writ_core::OAuthError;
-use writ_store::{DevApiError, ServiceError};
+use writ_service::{DevApiError, ServiceError};
+use writ_types::errors::{Api, ErrorKind};
 
 pub(crate) fn request_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// The status of an error kind (the table is [`ErrorKind::http_status`]).
+pub(crate) fn http_status(kind: ErrorKind) -> StatusCode {
+    StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// An OAuth error from the token endpoint (RFC 6749 §5.2). Every 401
+/// carries `WWW-Authenticate: Basic realm="writ"`, however the client tried
+/// to authenticate: a 401 must carry a challenge (RFC 9110 §15.5.2), and the
+/// one HTTP authentication scheme the token endpoint accepts is Basic
+/// (RFC 6749 §2.3.1), which is also the scheme §5.2 asks to echo when the
+/// client used the `Authorization` header.
 pub struct OAuthHttpError {
     pub error: OAuthError,
-    /// Answer 401s with `WWW-Authenticate: Basic` when the client used Basic.
-    pub basic_challenge: bool,
 }
 
 impl IntoResponse for OAuthHttpError {
@@ -31,11 +42,9 @@ impl IntoResponse for OAuthHttpError {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
         if status == StatusCode::UNAUTHORIZED {
-            let _ = self.basic_challenge;
-            let challenge = r#"Basic realm="writ""#;
             h.insert(
                 header::WWW_AUTHENTICATE,
-                HeaderValue::from_static(challenge),
+                HeaderValue::from_static(r#"Basic realm="writ""#),
             );
         }
         resp
@@ -52,18 +61,10 @@ impl From<ServiceError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, code) = match &self.0 {
-            ServiceError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            ServiceError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            ServiceError::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            ServiceError::BadLogin | ServiceError::Unauthenticated => {
-                (StatusCode::UNAUTHORIZED, "unauthorized")
-            }
-            ServiceError::Throttled(_) => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
-            ServiceError::Internal => (StatusCode::INTERNAL_SERVER_ERROR, "server_error"),
-        };
+        let kind = self.0.kind();
+        let status = http_status(kind);
         let body = serde_json::json!({
-            "error": code,
+            "error": kind.code(Api::Admin),
             "error_description": self.0.to_string(),
             "request_id": request_id(),
         });
@@ -90,8 +91,8 @@ pub struct DevApiHttpError(pub DevApiError);
 
 impl IntoResponse for DevApiHttpError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let kind = self.0.kind();
+        let status = http_status(kind);
         let id = request_id();
         let description = self.0.to_string();
         (
@@ -99,7 +100,7 @@ impl IntoResponse for DevApiHttpError {
             [(header::CACHE_CONTROL, "no-store")],
             Json(serde_json::json!({
                 "code": status.as_u16().to_string(),
-                "error": self.0.error(),
+                "error": kind.code(Api::Developer),
                 "error_description": description,
                 "request_id": id,
                 "message": description,

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use std::net::SocketAddr;
 use writ_core::OAuthError;
-use writ_store::service::TokenRequest;
+use writ_core::grant::token_request::TokenRequest;
 
 /// Token requests are a few hundred bytes; a federated assertion with a
 /// certificate chain stays well under this.
@@ -31,17 +31,10 @@ async fn token(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let basic = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.len() > 6 && v[..6].eq_ignore_ascii_case("basic "));
-    let fail = |error: OAuthError| {
-        OAuthHttpError {
-            error,
-            basic_challenge: basic,
-        }
-        .into_response()
-    };
+    // Every 401 carries `WWW-Authenticate: Basic`, however the client
+    // authenticated: Basic is the HTTP scheme this endpoint accepts
+    // (RFC 6749 §2.3.1; §5.2), so no per-request choice (see `OAuthHttpError`).
+    let fail = |error: OAuthError| OAuthHttpError { error }.into_response();
     let source = peer.ip().to_string();
     // Refusals the service never sees are audited here, then answered.
     let refuse = |error: OAuthError| {
@@ -52,83 +45,27 @@ async fn token(
             error
         }
     };
-
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    if !ct
-        .to_ascii_lowercase()
-        .starts_with("application/x-www-form-urlencoded")
-    {
-        return fail(
-            refuse(OAuthError::invalid_request(
-                "content_type",
-                "send the request as application/x-www-form-urlencoded",
-            ))
-            .await,
-        );
+    let header_str = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let content_type = header_str(header::CONTENT_TYPE);
+    // Before the body is read: a request that is not a form is not read.
+    if let Err(e) = TokenRequest::check_content_type(content_type) {
+        return fail(refuse(e).await);
     }
-    let bytes = match read_bounded(body).await {
-        Some(b) => b,
-        None => {
-            let mut r = fail(
-                refuse(OAuthError::invalid_request(
-                    "body_too_large",
-                    "request body too large",
-                ))
-                .await,
-            );
-            *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
-            return r;
-        }
+    let Some(bytes) = read_bounded(body).await else {
+        let too_large = OAuthError::invalid_request("body_too_large", "request body too large");
+        let mut r = fail(refuse(too_large).await);
+        *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
+        return r;
     };
-    let pairs: Vec<(String, String)> = match serde_urlencoded::from_bytes(&bytes) {
-        Ok(p) => p,
-        Err(_) => {
-            return fail(
-                refuse(OAuthError::invalid_request(
-                    "body_malformed",
-                    "the form body could not be parsed",
-                ))
-                .await,
-            );
-        }
+    let req = match TokenRequest::from_form(
+        content_type,
+        header_str(header::AUTHORIZATION),
+        &bytes,
+        source.clone(),
+    ) {
+        Ok(req) => req,
+        Err(e) => return fail(refuse(e).await),
     };
-    let mut req = TokenRequest {
-        source: source.clone(),
-        ..Default::default()
-    };
-    for (k, v) in pairs {
-        let slot = match k.as_str() {
-            "grant_type" => &mut req.grant_type,
-            "client_id" => &mut req.client_id,
-            "client_secret" => &mut req.client_secret,
-            "scope" => &mut req.scope,
-            "client_assertion_type" => &mut req.client_assertion_type,
-            "client_assertion" => &mut req.client_assertion,
-            "application_federated_credential_name" => {
-                &mut req.application_federated_credential_name
-            }
-            "client_x509" => &mut req.client_x509,
-            "client_x509_chain" => &mut req.client_x509_chain,
-            _ => continue,
-        };
-        // RFC 6749 §3.2: parameters must not be repeated.
-        if slot.replace(v).is_some() {
-            return fail(
-                refuse(OAuthError::invalid_request(
-                    "param_repeated",
-                    format!("parameter '{k}' given more than once"),
-                ))
-                .await,
-            );
-        }
-    }
-    req.authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
 
     match state.writ.token(req).await {
         Ok(t) => {

@@ -44,29 +44,15 @@ const FUNCTIONS: &[&str] = &[
     "split",
 ];
 
-/// What a federated credential's expressions may refer to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Domain {
-    Oidc,
-    Pca,
-    Pkcs7,
-}
+/// What a federated credential's expressions may refer to: the roots of
+/// its provider kind. The same type as [`writ_types::ProviderKind`].
+pub use writ_types::ProviderKind as Domain;
 
-impl Domain {
-    pub fn from_kind(kind: &str) -> Option<Self> {
-        match kind {
-            "oidc" => Some(Self::Oidc),
-            "pca" => Some(Self::Pca),
-            "pkcs7" => Some(Self::Pkcs7),
-            _ => None,
-        }
-    }
-    fn roots(self) -> &'static [&'static str] {
-        match self {
-            Self::Oidc => &["client", "jwt"],
-            Self::Pca => &["client", "cert", "jwt"],
-            Self::Pkcs7 => &["client", "pkcs7"],
-        }
+fn roots(domain: Domain) -> &'static [&'static str] {
+    match domain {
+        Domain::Oidc => &["client", "jwt"],
+        Domain::Pca => &["client", "cert", "jwt"],
+        Domain::Pkcs7 => &["client", "pkcs7"],
     }
 }
 
@@ -146,7 +132,10 @@ impl Translated {
 }
 
 /// Scans the source once: translates quoted keys and enforces the structural
-/// bounds (depth, comprehension nesting) before CEL sees it.
+/// bounds (depth, comprehension nesting) before CEL sees it. Long on
+/// purpose: one pass of a small lexer (strings, escapes, brackets, quoted
+/// keys) keeps every byte's state in one place; split, the states would be
+/// threaded through helpers.
 fn translate(src: &str) -> Result<Translated, ExprError> {
     let b = src.as_bytes();
     let mut out = String::with_capacity(src.len() + 16);
@@ -285,7 +274,10 @@ fn ident_before(src: &str, paren: usize) -> Option<(usize, &str)> {
 }
 
 impl Expression {
-    /// Parses and checks an expression for a credential type.
+    /// Parses and checks an expression for a credential type. Long because it
+    /// runs every admission rule in order (length, structure, parse, allowed
+    /// roots and functions, result type against a sample) and each names its
+    /// own error for the admin.
     pub fn compile(src: &str, domain: Domain, produces: Produces) -> Result<Self, ExprError> {
         if src.trim().is_empty() {
             return Err(at(src, 0, "the expression is empty"));
@@ -321,15 +313,14 @@ impl Expression {
         })?;
         let refs = program.references();
         for var in refs.variables() {
-            if !domain.roots().contains(&var) && !t.locals.iter().any(|l| l == var) {
+            if !roots(domain).contains(&var) && !t.locals.iter().any(|l| l == var) {
                 let offset = find_word(src, var).unwrap_or(0);
                 return Err(at(
                     src,
                     offset,
                     format!(
                         "unknown field '{var}': this credential type offers {}",
-                        domain
-                            .roots()
+                        roots(domain)
                             .iter()
                             .map(|r| format!("{r}."))
                             .collect::<Vec<_>>()
@@ -434,6 +425,9 @@ impl Input {
     }
     pub fn as_json(&self) -> &Value {
         &self.0
+    }
+    pub fn into_json(self) -> Value {
+        self.0
     }
 }
 

@@ -2,6 +2,7 @@
 //! document its platform issued, checked against a federated credential
 //! provider, then against the credential's verification.
 
+pub mod check;
 pub mod expr;
 pub mod oidc;
 pub mod pca;
@@ -9,6 +10,7 @@ pub mod pkcs7;
 
 use crate::names::InvalidInput;
 use serde::{Deserialize, Serialize};
+use writ_types::{ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression};
 
 fn invalid(field: &'static str, message: impl Into<String>) -> InvalidInput {
     InvalidInput {
@@ -33,6 +35,12 @@ pub fn parse_credential_name(s: &str) -> Result<String, InvalidInput> {
         ));
     }
     Ok(s.to_owned())
+}
+
+/// A provider or credential type as a caller spelled it (`oidc`, `pca` or
+/// `pkcs7`); anything else is refused as the `type` field.
+pub fn parse_kind(s: &str) -> Result<ProviderKind, InvalidInput> {
+    ProviderKind::parse(s).ok_or_else(|| invalid("type", "must be oidc, pca or pkcs7"))
 }
 
 /// A credential's verification. Each simple mode stands for an expression,
@@ -115,22 +123,17 @@ fn required(field: &'static str, v: Option<&str>, max: usize) -> Result<String, 
     Ok(v.to_owned())
 }
 
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
 impl Verification {
     /// Builds a verification for a credential type from the console / API
     /// fields; `instance_field` is the PKCS#7 provider's instance-id field.
     pub fn parse(
-        kind: &str,
+        kind: ProviderKind,
         f: &VerificationFields<'_>,
         instance_field: &str,
     ) -> Result<Self, InvalidInput> {
-        let domain = expr::Domain::from_kind(kind)
-            .ok_or_else(|| invalid("type", "must be oidc, pca or pkcs7"))?;
-        let v = match (domain, f.mode) {
-            (expr::Domain::Oidc, "kubernetes") => Self::Kubernetes {
+        let mode = VerificationMode::parse(f.mode).filter(|m| kind.allows(*m));
+        let v = match mode {
+            Some(VerificationMode::Kubernetes) => Self::Kubernetes {
                 namespace: dns_name("Namespace", f.namespace.unwrap_or_default(), 63, false)?,
                 service_account: dns_name(
                     "Service Account",
@@ -143,35 +146,38 @@ impl Verification {
                     Some(p) => Some(required("Principal ID", Some(p), 512)?),
                 },
             },
-            (expr::Domain::Oidc, "principal_id") => Self::PrincipalId {
+            Some(VerificationMode::PrincipalId) => Self::PrincipalId {
                 principal_id: required("Principal ID", f.principal_id, 512)?,
             },
-            (expr::Domain::Pca, "certificate") => Self::Certificate {
+            Some(VerificationMode::Certificate) => Self::Certificate {
                 cn: required("Certificate CN", f.cn, 256)?,
             },
-            (expr::Domain::Pkcs7, "cloud_server") => Self::CloudServer {
+            Some(VerificationMode::CloudServer) => Self::CloudServer {
                 instance_id: required("Instance ID", f.instance_id, 128)?,
                 field: instance_field.to_owned(),
             },
-            (_, "expression") => {
+            Some(VerificationMode::Expression) => {
                 let src = f.expression.unwrap_or_default();
-                expr::Expression::compile(src, domain, expr::Produces::Bool)
+                expr::Expression::compile(src, kind, expr::Produces::Bool)
                     .map_err(|e| invalid("expression", e.to_string()))?;
                 Self::Expression {
                     expression: src.to_owned(),
                 }
             }
-            (_, other) => {
-                let modes = match domain {
-                    expr::Domain::Oidc => "kubernetes, principal_id or expression",
-                    expr::Domain::Pca => "certificate or expression",
-                    expr::Domain::Pkcs7 => "cloud_server or expression",
+            None => {
+                // "a, b or c": the kind's modes, as the API spells them.
+                let names: Vec<&str> = kind.modes().iter().map(|m| m.as_str()).collect();
+                let modes = match names.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} or {last}", rest.join(", "))
+                    }
+                    _ => names.concat(),
                 };
                 return Err(invalid(
                     "verification",
                     format!(
                         "unknown mode '{}' for a {kind} credential: use {modes}",
-                        other.chars().take(32).collect::<String>()
+                        f.mode.chars().take(32).collect::<String>()
                     ),
                 ));
             }
@@ -187,7 +193,7 @@ impl Verification {
         principal_id: Option<&str>,
     ) -> Result<Self, InvalidInput> {
         Self::parse(
-            "oidc",
+            ProviderKind::Oidc,
             &VerificationFields {
                 mode,
                 namespace,
@@ -199,52 +205,46 @@ impl Verification {
         )
     }
 
-    pub fn mode(&self) -> &'static str {
+    pub fn mode(&self) -> VerificationMode {
         match self {
-            Self::Kubernetes { .. } => "kubernetes",
-            Self::PrincipalId { .. } => "principal_id",
-            Self::Certificate { .. } => "certificate",
-            Self::CloudServer { .. } => "cloud_server",
-            Self::Expression { .. } => "expression",
+            Self::Kubernetes { .. } => VerificationMode::Kubernetes,
+            Self::PrincipalId { .. } => VerificationMode::PrincipalId,
+            Self::Certificate { .. } => VerificationMode::Certificate,
+            Self::CloudServer { .. } => VerificationMode::CloudServer,
+            Self::Expression { .. } => VerificationMode::Expression,
         }
     }
 
-    /// The expression this verification stands for.
+    /// The expression this verification stands for: a simple mode's is
+    /// generated by [`simple_mode_expression`], as the console previews it.
     pub fn expression(&self) -> String {
-        match self {
+        let fields = match self {
             Self::Kubernetes {
                 namespace,
                 service_account,
                 principal_id,
-            } => {
-                let sub = format!(
-                    "jwt.claims.sub == {}",
-                    quote(&format!(
-                        "system:serviceaccount:{namespace}:{service_account}"
-                    ))
-                );
-                match principal_id {
-                    None => sub,
-                    Some(p) => format!(
-                        "{sub} && jwt.claims.'kubernetes.io'.serviceaccount.uid == {}",
-                        quote(p)
-                    ),
-                }
-            }
-            Self::PrincipalId { principal_id } => {
-                format!("jwt.claims.sub == {}", quote(principal_id))
-            }
-            Self::Certificate { cn } => format!("cert.subject.CN == {}", quote(cn)),
-            Self::CloudServer { instance_id, field } => {
-                let path = if field.contains('-') {
-                    format!("pkcs7.payload.jsonData.'{field}'")
-                } else {
-                    format!("pkcs7.payload.jsonData.{field}")
-                };
-                format!("{path} == {}", quote(instance_id))
-            }
-            Self::Expression { expression } => expression.clone(),
-        }
+            } => SimpleModeFields {
+                namespace,
+                service_account,
+                principal_id: principal_id.as_deref(),
+                ..Default::default()
+            },
+            Self::PrincipalId { principal_id } => SimpleModeFields {
+                principal_id: Some(principal_id),
+                ..Default::default()
+            },
+            Self::Certificate { cn } => SimpleModeFields {
+                cn,
+                ..Default::default()
+            },
+            Self::CloudServer { instance_id, field } => SimpleModeFields {
+                instance_id,
+                instance_field: field,
+                ..Default::default()
+            },
+            Self::Expression { expression } => return expression.clone(),
+        };
+        simple_mode_expression(self.mode(), &fields)
     }
 
     /// Simple modes, checked without the interpreter (the hot path).
@@ -319,15 +319,13 @@ pub struct CredentialRules {
 
 impl CredentialRules {
     pub fn new(
-        kind: &str,
+        kind: ProviderKind,
         verification: Verification,
         trust_condition: Option<&str>,
         mapping: Option<&str>,
     ) -> Result<Self, InvalidInput> {
-        let domain = expr::Domain::from_kind(kind)
-            .ok_or_else(|| invalid("type", "must be oidc, pca or pkcs7"))?;
         let compile = |field: &'static str, src: &str, p: expr::Produces| {
-            expr::Expression::compile(src, domain, p).map_err(|e| invalid(field, e.to_string()))
+            expr::Expression::compile(src, kind, p).map_err(|e| invalid(field, e.to_string()))
         };
         let some = |s: Option<&str>| {
             s.map(str::trim)
@@ -357,7 +355,7 @@ impl CredentialRules {
         &self,
         input: &expr::Input,
         checks: &mut Vec<Check>,
-    ) -> Result<Option<String>, &'static str> {
+    ) -> Result<Option<String>, RuleFailure> {
         if let Some(tc) = &self.trust_condition {
             match tc.check(input) {
                 Ok(true) => checks.push(Check::pass(
@@ -369,14 +367,14 @@ impl CredentialRules {
                         "trust_condition",
                         "the provider's trust condition is false",
                     ));
-                    return Err("trust_condition_failed");
+                    return Err(RuleFailure::TrustCondition);
                 }
                 Err(e) => {
                     checks.push(Check::fail(
                         "trust_condition",
                         format!("the provider's trust condition could not be evaluated: {e}"),
                     ));
-                    return Err("trust_condition_failed");
+                    return Err(RuleFailure::TrustCondition);
                 }
             }
         }
@@ -404,14 +402,14 @@ impl CredentialRules {
                     "verification",
                     "the credential's verification is false",
                 ));
-                return Err("verification_failed");
+                return Err(RuleFailure::Verification);
             }
             Err(e) => {
                 checks.push(Check::fail(
                     "verification",
                     format!("the verification could not be evaluated: {e}"),
                 ));
-                return Err("verification_failed");
+                return Err(RuleFailure::Verification);
             }
         }
         match &self.mapping {
@@ -426,9 +424,28 @@ impl CredentialRules {
                 }
                 Err(e) => {
                     checks.push(Check::fail("attribute_mapping", e));
-                    Err("attribute_mapping_failed")
+                    Err(RuleFailure::AttributeMapping)
                 }
             },
+        }
+    }
+}
+
+/// Which of a credential's rules refused the presented identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleFailure {
+    TrustCondition,
+    Verification,
+    AttributeMapping,
+}
+
+impl RuleFailure {
+    /// The audit reason (and the OAuth error's reason).
+    pub fn reason(self) -> &'static str {
+        match self {
+            Self::TrustCondition => "trust_condition_failed",
+            Self::Verification => "verification_failed",
+            Self::AttributeMapping => "attribute_mapping_failed",
         }
     }
 }
@@ -446,10 +463,10 @@ pub enum ProviderTrust {
 
 impl ProviderTrust {
     /// From the stored JSON config of a provider of `kind`.
-    pub fn from_config(kind: &str, config: &str) -> Result<Self, crate::OAuthError> {
+    pub fn from_config(kind: ProviderKind, config: &str) -> Result<Self, crate::OAuthError> {
         let err = |_| crate::OAuthError::server_error();
         Ok(match kind {
-            "oidc" => {
+            ProviderKind::Oidc => {
                 let cfg: oidc::OidcProviderConfig = serde_json::from_str(config).map_err(err)?;
                 if cfg.remote() {
                     Self::OidcRemote(cfg)
@@ -457,13 +474,12 @@ impl ProviderTrust {
                     Self::Oidc(oidc::OidcTrust::new(&cfg)?)
                 }
             }
-            "pca" => Self::Pca(pca::PcaTrust::new(
+            ProviderKind::Pca => Self::Pca(pca::PcaTrust::new(
                 &serde_json::from_str(config).map_err(err)?,
             )?),
-            "pkcs7" => Self::Pkcs7(pkcs7::Pkcs7Trust::new(
+            ProviderKind::Pkcs7 => Self::Pkcs7(pkcs7::Pkcs7Trust::new(
                 &serde_json::from_str(config).map_err(err)?,
             )?),
-            _ => return Err(crate::OAuthError::server_error()),
         })
     }
 }
@@ -489,7 +505,7 @@ mod tests {
             v.expression(),
             "jwt.claims.sub == 'system:serviceaccount:payments:billing-bot'"
         );
-        let r = CredentialRules::new("oidc", v, None, None).unwrap();
+        let r = CredentialRules::new(ProviderKind::Oidc, v, None, None).unwrap();
         assert!(passes(
             &r,
             &oidc_input("system:serviceaccount:payments:billing-bot")
@@ -525,9 +541,9 @@ mod tests {
             )
         };
         // The simple check and the expression it shows agree.
-        let simple = CredentialRules::new("oidc", pinned.clone(), None, None).unwrap();
+        let simple = CredentialRules::new(ProviderKind::Oidc, pinned.clone(), None, None).unwrap();
         let shown = CredentialRules::new(
-            "oidc",
+            ProviderKind::Oidc,
             Verification::Expression {
                 expression: pinned.expression(),
             },
@@ -560,7 +576,7 @@ mod tests {
             Some("repo:acme/app:ref:refs/heads/main"),
         )
         .unwrap();
-        let r = CredentialRules::new("oidc", v.clone(), None, None).unwrap();
+        let r = CredentialRules::new(ProviderKind::Oidc, v.clone(), None, None).unwrap();
         assert!(passes(&r, &oidc_input("repo:acme/app:ref:refs/heads/main")));
         assert!(Verification::for_oidc("principal_id", None, None, Some(" ")).is_err());
         assert!(Verification::for_oidc("expression", None, None, None).is_err());
@@ -582,11 +598,15 @@ mod tests {
             instance_id,
             ..Default::default()
         };
-        let v = Verification::parse("pca", &f("certificate", Some("payments-agent"), None), "")
-            .unwrap();
+        let v = Verification::parse(
+            ProviderKind::Pca,
+            &f("certificate", Some("payments-agent"), None),
+            "",
+        )
+        .unwrap();
         assert_eq!(v.expression(), "cert.subject.CN == 'payments-agent'");
         let v = Verification::parse(
-            "pkcs7",
+            ProviderKind::Pkcs7,
             &f("cloud_server", None, Some("i-bp1")),
             "instance-id",
         )
@@ -600,9 +620,9 @@ mod tests {
             "pkcs7",
             json!({"payload": {"jsonData": {"instance-id": "i-bp1"}}}),
         );
-        let fast = CredentialRules::new("pkcs7", v.clone(), None, None).unwrap();
+        let fast = CredentialRules::new(ProviderKind::Pkcs7, v.clone(), None, None).unwrap();
         let slow = CredentialRules::new(
-            "pkcs7",
+            ProviderKind::Pkcs7,
             Verification::Expression {
                 expression: v.expression(),
             },
@@ -611,11 +631,12 @@ mod tests {
         )
         .unwrap();
         assert!(passes(&fast, &input) && passes(&slow, &input));
-        let e = Verification::parse("pca", &f("certificate", None, None), "").unwrap_err();
+        let e =
+            Verification::parse(ProviderKind::Pca, &f("certificate", None, None), "").unwrap_err();
         assert_eq!(e.field, "Certificate CN");
-        assert!(Verification::parse("pca", &f("kubernetes", None, None), "").is_err());
+        assert!(Verification::parse(ProviderKind::Pca, &f("kubernetes", None, None), "").is_err());
         let e = Verification::parse(
-            "pca",
+            ProviderKind::Pca,
             &VerificationFields {
                 mode: "expression",
                 expression: Some("jwt.claims.sub =="),
@@ -631,7 +652,7 @@ mod tests {
     fn trust_condition_runs_first_and_mapping_gives_the_subject() {
         let v = Verification::for_oidc("principal_id", None, None, Some("repo:acme/app")).unwrap();
         let r = CredentialRules::new(
-            "oidc",
+            ProviderKind::Oidc,
             v,
             Some("jwt.claims.sub.startsWith('repo:acme/')"),
             Some("'github:' + jwt.claims.sub"),
@@ -649,12 +670,12 @@ mod tests {
         let mut checks = Vec::new();
         assert_eq!(
             r.evaluate(&oidc_input("repo:evil/app"), &mut checks),
-            Err("trust_condition_failed")
+            Err(RuleFailure::TrustCondition)
         );
         assert_eq!(checks.len(), 1);
         assert!(
             CredentialRules::new(
-                "oidc",
+                ProviderKind::Oidc,
                 Verification::PrincipalId {
                     principal_id: "x".into()
                 },
@@ -663,5 +684,98 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn every_simple_mode_shows_the_text_the_console_previews() {
+        // What the console sends (padded, as typed) and what it previews
+        // from the same inputs, trimmed: the stored verification must show
+        // exactly that text.
+        let (ns, sa, uid, sub, cn, id) = (
+            " payments ",
+            " billing-bot ",
+            " 7f3e ",
+            " repo:o'brien/app ",
+            " agent\\1 ",
+            " i-bp1 ",
+        );
+        let mut covered = Vec::new();
+        for (kind, instance_field) in [
+            (ProviderKind::Oidc, ""),
+            (ProviderKind::Pca, ""),
+            (ProviderKind::Pkcs7, "instanceId"),
+            (ProviderKind::Pkcs7, "instance-id"),
+        ] {
+            for &mode in kind.modes().iter().filter(|m| m.is_simple()) {
+                let pinned = [None, Some(uid)];
+                let uids: &[Option<&str>] = match mode {
+                    VerificationMode::Kubernetes => &pinned,
+                    VerificationMode::PrincipalId => &pinned[1..],
+                    _ => &pinned[..1],
+                };
+                for &principal_id in uids {
+                    let principal_id = match mode {
+                        VerificationMode::PrincipalId => Some(sub),
+                        _ => principal_id,
+                    };
+                    let v = Verification::parse(
+                        kind,
+                        &VerificationFields {
+                            mode: mode.as_str(),
+                            namespace: Some(ns),
+                            service_account: Some(sa),
+                            principal_id,
+                            cn: Some(cn),
+                            instance_id: Some(id),
+                            expression: None,
+                        },
+                        instance_field,
+                    )
+                    .unwrap();
+                    assert_eq!(v.mode(), mode);
+                    assert_eq!(
+                        serde_json::to_value(&v).unwrap()["mode"],
+                        mode.as_str(),
+                        "the stored tag is the mode's wire name"
+                    );
+                    let preview = simple_mode_expression(
+                        mode,
+                        &SimpleModeFields {
+                            namespace: ns.trim(),
+                            service_account: sa.trim(),
+                            principal_id: principal_id.map(str::trim),
+                            cn: cn.trim(),
+                            instance_id: id.trim(),
+                            instance_field,
+                        },
+                    );
+                    assert!(!preview.is_empty());
+                    assert_eq!(v.expression(), preview, "{kind} {mode}");
+                    covered.push(mode);
+                }
+            }
+        }
+        for mode in VerificationMode::ALL {
+            assert_eq!(covered.contains(&mode), mode.is_simple(), "{mode}");
+        }
+        // A mode another kind owns is refused, naming the kind's modes.
+        let e = Verification::parse(
+            ProviderKind::Oidc,
+            &VerificationFields {
+                mode: "certificate",
+                ..Default::default()
+            },
+            "",
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "verification: unknown mode 'certificate' for a oidc credential: use kubernetes, principal_id or expression"
+        );
+        assert_eq!(
+            parse_kind("OIDC").unwrap_err().to_string(),
+            "type: must be oidc, pca or pkcs7"
+        );
+        assert_eq!(parse_kind("pkcs7"), Ok(ProviderKind::Pkcs7));
     }
 }

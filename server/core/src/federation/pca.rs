@@ -308,7 +308,9 @@ pub fn verify_chain(
 }
 
 /// The full path check; also returns the window in which every
-/// certificate on the path is valid.
+/// certificate on the path is valid. Long on purpose: the path rules
+/// (issuer/subject links, CA flags, path length, validity, signatures) read
+/// best as one walk over the chain, in the order RFC 5280 §6.1 gives them.
 fn verify_path(
     leaf_pem: &str,
     chain_pem: Option<&str>,

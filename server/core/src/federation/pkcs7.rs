@@ -320,6 +320,9 @@ fn check_signature(p: &Parsed, trust: &Pkcs7Trust) -> Result<(), OAuthError> {
 }
 
 /// Verifies a document (base64 DER, with or without PEM armour or newlines).
+/// Long on purpose: decoding, the signer binding, the digest and signature
+/// checks and the payload rules (account, audience, age) are one ordered
+/// sequence whose every step may refuse; split, the order would be hidden.
 pub fn verify(
     document: &str,
     trust: &Pkcs7Trust,

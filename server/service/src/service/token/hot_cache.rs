@@ -39,15 +39,7 @@ pub struct ResourceServerInfo {
 }
 
 /// A client's federated credential by name, with its provider's trust.
-pub struct FederatedAuth {
-    pub credential_id: String,
-    pub provider_id: String,
-    pub enabled: bool,
-    pub kind: String,
-    pub provider_enabled: bool,
-    pub trust: writ_core::federation::ProviderTrust,
-    pub rules: writ_core::federation::CredentialRules,
-}
+pub type FederatedAuth = writ_core::federation::check::LoadedCredential;
 
 struct Map<K, V>(RwLock<HashMap<K, (i64, V)>>);
 

@@ -133,3 +133,24 @@ async fn insert_new(
         .filter_map(|r| r.try_get::<String>("", "key").ok())
         .collect())
 }
+
+impl crate::service::Writ {
+    /// Records an assertion id; `false` if it was seen before (a replay).
+    pub(crate) async fn first_use_of_assertion(
+        &self,
+        client_id: &str,
+        jti: &str,
+        exp: i64,
+    ) -> std::result::Result<bool, sea_orm::DbErr> {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(client_id.as_bytes());
+        h.update([0]);
+        h.update(jti.as_bytes());
+        let key = writ_core::hex::encode(&h.finalize());
+        // Kept past exp by more than the allowed clock skew.
+        self.replay
+            .first_use(key, exp + 2 * self.clock_skew_secs + 60)
+            .await
+    }
+}

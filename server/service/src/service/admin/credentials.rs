@@ -1,9 +1,9 @@
 //! The credential vault: API keys sealed at rest, handed at run time only
 //! to clients granted them, through the developer API's ObtainCredential.
 
-use super::{Writ, new_id};
 use crate::entities::{client, credential, credential_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use writ_core::names::Description;
 use writ_types::*;
@@ -156,23 +156,15 @@ impl Writ {
     }
 
     pub async fn set_credential_enabled(&self, id: &str, enabled: bool) -> Result<CredentialView> {
-        let mut am: credential::ActiveModel = self.credential_model(id).await?.into();
-        am.enabled = Set(enabled);
-        am.updated_at = Set(self.now());
-        Ok(view(am.update(&self.db).await?))
+        let m = self.credential_model(id).await?;
+        Ok(view(
+            self.set_enabled::<credential::Entity>(m, enabled).await?,
+        ))
     }
 
     pub async fn delete_credential(&self, id: &str) -> Result<()> {
         let m = self.credential_model(id).await?;
-        super::ensure_disabled(m.enabled, "credential")?;
-        credential_grant::Entity::delete_many()
-            .filter(credential_grant::Column::CredentialId.eq(m.id.as_str()))
-            .exec(&self.db)
-            .await?;
-        credential::Entity::delete_by_id(m.id)
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        self.delete_disabled::<credential::Entity>(m).await
     }
 
     /// Lets a client (by OAuth `client_id`) obtain the credential.

@@ -3,9 +3,9 @@
 //! id, by derived short token, or by value for revoke / reinstate / validate.
 //! Writ keeps only hashes of the values it looks up, and the JWT sealed.
 
-use super::developer_api::{Caller, DevApiError};
-use super::{Writ, new_id};
 use crate::entities::{authentication_token as tok, credential_provider, provider_grant};
+use crate::service::developer::developer_api::{Caller, DevApiError};
+use crate::service::{Writ, new_id};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,

@@ -1,9 +1,9 @@
 //! Agents and M2M applications (one client model), their secrets, and the
 //! SDK configuration generated for them.
 
-use super::{Writ, new_id};
 use crate::entities::{client, client_secret, permission_grant, resource_server};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::{Writ, new_id};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
@@ -219,10 +219,9 @@ impl Writ {
         enabled: bool,
     ) -> Result<SecretView> {
         let s = self.secret_of(client_pk, secret_id).await?;
-        let mut am: client_secret::ActiveModel = s.into();
-        am.enabled = Set(enabled);
-        let s = am.update(&self.db).await?;
-        self.changed();
+        let s = self
+            .set_enabled::<client_secret::Entity>(s, enabled)
+            .await?;
         if !enabled {
             self.secrets.forget(&s.id);
         }
@@ -231,12 +230,9 @@ impl Writ {
 
     pub async fn delete_client_secret(&self, client_pk: &str, secret_id: &str) -> Result<()> {
         let s = self.secret_of(client_pk, secret_id).await?;
-        super::ensure_disabled(s.enabled, "client secret")?;
-        client_secret::Entity::delete_by_id(s.id.clone())
-            .exec(&self.db)
-            .await?;
-        self.changed();
-        self.secrets.forget(&s.id);
+        let id = s.id.clone();
+        self.delete_disabled::<client_secret::Entity>(s).await?;
+        self.secrets.forget(&id);
         Ok(())
     }
 

@@ -2,6 +2,7 @@
 //! console user or an API caller: internal causes are logged, not returned.
 
 use writ_core::names::InvalidInput;
+use writ_types::errors::ErrorKind;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -19,6 +20,20 @@ pub enum ServiceError {
     Unauthenticated,
     #[error("internal error: the server could not complete the request")]
     Internal,
+}
+
+impl ServiceError {
+    /// What kind of failure this is; transports map the kind to a status.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::Conflict(_) => ErrorKind::Conflict,
+            Self::Invalid(_) => ErrorKind::Invalid,
+            Self::BadLogin | Self::Unauthenticated => ErrorKind::Unauthenticated,
+            Self::Throttled(_) => ErrorKind::Throttled,
+            Self::Internal => ErrorKind::Internal,
+        }
+    }
 }
 
 impl From<InvalidInput> for ServiceError {

@@ -4,10 +4,10 @@
 //! handed out until shortly before they expire; a stale one is refreshed
 //! with its refresh token when it has one.
 
-use super::developer_api::{Caller, DevApiError};
-use super::outbound::post_form;
-use super::{Writ, new_id};
 use crate::entities::{credential_provider, oauth_session as sess, oauth_token as tok};
+use crate::service::developer::developer_api::{Caller, DevApiError};
+use crate::service::outbound::post_form;
+use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde_json::{Value, json};
 use writ_core::oauth_provider::{

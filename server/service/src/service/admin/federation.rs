@@ -1,17 +1,15 @@
 //! Federated credential providers and the clients' federated credentials.
 
-use super::{Writ, new_id};
 use crate::entities::{federated_credential, federated_provider};
 use crate::error::{Result, ServiceError, conflict_on_unique};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-};
-use writ_core::federation::expr::{Domain, Expression, Produces};
+use crate::service::{Writ, new_id};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use writ_core::federation::expr::{Expression, Produces};
 use writ_core::federation::oidc::OidcProviderConfig;
 use writ_core::federation::pca::PcaProviderConfig;
 use writ_core::federation::pkcs7::Pkcs7ProviderConfig;
 use writ_core::federation::{
-    CredentialRules, Verification, VerificationFields, parse_credential_name,
+    CredentialRules, Verification, VerificationFields, parse_credential_name, parse_kind,
 };
 use writ_core::names::Description;
 use writ_core::sdk_config::AuthnConfiguration;
@@ -36,8 +34,8 @@ fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
         trust_condition: m.trust_condition,
         created_at: m.created_at,
     };
-    match m.kind.as_str() {
-        "oidc" => {
+    match ProviderKind::parse(&m.kind) {
+        Some(ProviderKind::Oidc) => {
             if let Ok(c) = serde_json::from_str::<OidcProviderConfig>(&m.config) {
                 v.key_source = Some(
                     match (c.remote(), &c.jwks_uri) {
@@ -52,21 +50,21 @@ fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
                 v.audience = Some(c.audience);
             }
         }
-        "pca" => {
+        Some(ProviderKind::Pca) => {
             if let Ok(c) = serde_json::from_str::<PcaProviderConfig>(&m.config) {
                 let (root, ints) = c.describe();
                 v.root_subject = Some(root);
                 v.intermediate_subjects = ints;
             }
         }
-        "pkcs7" => {
+        Some(ProviderKind::Pkcs7) => {
             if let Ok(c) = serde_json::from_str::<Pkcs7ProviderConfig>(&m.config) {
                 v.trust_source = Some(c.trust_source.as_str().into());
                 v.account_id = Some(c.account_id);
                 v.max_document_age_seconds = c.max_document_age_seconds;
             }
         }
-        _ => {}
+        None => {}
     }
     v
 }
@@ -80,7 +78,10 @@ pub(crate) fn credential_view(m: federated_credential::Model) -> FederatedCreden
         name: m.name,
         description: m.description,
         enabled: m.enabled,
-        verification_mode: v.as_ref().map(|v| v.mode().to_owned()).unwrap_or_default(),
+        verification_mode: v
+            .as_ref()
+            .map(|v| v.mode().as_str().to_owned())
+            .unwrap_or_default(),
         verification_expression: v.map(|v| v.expression()).unwrap_or_default(),
         attribute_mapping: m.attribute_mapping,
         created_at: m.created_at,
@@ -92,14 +93,18 @@ fn invalid(e: writ_core::names::InvalidInput) -> ServiceError {
     ServiceError::from(e)
 }
 
+/// The provider type a caller named (the create body's `type`).
+fn provider_kind(kind: &str) -> Result<ProviderKind> {
+    ProviderKind::parse(kind)
+        .ok_or_else(|| ServiceError::Invalid("type must be oidc, pca or pkcs7".into()))
+}
+
 /// The provider's trust condition, checked now so a bad one is refused on save.
-fn trust_condition(kind: &str, src: Option<&str>) -> Result<Option<String>> {
+fn trust_condition(kind: ProviderKind, src: Option<&str>) -> Result<Option<String>> {
     let Some(src) = src.map(str::trim).filter(|s| !s.is_empty()) else {
         return Ok(None);
     };
-    let domain = Domain::from_kind(kind)
-        .ok_or_else(|| ServiceError::Invalid("type must be oidc, pca or pkcs7".into()))?;
-    Expression::compile(src, domain, Produces::Bool)
+    Expression::compile(src, kind, Produces::Bool)
         .map_err(|e| ServiceError::Invalid(format!("trust_condition: {e}")))?;
     Ok(Some(src.to_owned()))
 }
@@ -107,9 +112,9 @@ fn trust_condition(kind: &str, src: Option<&str>) -> Result<Option<String>> {
 /// A provider's type-specific settings, checked (and, for OIDC keys that
 /// are fetched, fetched once: a wrong URL is an error the admin sees on
 /// save, not a refused token later), as stored JSON.
-async fn provider_config(input: &NewFederatedProvider) -> Result<String> {
-    match input.kind.as_str() {
-        "oidc" => {
+async fn provider_config(kind: ProviderKind, input: &NewFederatedProvider) -> Result<String> {
+    match kind {
+        ProviderKind::Oidc => {
             let (issuer, audience) = (
                 input.issuer.as_deref().unwrap_or_default(),
                 input.audience.as_deref().unwrap_or_default(),
@@ -125,7 +130,7 @@ async fn provider_config(input: &NewFederatedProvider) -> Result<String> {
                     )?;
                     // Fetch once now: a wrong URL is an error the admin sees
                     // on save, not a refused token later.
-                    super::jwks::fetch_keys(&cfg)
+                    crate::service::token::remote_keys::fetch_keys(&cfg)
                         .await
                         .map_err(|e| ServiceError::Invalid(format!("verification keys: {e}")))?;
                     cfg
@@ -133,7 +138,7 @@ async fn provider_config(input: &NewFederatedProvider) -> Result<String> {
             };
             serde_json::to_string(&cfg)
         }
-        "pca" => serde_json::to_string(
+        ProviderKind::Pca => serde_json::to_string(
             &PcaProviderConfig::parse(
                 input.root_certificate.as_deref().unwrap_or_default(),
                 input
@@ -143,7 +148,7 @@ async fn provider_config(input: &NewFederatedProvider) -> Result<String> {
             )
             .map_err(invalid)?,
         ),
-        "pkcs7" => serde_json::to_string(
+        ProviderKind::Pkcs7 => serde_json::to_string(
             &Pkcs7ProviderConfig::parse(
                 input.trust_source.as_deref().unwrap_or_default(),
                 input
@@ -155,11 +160,6 @@ async fn provider_config(input: &NewFederatedProvider) -> Result<String> {
             )
             .map_err(invalid)?,
         ),
-        _ => {
-            return Err(ServiceError::Invalid(
-                "type must be oidc, pca or pkcs7".into(),
-            ));
-        }
     }
     .map_err(|_| ServiceError::Internal)
 }
@@ -193,11 +193,12 @@ impl Writ {
     ) -> Result<FederatedProviderView> {
         let name = parse_credential_name(&input.name)?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
-        let config = provider_config(&input).await?;
-        let trust_condition = trust_condition(&input.kind, input.trust_condition.as_deref())?;
+        let kind = provider_kind(&input.kind)?;
+        let config = provider_config(kind, &input).await?;
+        let trust_condition = trust_condition(kind, input.trust_condition.as_deref())?;
         let m = federated_provider::ActiveModel {
             id: Set(new_id()),
-            kind: Set(input.kind.clone()),
+            kind: Set(kind.as_str().to_owned()),
             name: Set(name.clone()),
             description: Set(description.into_inner()),
             config: Set(config),
@@ -239,10 +240,10 @@ impl Writ {
         id: &str,
         enabled: bool,
     ) -> Result<FederatedProviderView> {
-        let mut am: federated_provider::ActiveModel = self.provider_model(id).await?.into();
-        am.enabled = Set(enabled);
-        let m = am.update(&self.db).await?;
-        self.changed();
+        let m = self.provider_model(id).await?;
+        let m = self
+            .set_enabled::<federated_provider::Entity>(m, enabled)
+            .await?;
         Ok(provider_view(m))
     }
 
@@ -281,9 +282,10 @@ impl Writ {
         merge_patch(&mut current, patch);
         let input: NewFederatedProvider = serde_json::from_value(current)
             .map_err(|e| ServiceError::Invalid(format!("request body: {e}")))?;
-        let config = provider_config(&input).await?;
+        let kind = provider_kind(&input.kind)?;
+        let config = provider_config(kind, &input).await?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
-        let trust_condition = trust_condition(&m.kind, input.trust_condition.as_deref())?;
+        let trust_condition = trust_condition(kind, input.trust_condition.as_deref())?;
         let mut am: federated_provider::ActiveModel = m.into();
         am.config = Set(config);
         am.description = Set(description.into_inner());
@@ -297,21 +299,7 @@ impl Writ {
 
     pub async fn delete_federated_provider(&self, id: &str) -> Result<()> {
         let p = self.provider_model(id).await?;
-        super::ensure_disabled(p.enabled, "provider")?;
-        let users = federated_credential::Entity::find()
-            .filter(federated_credential::Column::ProviderId.eq(id))
-            .count(&self.db)
-            .await?;
-        if users > 0 {
-            return Err(ServiceError::Conflict(format!(
-                "{users} federated credential(s) still use this provider: delete them first"
-            )));
-        }
-        federated_provider::Entity::delete_by_id(p.id)
-            .exec(&self.db)
-            .await?;
-        self.changed();
-        Ok(())
+        self.delete_disabled::<federated_provider::Entity>(p).await
     }
 
     pub async fn create_federated_credential(
@@ -329,15 +317,16 @@ impl Writ {
                 provider.name, provider.kind, input.kind
             )));
         }
+        let kind = parse_kind(&input.kind)?;
         let v = &input.verification;
-        let instance_field = match input.kind.as_str() {
-            "pkcs7" => serde_json::from_str::<Pkcs7ProviderConfig>(&provider.config)
+        let instance_field = match kind {
+            ProviderKind::Pkcs7 => serde_json::from_str::<Pkcs7ProviderConfig>(&provider.config)
                 .map(|c| c.trust_source.instance_id_field())
                 .unwrap_or("instanceId"),
-            _ => "",
+            ProviderKind::Oidc | ProviderKind::Pca => "",
         };
         let verification = Verification::parse(
-            &input.kind,
+            kind,
             &VerificationFields {
                 mode: v.mode.as_str(),
                 namespace: v.namespace.as_deref(),
@@ -356,12 +345,12 @@ impl Writ {
             .filter(|m| !m.is_empty())
             .map(str::to_owned);
         // Compiles everything once: a bad expression is refused on save.
-        CredentialRules::new(&input.kind, verification.clone(), None, mapping.as_deref())?;
+        CredentialRules::new(kind, verification.clone(), None, mapping.as_deref())?;
         let m = federated_credential::ActiveModel {
             id: Set(new_id()),
             client_pk: Set(c.id),
             provider_id: Set(provider.id),
-            kind: Set(input.kind.clone()),
+            kind: Set(kind.as_str().to_owned()),
             name: Set(name.clone()),
             description: Set(description.into_inner()),
             verification: Set(
@@ -417,27 +406,23 @@ impl Writ {
         id: &str,
         enabled: bool,
     ) -> Result<FederatedCredentialView> {
-        let mut am: federated_credential::ActiveModel =
-            self.credential_of(client_pk, id).await?.into();
-        am.enabled = Set(enabled);
-        let m = am.update(&self.db).await?;
-        self.changed();
+        let m = self.credential_of(client_pk, id).await?;
+        let m = self
+            .set_enabled::<federated_credential::Entity>(m, enabled)
+            .await?;
         Ok(credential_view(m))
     }
 
     pub async fn delete_federated_credential(&self, client_pk: &str, id: &str) -> Result<()> {
         let f = self.credential_of(client_pk, id).await?;
-        super::ensure_disabled(f.enabled, "federated credential")?;
-        federated_credential::Entity::delete_by_id(f.id)
-            .exec(&self.db)
-            .await?;
-        self.changed();
-        Ok(())
+        self.delete_disabled::<federated_credential::Entity>(f)
+            .await
     }
 
     /// `client-config.json` for a federated credential: OIDC (KUBERNETES
     /// token file), PCA (certificate and chain inline, key from an env var)
-    /// or PKCS7 (ALIBABA_CLOUD_ECS, the SDK's one PKCS#7 environment).
+    /// or PKCS7 (ALIBABA_CLOUD_ECS, the SDK's one PKCS#7 environment). Long
+    /// because the three shapes differ field by field, as the SDK reads them.
     pub async fn sdk_config_federated(
         &self,
         client_pk: &str,
@@ -482,11 +467,11 @@ impl Writ {
                 )
             })?;
         let want = match method {
-            "OIDC" => "oidc",
-            "PCA" => "pca",
-            _ => "pkcs7",
+            "OIDC" => ProviderKind::Oidc,
+            "PCA" => ProviderKind::Pca,
+            _ => ProviderKind::Pkcs7,
         };
-        if cred.kind != want {
+        if cred.kind != want.as_str() {
             return Err(ServiceError::Invalid(format!(
                 "federated_credential_name: '{}' is a {} credential, not {want}",
                 cred.name, cred.kind
@@ -496,7 +481,7 @@ impl Writ {
             .as_deref()
             .unwrap_or(writ_core::sdk_config::DEFAULT_PRIVATE_KEY_ENV);
         let (authn, env_out) = match want {
-            "oidc" => (
+            ProviderKind::Oidc => (
                 AuthnConfiguration::kubernetes_oidc(
                     &cred.name,
                     token_file.as_deref(),
@@ -504,7 +489,7 @@ impl Writ {
                 ),
                 String::new(),
             ),
-            "pca" => {
+            ProviderKind::Pca => {
                 let provider = self.provider_model(&cred.provider_id).await?;
                 let chain = serde_json::from_str::<PcaProviderConfig>(&provider.config)
                     .map(|p| p.intermediate_certificates.concat())
@@ -517,7 +502,7 @@ impl Writ {
                     env.to_owned(),
                 )
             }
-            _ => (AuthnConfiguration::pkcs7_ecs(&cred.name), String::new()),
+            ProviderKind::Pkcs7 => (AuthnConfiguration::pkcs7_ecs(&cred.name), String::new()),
         };
         Ok(SdkConfigView {
             json: self.render_sdk_config(&c.client_id, scope, authn)?,
@@ -531,12 +516,12 @@ impl Writ {
         &self,
         input: FederatedTestRequest,
     ) -> Result<FederatedTestResult> {
-        let kind = super::token::federated_kind(input.client_assertion_type.trim()).ok_or_else(|| {
+        let kind = writ_core::grant::token_request::federated_kind(input.client_assertion_type.trim()).ok_or_else(|| {
             ServiceError::Invalid(
                 "client_assertion_type: use the PCA (x509-jwt-bearer), OIDC (id-token-bearer) or PKCS#7 (pkcs7-bearer) assertion type".into(),
             )
         })?;
-        let req = super::token::TokenRequest {
+        let req = crate::service::token::TokenRequest {
             client_id: Some(input.client_id.trim().to_owned()),
             client_assertion_type: Some(input.client_assertion_type),
             client_assertion: Some(input.client_assertion),
@@ -545,8 +530,16 @@ impl Writ {
             client_x509_chain: input.client_x509_chain,
             ..Default::default()
         };
+        // The same parsing and the same check as a token request, minus the
+        // single use of the assertion.
         let mut checks = Vec::new();
-        let result = self.federated(&req, kind, true, &mut checks).await;
+        let result = match req.federated(kind) {
+            Ok((client_id, presented)) => {
+                self.federated(client_id, &presented, true, &mut checks)
+                    .await
+            }
+            Err(e) => Err(e),
+        };
         if let Err(e) = &result
             && checks.last().is_none_or(|c| c.passed)
         {

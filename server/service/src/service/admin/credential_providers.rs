@@ -3,11 +3,9 @@
 //! Writ's client at a third party, its client secret sealed at rest (the
 //! flows are in `oauth_flows.rs`).
 
-use super::{Writ, new_id};
-use crate::entities::{
-    authentication_token, credential_provider, oauth_session, oauth_token, provider_grant,
-};
+use crate::entities::{credential_provider, oauth_session, oauth_token, provider_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use writ_core::jwt_provider::{self, JwtProviderConfig};
 use writ_core::names::Description;
@@ -87,6 +85,9 @@ impl Writ {
         }
     }
 
+    /// Creates a JWT or OAuth credential provider. Long because each kind's
+    /// fields are checked and sealed here in one pass, as the console sends
+    /// them, before the single insert.
     pub async fn create_credential_provider(
         &self,
         input: NewCredentialProvider,
@@ -303,29 +304,16 @@ impl Writ {
         id: &str,
         enabled: bool,
     ) -> Result<CredentialProviderView> {
-        let mut am: credential_provider::ActiveModel =
-            self.credential_provider_model(id).await?.into();
-        am.enabled = Set(enabled);
-        am.updated_at = Set(self.now());
-        Ok(self.provider_view(am.update(&self.db).await?))
+        let m = self.credential_provider_model(id).await?;
+        let m = self
+            .set_enabled::<credential_provider::Entity>(m, enabled)
+            .await?;
+        Ok(self.provider_view(m))
     }
 
     pub async fn delete_credential_provider(&self, id: &str) -> Result<()> {
         let m = self.credential_provider_model(id).await?;
-        super::ensure_disabled(m.enabled, "credential provider")?;
-        provider_grant::Entity::delete_many()
-            .filter(provider_grant::Column::ProviderId.eq(m.id.as_str()))
-            .exec(&self.db)
-            .await?;
-        authentication_token::Entity::delete_many()
-            .filter(authentication_token::Column::ProviderId.eq(m.id.as_str()))
-            .exec(&self.db)
-            .await?;
-        self.forget_oauth_state(&m.id).await?;
-        credential_provider::Entity::delete_by_id(m.id)
-            .exec(&self.db)
-            .await?;
-        Ok(())
+        self.delete_disabled::<credential_provider::Entity>(m).await
     }
 
     pub async fn grant_credential_provider(&self, id: &str, client_id: &str) -> Result<()> {

@@ -1,4 +1,5 @@
-//! SeaORM entities, one per table of the init migration.
+//! SeaORM entities: one module per table the migrations in `writ-migrations`
+//! create (the init migration's and every later one's).
 
 macro_rules! entity_boilerplate {
     () => {

@@ -1,10 +1,9 @@
 //! Public keys for `private_key_jwt`, and single-use assertion ids.
 
-use super::{Writ, new_id};
 use crate::entities::client_public_key;
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
-use sha2::{Digest, Sha256};
 use writ_core::public_key::ClientPublicKey;
 use writ_types::{NewPublicKey, PublicKeyView};
 
@@ -88,38 +87,14 @@ impl Writ {
         enabled: bool,
     ) -> Result<PublicKeyView> {
         let k = self.public_key_of(client_pk, key_id).await?;
-        let mut am: client_public_key::ActiveModel = k.into();
-        am.enabled = Set(enabled);
-        let k = am.update(&self.db).await?;
-        self.changed();
-        Ok(view(k))
+        Ok(view(
+            self.set_enabled::<client_public_key::Entity>(k, enabled)
+                .await?,
+        ))
     }
 
     pub async fn delete_public_key(&self, client_pk: &str, key_id: &str) -> Result<()> {
         let k = self.public_key_of(client_pk, key_id).await?;
-        super::ensure_disabled(k.enabled, "public key")?;
-        client_public_key::Entity::delete_by_id(k.id)
-            .exec(&self.db)
-            .await?;
-        self.changed();
-        Ok(())
-    }
-
-    /// Records an assertion id; `false` if it was seen before (a replay).
-    pub(crate) async fn first_use_of_assertion(
-        &self,
-        client_id: &str,
-        jti: &str,
-        exp: i64,
-    ) -> std::result::Result<bool, sea_orm::DbErr> {
-        let mut h = Sha256::new();
-        h.update(client_id.as_bytes());
-        h.update([0]);
-        h.update(jti.as_bytes());
-        let key = writ_core::hex::encode(&h.finalize());
-        // Kept past exp by more than the allowed clock skew.
-        self.replay
-            .first_use(key, exp + 2 * self.clock_skew_secs + 60)
-            .await
+        self.delete_disabled::<client_public_key::Entity>(k).await
     }
 }

@@ -1,9 +1,9 @@
 //! Console administrators: bootstrap, password sign-in with throttling, and
 //! admin API tokens.
 
-use super::{Writ, new_id};
 use crate::entities::{admin, admin_token};
 use crate::error::{Result, ServiceError};
+use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -1,22 +1,16 @@
 //! [`Writ`]: the services the console and the HTTP API share.
 
-mod admins;
-mod audit;
-mod batch_insert;
-mod clients;
-mod credential_providers;
-mod credentials;
-mod dev_tokens;
-mod developer_api;
-mod federation;
-mod hot_cache;
-mod jwks;
-mod oauth_flows;
+//!
+//! Split by who calls it: [`token`] is the token endpoint's hot path (client
+//! lookup and hot cache, replay guard, remote OIDC keys, audit batching);
+//! [`admin`] is what the console and the admin API change; [`developer`] is
+//! the developer API that workloads call with a Writ token. [`outbound`]
+//! (HTTP to third parties) and [`vault`] (the master key) serve all three.
+
+pub mod admin;
+pub mod developer;
 mod outbound;
-mod public_keys;
-mod replay;
-mod resource_servers;
-mod token;
+pub mod token;
 mod vault;
 
 use crate::entities::setting;
@@ -29,12 +23,12 @@ use writ_core::secret::VerifiedCache;
 use writ_core::signing::SigningKey;
 use writ_migrations::MigratorTrait;
 
-pub use admins::LoginThrottle;
-pub use audit::AuditSink;
-pub use dev_tokens::TokenQuery;
-pub use developer_api::{Caller, DevApiError};
-pub use oauth_flows::CallbackOutcome;
+pub use admin::admins::LoginThrottle;
+pub use developer::dev_tokens::TokenQuery;
+pub use developer::developer_api::{Caller, DevApiError};
+pub use developer::oauth_flows::CallbackOutcome;
 pub use token::TokenRequest;
+pub use token::audit::AuditSink;
 
 /// What the server decides at start and hands to the service layer.
 pub struct WritOptions {
@@ -67,9 +61,9 @@ pub struct Writ {
     clock: Arc<dyn Clock>,
     clock_skew_secs: i64,
     jwks_refetch_secs: i64,
-    hot: hot_cache::HotCache,
-    replay: replay::ReplayGuard,
-    jwks: jwks::JwksCache,
+    hot: token::hot_cache::HotCache,
+    replay: token::replay::ReplayGuard,
+    jwks: token::remote_keys::JwksCache,
     vault: writ_core::vault::Keyring,
 }
 
@@ -100,7 +94,7 @@ impl Writ {
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
         vault::settle_master_key(&db, &opts.master_keys).await?;
         let audit = AuditSink::start(writer_db.clone());
-        let replay = replay::ReplayGuard::start(writer_db, opts.clock.clone());
+        let replay = token::replay::ReplayGuard::start(writer_db, opts.clock.clone());
         let writ = Arc::new(Self {
             urls: IssuerUrls::new(&opts.public_url),
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
@@ -114,9 +108,9 @@ impl Writ {
             clock: opts.clock,
             clock_skew_secs: opts.clock_skew_secs.clamp(0, 600),
             jwks_refetch_secs: opts.jwks_refetch_secs.clamp(0, 3600),
-            hot: hot_cache::HotCache::default(),
+            hot: token::hot_cache::HotCache::default(),
             replay,
-            jwks: jwks::JwksCache::default(),
+            jwks: token::remote_keys::JwksCache::default(),
             vault: opts.master_keys,
         });
         writ.ensure_builtin_resource_server().await?;
@@ -190,9 +184,6 @@ impl Writ {
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
-    pub fn db(&self) -> &DatabaseConnection {
-        &self.db
-    }
 
     pub fn issuer_info(&self) -> writ_types::IssuerInfo {
         let hostport = writ_core::sdk_config::developer_api_endpoint(&self.public_url);
@@ -246,20 +237,13 @@ fn valid_instance_id(s: &str) -> bool {
 /// constant writes they never catch up, so the WAL never restarts and grows.
 const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+/// A JSON list of strings as stored (permissions); empty if unreadable.
+pub(crate) fn json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
 }
 
-/// Everything with a lifecycle (secrets, keys, providers, credentials) is
-/// deleted only once disabled, so a delete is never the first step of an
-/// outage: one rule, one message.
-fn ensure_disabled(enabled: bool, what: &str) -> Result<()> {
-    if enabled {
-        return Err(crate::ServiceError::Conflict(format!(
-            "disable the {what} before deleting it"
-        )));
-    }
-    Ok(())
+fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
 }
 
 #[cfg(test)]

@@ -3,10 +3,10 @@
 //! channel is bounded and senders wait when it is full: records are slowed
 //! down under overload, never dropped.
 
-use super::Writ;
 use super::batch_insert::{BatchInsert, ColumnKind};
 use crate::entities::{audit_event, client_public_key, client_secret, federated_credential};
 use crate::error::Result;
+use crate::service::Writ;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,

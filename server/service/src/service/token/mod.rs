@@ -1,37 +1,29 @@
 //! The token endpoint's service: authenticate the client, decide the scope,
 //! mint the token, and audit the outcome either way.
 
-use super::Writ;
-use super::hot_cache::{ClientAuth, FederatedAuth, ResourceServerInfo};
+pub(crate) mod audit;
+mod batch_insert;
+pub(crate) mod hot_cache;
+pub(crate) mod remote_keys;
+pub(crate) mod replay;
+
 use crate::entities::{
     client, client_public_key, client_secret, permission_grant, resource_server,
 };
+use crate::service::Writ;
+use hot_cache::{ClientAuth, ResourceServerInfo};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use writ_core::OAuthError;
 use writ_core::audit::{CredentialRef, Outcome, TokenAudit};
 use writ_core::federation::Check;
-use writ_core::grant::client_auth::{PresentedClient, presented_client};
+use writ_core::federation::check::{Context, LoadedCredential, Presented, step};
+use writ_core::grant::client_auth::PresentedClient;
 use writ_core::grant::client_credentials::{self, Audience, IssuedToken, TokenSubject};
+use writ_core::grant::token_request::{AuthenticationKind, MAX_CLIENT_ID};
 use writ_core::scope::{Granted, ScopeRequest};
 
-/// The parts of a token request the service reads.
-#[derive(Debug, Default, Clone)]
-pub struct TokenRequest {
-    pub authorization: Option<String>,
-    pub grant_type: Option<String>,
-    pub client_id: Option<String>,
-    pub client_secret: Option<String>,
-    pub scope: Option<String>,
-    pub client_assertion_type: Option<String>,
-    pub client_assertion: Option<String>,
-    pub application_federated_credential_name: Option<String>,
-    /// PCA: the client certificate and its chain (PEM).
-    pub client_x509: Option<String>,
-    pub client_x509_chain: Option<String>,
-    /// Remote address, for the audit log.
-    pub source: String,
-}
+pub use writ_core::grant::token_request::TokenRequest;
 
 impl Writ {
     pub async fn token(&self, req: TokenRequest) -> Result<IssuedToken, OAuthError> {
@@ -86,34 +78,37 @@ impl Writ {
         req: &TokenRequest,
         audit: &mut TokenAudit,
     ) -> Result<IssuedToken, OAuthError> {
-        match req.grant_type.as_deref() {
-            Some(writ_core::grant::GRANT_CLIENT_CREDENTIALS) => {}
-            None | Some("") => {
-                return Err(OAuthError::invalid_request(
-                    "grant_type_missing",
-                    "grant_type is required",
-                ));
-            }
-            Some(_) => {
-                return Err(OAuthError::new(
-                    writ_core::OAuthErrorCode::UnsupportedGrantType,
-                    "grant_type_unsupported",
-                    "only grant_type=client_credentials is supported",
-                ));
-            }
-        }
-        let (client, credential, active_subject) = match req.client_assertion_type.as_deref() {
-            Some(t) => self.authenticate_assertion(req, t, audit).await?,
-            None => {
-                let presented = presented_client(
-                    req.authorization.as_deref(),
-                    req.client_id.as_deref(),
-                    req.client_secret.as_deref(),
-                )?;
-                audit.client_id = presented.client_id.chars().take(128).collect();
+        req.check_grant_type()?;
+        let (client, credential, active_subject) = match req.authentication_kind() {
+            AuthenticationKind::Secret => {
+                let presented = req.presented_client()?;
+                audit.client_id = presented.client_id.chars().take(MAX_CLIENT_ID).collect();
                 audit.method = presented.method.as_str().into();
                 let (c, r) = self.authenticate(&presented).await?;
                 (c, r, None)
+            }
+            AuthenticationKind::Federated(kind) => {
+                audit.method = format!("{kind}_federated");
+                audit.client_id = req.client_id_for_audit();
+                let (client_id, presented) = req.federated(kind)?;
+                self.federated(client_id, &presented, false, &mut Vec::new())
+                    .await?
+            }
+            AuthenticationKind::JwtBearer => {
+                audit.method = "private_key_jwt".into();
+                self.authenticate_assertion(req.jwt_bearer_assertion()?, req, audit)
+                    .await?
+            }
+            AuthenticationKind::Unsupported(assertion_type) => {
+                audit.method = "private_key_jwt".into();
+                return Err(OAuthError::new(
+                    writ_core::OAuthErrorCode::InvalidClient,
+                    "assertion_type_unsupported",
+                    format!(
+                        "client_assertion_type '{}' is not supported",
+                        assertion_type.chars().take(100).collect::<String>()
+                    ),
+                ));
             }
         };
         audit.credential = Some(credential);
@@ -178,50 +173,11 @@ impl Writ {
     /// client's registered keys; each `jti` is accepted once.
     async fn authenticate_assertion(
         &self,
+        assertion: &str,
         req: &TokenRequest,
-        assertion_type: &str,
         audit: &mut TokenAudit,
     ) -> Result<Authenticated, OAuthError> {
-        use writ_core::grant::jwt_bearer::{self, ASSERTION_TYPE_JWT_BEARER, Policy};
-        if let Some(kind) = federated_kind(assertion_type) {
-            audit.method = format!("{kind}_federated");
-            audit.client_id = req
-                .client_id
-                .as_deref()
-                .unwrap_or_default()
-                .chars()
-                .take(128)
-                .collect();
-            return self.federated(req, kind, false, &mut Vec::new()).await;
-        }
-        audit.method = "private_key_jwt".into();
-        if assertion_type != ASSERTION_TYPE_JWT_BEARER {
-            return Err(OAuthError::new(
-                writ_core::OAuthErrorCode::InvalidClient,
-                "assertion_type_unsupported",
-                format!(
-                    "client_assertion_type '{}' is not supported",
-                    assertion_type.chars().take(100).collect::<String>()
-                ),
-            ));
-        }
-        if req.client_secret.is_some() || req.authorization.is_some() {
-            return Err(OAuthError::invalid_request(
-                "multiple_auth_methods",
-                "use one client authentication method",
-            ));
-        }
-        let assertion = req
-            .client_assertion
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| {
-                OAuthError::invalid_request(
-                    "assertion_missing",
-                    "client_assertion is required with client_assertion_type",
-                )
-            })?;
+        use writ_core::grant::jwt_bearer::{self, Policy};
         let client_id = jwt_bearer::claimed_client_id(assertion)?;
         audit.client_id = client_id.chars().take(128).collect();
         if req
@@ -285,192 +241,58 @@ impl Writ {
         Ok((client.clone(), CredentialRef::ClientSecret(id), None))
     }
 
-    /// Federated authentication (PCA, OIDC, PKCS#7): the credential and its
-    /// provider, the platform's proof checked against the provider's trust,
-    /// then the provider's trust condition, the credential's verification
-    /// and its attribute mapping. Each step is recorded in `checks` (the Test
-    /// credential panel shows them); `dry_run` leaves no trace (no `jti` is
-    /// consumed).
+    /// Federated authentication (PCA, OIDC, PKCS#7): the client and its
+    /// credential are loaded here, then core's one federated check runs
+    /// (`writ_core::federation::check`). Each step is recorded in `checks`
+    /// (the Test credential panel shows them); `dry_run` leaves no trace (no
+    /// `jti` is consumed).
     pub(crate) async fn federated(
         &self,
-        req: &TokenRequest,
-        kind: &'static str,
+        client_id: &str,
+        presented: &Presented<'_>,
         dry_run: bool,
         checks: &mut Vec<Check>,
     ) -> Result<Authenticated, OAuthError> {
-        use writ_core::federation::{ProviderTrust, expr::Input, oidc, pca, pkcs7};
-        use writ_core::grant::jwt_bearer::{self, Policy};
-        let client_id = req
-            .client_id
-            .as_deref()
-            .filter(|c| !c.is_empty())
-            .ok_or_else(|| {
-                OAuthError::invalid_request(
-                    "client_id_missing",
-                    "client_id is required with a federated credential",
-                )
-            })?;
-        let name = req
-            .application_federated_credential_name
-            .as_deref()
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| {
-                OAuthError::invalid_request(
-                    "federated_name_missing",
-                    "application_federated_credential_name is required",
-                )
-            })?;
-        // The SDK sends token files as read, trailing newline included.
-        let assertion = req
-            .client_assertion
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| {
-                OAuthError::invalid_request("assertion_missing", "client_assertion is required")
-            })?;
-        if req.client_secret.is_some() || req.authorization.is_some() {
-            return Err(OAuthError::invalid_request(
-                "multiple_auth_methods",
-                "use one client authentication method",
-            ));
-        }
-        if name.len() > 64 || client_id.len() > 128 {
-            return Err(OAuthError::invalid_client("federated_credential_unknown"));
-        }
         let client = step(
             checks,
             "client",
             self.active_client(client_id).await,
             "the client exists and is enabled",
         )?;
-        let fed = self
-            .federated_auth(&client.pk, name)
+        let credential = self
+            .federated_auth(&client.pk, presented.name)
             .await?
             .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"));
-        let fed = step(checks, "credential", fed, "the federated credential exists")?;
-        let usable = if !fed.enabled {
-            Err(OAuthError::invalid_client("federated_credential_disabled"))
-        } else if fed.kind != kind {
-            Err(OAuthError::new(
-                writ_core::OAuthErrorCode::InvalidClient,
-                "federated_credential_type",
-                format!(
-                    "federated credential '{name}' is of type {}, not {kind}",
-                    fed.kind
-                ),
-            ))
-        } else if !fed.provider_enabled {
-            Err(OAuthError::invalid_client("federated_provider_disabled"))
-        } else {
-            Ok(())
-        };
-        step(
+        let credential = step(
             checks,
-            "enabled",
-            usable,
-            "the credential and its provider are enabled",
+            "credential",
+            credential,
+            "the federated credential exists",
         )?;
-        let now = self.now();
-        let skew = self.clock_skew_secs;
-        let input = Input::new(&client.client_id, &fed.credential_id);
-        let remote;
-        let oidc_trust = match &fed.trust {
-            ProviderTrust::Oidc(t) => Some(t),
-            ProviderTrust::OidcRemote(cfg) => {
-                let kid = oidc::token_kid(assertion);
-                remote = step(
-                    checks,
-                    "keys",
-                    self.remote_oidc_trust(&fed.provider_id, cfg, kid.as_deref())
-                        .await,
-                    "the issuer's keys are available (fetched and cached)",
-                )?;
-                Some(remote.as_ref())
-            }
-            _ => None,
+        let ctx = Context {
+            now: self.now(),
+            skew_secs: self.clock_skew_secs,
+            audiences: &[&self.urls.token_endpoint, &self.urls.issuer],
+            instance_id: &self.instance_id,
         };
-        let input = match &fed.trust {
-            ProviderTrust::Oidc(_) | ProviderTrust::OidcRemote(_) => {
-                let trust = oidc_trust.ok_or_else(OAuthError::server_error)?;
-                let t = step(
-                    checks,
-                    "signature",
-                    oidc::verify(assertion, trust, now, skew),
-                    "the token's signature, issuer, audience and lifetime are valid",
-                )?;
-                input.with(
-                    "jwt",
-                    serde_json::json!({"header": t.header, "claims": t.claims}),
-                )
-            }
-            ProviderTrust::Pca(trust) => {
-                let leaf = req
-                    .client_x509
-                    .as_deref()
-                    .filter(|c| !c.trim().is_empty())
-                    .ok_or_else(|| {
-                        OAuthError::invalid_request(
-                            "certificate_missing",
-                            "client_x509 is required with a PCA credential",
-                        )
-                    })?;
-                let leaf = step(
-                    checks,
-                    "certificate_chain",
-                    pca::verify_chain(leaf, req.client_x509_chain.as_deref(), trust, now, skew),
-                    "the client certificate chains to the provider's root, each within validity",
-                )?;
-                let policy = Policy {
-                    audiences: &[&self.urls.token_endpoint, &self.urls.issuer],
-                    now,
-                    skew_secs: skew,
-                };
-                let v = step(
-                    checks,
-                    "signature",
-                    jwt_bearer::verify(
-                        assertion,
-                        &client.client_id,
-                        std::slice::from_ref(&leaf.key),
-                        &policy,
-                    ),
-                    "the assertion is signed by the certificate's key, for this token endpoint, not expired",
-                )?;
-                if !dry_run {
-                    self.consume_jti(&client.client_id, &v).await?;
-                }
-                input.with("cert", leaf.fields).with(
-                    "jwt",
-                    serde_json::json!({"header": v.header, "claims": v.claims}),
-                )
-            }
-            ProviderTrust::Pkcs7(trust) => {
-                let doc = step(
-                    checks,
-                    "signature",
-                    pkcs7::verify(assertion, trust, &self.instance_id, now, skew),
-                    "the document's signature, account, audience and age are valid",
-                )?;
-                input.with("pkcs7", doc.fields)
-            }
-        };
-        let subject = fed.rules.evaluate(&input, checks).map_err(|reason| {
-            OAuthError::new(
-                writ_core::OAuthErrorCode::InvalidClient,
-                reason,
-                match reason {
-                    "trust_condition_failed" => "federated credential rejected: the provider's trust condition is not met",
-                    "attribute_mapping_failed" => "federated credential rejected: the attribute mapping produced no subject",
-                    _ => "federated credential rejected: it does not satisfy the credential's verification",
-                },
-            )
-        })?;
+        let verified = writ_core::federation::check::check(
+            &client.client_id,
+            &credential,
+            presented,
+            &ctx,
+            self,
+            checks,
+        )
+        .await?;
+        if let Some(assertion) = &verified.single_use
+            && !dry_run
+        {
+            self.consume_jti(&client.client_id, assertion).await?;
+        }
         Ok((
             client,
-            CredentialRef::Federated(fed.credential_id.clone()),
-            subject,
+            CredentialRef::Federated(credential.credential_id.clone()),
+            verified.subject,
         ))
     }
 
@@ -478,7 +300,7 @@ impl Writ {
         &self,
         client_pk: &str,
         name: &str,
-    ) -> Result<Option<Arc<FederatedAuth>>, OAuthError> {
+    ) -> Result<Option<Arc<LoadedCredential>>, OAuthError> {
         use crate::entities::{federated_credential, federated_provider};
         if !lookup_key(name, 64) {
             return Ok(None);
@@ -503,8 +325,12 @@ impl Writ {
                     .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
                 let verification = serde_json::from_str(&cred.verification)
                     .map_err(|_| OAuthError::server_error())?;
+                let Some(kind) = writ_types::ProviderKind::parse(&cred.kind) else {
+                    tracing::error!(credential = %cred.id, "stored federated credential has an unknown kind");
+                    return Err(OAuthError::server_error());
+                };
                 let rules = writ_core::federation::CredentialRules::new(
-                    &cred.kind,
+                    kind,
                     verification,
                     provider.trust_condition.as_deref(),
                     cred.attribute_mapping.as_deref(),
@@ -513,14 +339,15 @@ impl Writ {
                     tracing::error!(credential = %cred.id, field = e.field, "stored federation rule does not compile");
                     OAuthError::server_error()
                 })?;
-                Some(Arc::new(FederatedAuth {
+                Some(Arc::new(LoadedCredential {
                     provider_id: provider.id.clone(),
                     credential_id: cred.id,
                     enabled: cred.enabled,
-                    kind: cred.kind,
+                    kind,
                     provider_enabled: provider.enabled,
                     trust: writ_core::federation::ProviderTrust::from_config(
-                        &provider.kind,
+                        writ_types::ProviderKind::parse(&provider.kind)
+                            .ok_or_else(OAuthError::server_error)?,
                         &provider.config,
                     )?,
                     rules,
@@ -621,7 +448,7 @@ impl Writ {
             .map_err(db_err)?
             .map(|rs| {
                 Arc::new(ResourceServerInfo {
-                    permissions: super::resource_servers::json_list(&rs.permissions),
+                    permissions: crate::service::json_list(&rs.permissions),
                     id: rs.id,
                     audience: rs.audience,
                     token_ttl_secs: rs.token_ttl_secs,
@@ -648,7 +475,7 @@ impl Writ {
             .await
             .map_err(db_err)?
             .map(|g| {
-                let perms = super::resource_servers::json_list(&g.permissions);
+                let perms = crate::service::json_list(&g.permissions);
                 Arc::new(if perms.iter().any(|p| p == ".all") {
                     Granted::All
                 } else {
@@ -687,31 +514,6 @@ impl Writ {
 
 /// The client, the credential that proved it, and the mapped subject.
 pub(crate) type Authenticated = (Arc<ClientAuth>, CredentialRef, Option<String>);
-
-/// The federated kind a client_assertion_type names, if any.
-pub(crate) fn federated_kind(assertion_type: &str) -> Option<&'static str> {
-    use writ_core::federation::{oidc, pca, pkcs7};
-    match assertion_type {
-        oidc::ASSERTION_TYPE_ID_TOKEN => Some("oidc"),
-        pca::ASSERTION_TYPE_X509_JWT => Some("pca"),
-        pkcs7::ASSERTION_TYPE_PKCS7 => Some("pkcs7"),
-        _ => None,
-    }
-}
-
-/// Records one check's outcome and passes the result on.
-fn step<T>(
-    checks: &mut Vec<Check>,
-    name: &'static str,
-    r: Result<T, OAuthError>,
-    passed: &str,
-) -> Result<T, OAuthError> {
-    match &r {
-        Ok(_) => checks.push(Check::pass(name, passed)),
-        Err(e) => checks.push(Check::fail(name, e.description.clone())),
-    }
-    r
-}
 
 /// Whether a caller-given name could be stored at all (names are checked
 /// on create: bounded, no control characters). One that could not is

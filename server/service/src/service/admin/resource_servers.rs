@@ -1,15 +1,11 @@
 //! Resource servers (audiences with permissions) and permission grants.
 
-use super::{Writ, new_id};
 use crate::entities::{client, permission_grant, resource_server};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::{Writ, json_list, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use writ_core::names::{self, Audience, DisplayName, Permission};
 use writ_types::{GrantView, NewGrant, NewResourceServer, ResourceServerView};
-
-pub(crate) fn json_list(s: &str) -> Vec<String> {
-    serde_json::from_str(s).unwrap_or_default()
-}
 
 fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -29,7 +25,7 @@ fn view(m: resource_server::Model) -> ResourceServerView {
 }
 
 impl Writ {
-    pub(super) async fn ensure_builtin_resource_server(&self) -> Result<()> {
+    pub(crate) async fn ensure_builtin_resource_server(&self) -> Result<()> {
         let found = resource_server::Entity::find()
             .filter(resource_server::Column::Audience.eq(writ_core::PAM_AUDIENCE))
             .one(&self.db)

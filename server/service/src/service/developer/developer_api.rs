@@ -2,13 +2,15 @@
 //! the bearer is a Writ access token for `urn:cloud:idaas:pam` issued to the
 //! calling client; the client must also hold a grant for what it names.
 
-use super::Writ;
 use crate::entities::{credential, credential_grant};
+use crate::service::Writ;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 use writ_core::audit::{Outcome, TokenAudit};
+use writ_types::errors::{Api, ErrorKind};
 
-/// Errors of the developer API, each with its HTTP status and OAuth-style code.
+/// Errors of the developer API. Their HTTP status and OAuth-style `error`
+/// code come from their [`ErrorKind`] (codes as [`Api::Developer`] spells them).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DevApiError {
     #[error("{0}")]
@@ -27,25 +29,22 @@ pub enum DevApiError {
 }
 
 impl DevApiError {
-    pub fn status(&self) -> u16 {
+    /// What kind of failure this is; the HTTP layer maps it to a response.
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            Self::Unauthorized(_) => 401,
-            Self::Forbidden(_) => 403,
-            Self::NotFound(_) => 404,
-            Self::BadRequest(_) => 400,
-            Self::Upstream(_) => 502,
-            Self::Internal => 500,
+            Self::Unauthorized(_) => ErrorKind::Unauthenticated,
+            Self::Forbidden(_) => ErrorKind::Forbidden,
+            Self::NotFound(_) => ErrorKind::NotFound,
+            Self::BadRequest(_) => ErrorKind::Invalid,
+            Self::Upstream(_) => ErrorKind::Upstream,
+            Self::Internal => ErrorKind::Internal,
         }
     }
+
+    /// The `error` code the developer API answers with (and audits as the
+    /// refusal's reason), from the one table in [`ErrorKind::code`].
     pub fn error(&self) -> &'static str {
-        match self {
-            Self::Unauthorized(_) => "invalid_token",
-            Self::Forbidden(_) => "access_denied",
-            Self::NotFound(_) => "not_found",
-            Self::BadRequest(_) => "invalid_request",
-            Self::Upstream(_) => "upstream_error",
-            Self::Internal => "server_error",
-        }
+        self.kind().code(Api::Developer)
     }
 }
 

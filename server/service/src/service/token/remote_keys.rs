@@ -4,8 +4,8 @@
 //! (default 30 s) per provider, so
 //! tokens with made-up kids cannot turn Writ into a request amplifier.
 
-use super::Writ;
-use super::outbound::fetch_json;
+use crate::service::Writ;
+use crate::service::outbound::fetch_json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use writ_core::OAuthError;
@@ -118,5 +118,17 @@ impl Writ {
                 }
             }
         }
+    }
+}
+
+/// The token endpoint's source of remote OIDC keys for core's federated check.
+impl writ_core::federation::check::KeySource for Writ {
+    async fn oidc_keys(
+        &self,
+        provider_id: &str,
+        config: &OidcProviderConfig,
+        kid: Option<&str>,
+    ) -> Result<Arc<OidcTrust>, OAuthError> {
+        self.remote_oidc_trust(provider_id, config, kid).await
     }
 }

@@ -1,0 +1,170 @@
+//! The lifecycle every admin resource shares: enabled or disabled, and
+//! deleted only once disabled (so a delete is never the first step of an
+//! outage), together with what hangs off it, in one transaction. Each
+//! resource says only what differs: its name, its flag, its dependents.
+
+use crate::entities::{
+    client_public_key, client_secret, credential, credential_grant, credential_provider,
+    federated_credential, federated_provider,
+};
+use crate::error::Result;
+use crate::service::Writ;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, DatabaseTransaction, EntityTrait,
+    IntoActiveModel, QueryFilter, Set, TransactionTrait,
+};
+
+/// A resource with an enabled flag and the delete-only-when-disabled rule.
+pub(crate) trait Lifecycle: EntityTrait
+where
+    Self::Model: IntoActiveModel<Self::ActiveModel> + Send + Sync,
+    Self::ActiveModel: ActiveModelBehavior + Send,
+{
+    /// What the admin reads in messages ("public key").
+    const WHAT: &'static str;
+    fn is_enabled(m: &Self::Model) -> bool;
+    /// Sets the flag (and `updated_at`, where the table keeps one).
+    fn set_enabled(am: &mut Self::ActiveModel, enabled: bool, now: i64);
+    /// Runs in the delete's transaction before `m` goes: deletes the rows
+    /// that hang off it (grants, tokens), or refuses while others use it.
+    fn before_delete(
+        _tx: &DatabaseTransaction,
+        _m: &Self::Model,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+impl Writ {
+    /// Enables or disables `m`; the token endpoint's caches drop at once.
+    pub(crate) async fn set_enabled<E>(&self, m: E::Model, enabled: bool) -> Result<E::Model>
+    where
+        E: Lifecycle,
+        E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        let mut am = m.into_active_model();
+        E::set_enabled(&mut am, enabled, self.now());
+        let m = am.update(&self.db).await?;
+        self.changed();
+        Ok(m)
+    }
+
+    /// Deletes `m` once it is disabled, with its dependents, atomically.
+    pub(crate) async fn delete_disabled<E>(&self, m: E::Model) -> Result<()>
+    where
+        E: Lifecycle,
+        E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+        E::ActiveModel: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        ensure_disabled(E::is_enabled(&m), E::WHAT)?;
+        let tx = self.db.begin().await?;
+        E::before_delete(&tx, &m).await?;
+        m.into_active_model().delete(&tx).await?;
+        tx.commit().await?;
+        self.changed();
+        Ok(())
+    }
+}
+
+/// One rule, one message.
+fn ensure_disabled(enabled: bool, what: &str) -> Result<()> {
+    if enabled {
+        return Err(crate::ServiceError::Conflict(format!(
+            "disable the {what} before deleting it"
+        )));
+    }
+    Ok(())
+}
+
+/// Tables with just the flag (no `updated_at`, nothing hanging off them).
+macro_rules! flag_only {
+    ($entity:ident, $what:literal) => {
+        impl Lifecycle for $entity::Entity {
+            const WHAT: &'static str = $what;
+            fn is_enabled(m: &$entity::Model) -> bool {
+                m.enabled
+            }
+            fn set_enabled(am: &mut $entity::ActiveModel, enabled: bool, _now: i64) {
+                am.enabled = Set(enabled);
+            }
+        }
+    };
+}
+
+flag_only!(client_secret, "client secret");
+flag_only!(client_public_key, "public key");
+flag_only!(federated_credential, "federated credential");
+
+impl Lifecycle for credential::Entity {
+    const WHAT: &'static str = "credential";
+    fn is_enabled(m: &credential::Model) -> bool {
+        m.enabled
+    }
+    fn set_enabled(am: &mut credential::ActiveModel, enabled: bool, now: i64) {
+        am.enabled = Set(enabled);
+        am.updated_at = Set(now);
+    }
+    async fn before_delete(tx: &DatabaseTransaction, m: &credential::Model) -> Result<()> {
+        credential_grant::Entity::delete_many()
+            .filter(credential_grant::Column::CredentialId.eq(m.id.as_str()))
+            .exec(tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Lifecycle for credential_provider::Entity {
+    const WHAT: &'static str = "credential provider";
+    fn is_enabled(m: &credential_provider::Model) -> bool {
+        m.enabled
+    }
+    fn set_enabled(am: &mut credential_provider::ActiveModel, enabled: bool, now: i64) {
+        am.enabled = Set(enabled);
+        am.updated_at = Set(now);
+    }
+    async fn before_delete(tx: &DatabaseTransaction, m: &credential_provider::Model) -> Result<()> {
+        use crate::entities::{authentication_token, oauth_session, oauth_token, provider_grant};
+        provider_grant::Entity::delete_many()
+            .filter(provider_grant::Column::ProviderId.eq(m.id.as_str()))
+            .exec(tx)
+            .await?;
+        authentication_token::Entity::delete_many()
+            .filter(authentication_token::Column::ProviderId.eq(m.id.as_str()))
+            .exec(tx)
+            .await?;
+        oauth_token::Entity::delete_many()
+            .filter(oauth_token::Column::ProviderId.eq(m.id.as_str()))
+            .exec(tx)
+            .await?;
+        oauth_session::Entity::delete_many()
+            .filter(oauth_session::Column::ProviderId.eq(m.id.as_str()))
+            .exec(tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Lifecycle for federated_provider::Entity {
+    const WHAT: &'static str = "provider";
+    fn is_enabled(m: &federated_provider::Model) -> bool {
+        m.enabled
+    }
+    fn set_enabled(am: &mut federated_provider::ActiveModel, enabled: bool, _now: i64) {
+        am.enabled = Set(enabled);
+    }
+    /// A provider goes only once no federated credential uses it.
+    async fn before_delete(tx: &DatabaseTransaction, m: &federated_provider::Model) -> Result<()> {
+        use sea_orm::PaginatorTrait;
+        let users = federated_credential::Entity::find()
+            .filter(federated_credential::Column::ProviderId.eq(m.id.as_str()))
+            .count(tx)
+            .await?;
+        if users > 0 {
+            return Err(crate::ServiceError::Conflict(format!(
+                "{users} federated credential(s) still use this provider: delete them first"
+            )));
+        }
+        Ok(())
+    }
+}

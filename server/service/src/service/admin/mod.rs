@@ -1,0 +1,12 @@
+//! What the console and the admin API change: clients and their
+//! credentials, federation, resource servers and grants, the vault's
+//! credentials and credential providers, administrators.
+
+pub mod admins;
+pub mod clients;
+pub mod credential_providers;
+pub mod credentials;
+pub mod federation;
+pub(crate) mod lifecycle;
+pub mod public_keys;
+pub mod resource_servers;
