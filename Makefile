@@ -57,6 +57,7 @@ run: build-release
 	WRIT_SITE_ROOT=$(TARGET)/site $(TARGET)/release/writ
 
 lint:
+	python3 scripts/check_layers.py
 	cargo fmt --all -- --check
 	cargo clippy --workspace --exclude writ-frontend --all-targets -- -D warnings
 
