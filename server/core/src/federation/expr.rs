@@ -84,7 +84,13 @@ impl fmt::Display for ExprError {
 }
 
 fn at(src: &str, offset: usize, message: impl Into<String>) -> ExprError {
-    let before = &src[..offset.min(src.len())];
+    // Offsets come from CEL through a translation: never trust them to fall
+    // on a character boundary (slicing inside one would panic).
+    let mut offset = offset.min(src.len());
+    while !src.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &src[..offset];
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
     ExprError {
@@ -295,15 +301,21 @@ impl Expression {
             let (line, col) = e.map_or((1, 0), |e| {
                 (e.pos.0.max(1) as usize, e.pos.1.max(0) as usize)
             });
-            // CEL reports (line, column); turn it into a byte offset of the
-            // translated text, then map it back to what the admin wrote.
-            let offset: usize = t
+            // CEL reports (line, column), the column in characters; turn it
+            // into a byte offset of the translated text, then map it back to
+            // what the admin wrote.
+            let line_start: usize = t
                 .text
                 .split_inclusive('\n')
                 .take(line - 1)
                 .map(str::len)
-                .sum::<usize>()
-                + col;
+                .sum();
+            let line_text = t.text[line_start..].split('\n').next().unwrap_or_default();
+            let col_bytes = line_text
+                .char_indices()
+                .nth(col)
+                .map_or(line_text.len(), |(b, _)| b);
+            let offset = line_start + col_bytes;
             let msg = e.map_or_else(|| "syntax error".to_owned(), |e| e.msg.clone());
             at(
                 src,
@@ -536,6 +548,50 @@ mod tests {
         assert!(e.check(&k8s_input()).is_err());
         let e = oidc("has(jwt.claims.repository) && jwt.claims.repository == 'a'").unwrap();
         assert_eq!(e.check(&k8s_input()), Ok(false));
+    }
+
+    #[test]
+    fn non_ascii_text_never_panics_and_positions_count_characters() {
+        // CEL counts columns in characters; slicing bytes there panicked.
+        let e = Expression::compile("'éééé' )", Domain::Oidc, Produces::Bool).unwrap_err();
+        let ascii = Expression::compile("'eeee' )", Domain::Oidc, Produces::Bool).unwrap_err();
+        assert_eq!((e.line, e.column), (ascii.line, ascii.column), "{e}");
+        let pieces = [
+            "'é'",
+            "é",
+            "日本",
+            "🦀",
+            ")",
+            "(",
+            "'",
+            "\"",
+            ".",
+            "'ü'.",
+            "jwt.claims.sub",
+            "==",
+            " ",
+            "\n",
+            "[",
+            "]",
+            "{",
+            "}",
+            "+",
+            "x",
+            ".exists(",
+            "size(",
+            "\\",
+            "`",
+        ];
+        // Every ordered triple of pieces: compile answers, it never panics.
+        for a in pieces {
+            for b in pieces {
+                for c in pieces {
+                    let src = format!("{a}{b}{c}");
+                    let _ = Expression::compile(&src, Domain::Oidc, Produces::Bool);
+                    let _ = Expression::compile(&src, Domain::Pca, Produces::String);
+                }
+            }
+        }
     }
 
     #[test]
