@@ -71,12 +71,22 @@ async fn run() -> ExitCode {
     );
     let handle = running.handle.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        stop_requested().await;
         handle.graceful_shutdown(Some(std::time::Duration::from_secs(5)));
     });
     match running.task.await {
         Ok(Ok(())) => {
-            running.writ.flush_audit().await;
+            // Every answered request's audit record is handed over by now;
+            // wait for the writer, but not for ever (a stuck database must
+            // not keep a stop from finishing).
+            let flushed = tokio::time::timeout(AUDIT_FLUSH_DEADLINE, running.writ.flush_audit());
+            if flushed.await.is_err() {
+                eprintln!(
+                    "writ: audit records still queued after {} s; stopping anyway",
+                    AUDIT_FLUSH_DEADLINE.as_secs()
+                );
+                return ExitCode::FAILURE;
+            }
             ExitCode::SUCCESS
         }
         Ok(Err(e)) => {
@@ -85,4 +95,27 @@ async fn run() -> ExitCode {
         }
         Err(_) => ExitCode::FAILURE,
     }
+}
+
+/// How long a stop waits for queued audit records to be written.
+const AUDIT_FLUSH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Ctrl-C, or SIGTERM: what systemd, Docker and Kubernetes send to stop a
+/// service. Both stop Writ gracefully, audit records written.
+async fn stop_requested() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                return;
+            }
+            Err(e) => eprintln!("writ: cannot listen for SIGTERM ({e}); Ctrl-C still stops"),
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
