@@ -3,7 +3,7 @@
 use crate::api::{self, Logout};
 use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
-use writ_types::CredentialGrantView;
+use writ_types::{CredentialGrantView, LifecycleState};
 
 /// The signed-in frame: navigation and sign-out. Sends visitors who are not
 /// signed in to `/login`.
@@ -50,19 +50,27 @@ pub fn lifecycle_cells(
     on_toggle: impl Fn() + Send + Sync + 'static,
     on_delete: impl Fn() + Send + Sync + 'static,
 ) -> impl IntoView {
-    let title = if enabled {
-        format!("Disable the {noun} before deleting it")
-    } else {
+    let state = LifecycleState::of(enabled);
+    let title = if state.deletable() {
         format!("Delete this {noun}")
+    } else {
+        format!("Disable the {noun} before deleting it")
     };
     view! {
-        <td><span class=if enabled { "status on" } else { "status off" }>{if enabled { "Enabled" } else { "Disabled" }}</span></td>
+        <td><StatusBadge enabled=enabled/></td>
         <td>
-            <button class="small" on:click=move |_| on_toggle()>{if enabled { "Disable" } else { "Enable" }}</button>
-            <button class="small danger" disabled=enabled title=title on:click=move |_| on_delete()>"Delete"</button>
-            {enabled.then(|| view! { <span class="hint">"Disable it first to delete it."</span> })}
+            <button class="small" on:click=move |_| on_toggle()>{state.toggle_label()}</button>
+            <button class="small danger" disabled=!state.deletable() title=title on:click=move |_| on_delete()>"Delete"</button>
+            {(!state.deletable()).then(|| view! { <span class="hint">"Disable it first to delete it."</span> })}
         </td>
     }
+}
+
+/// A resource's lifecycle state as a badge.
+#[component]
+pub fn StatusBadge(enabled: bool) -> impl IntoView {
+    let state = LifecycleState::of(enabled);
+    view! { <span class=state.css_class()>{state.label()}</span> }
 }
 
 /// A value with a copy-to-clipboard button.

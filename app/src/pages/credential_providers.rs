@@ -6,7 +6,9 @@ use crate::api::{
     self, CreateCredentialProvider, DeleteCredentialProvider, GrantCredentialProvider,
     SetCredentialProviderEnabled, UpdateCredentialProvider,
 };
-use crate::components::{CopyField, Layout, error_note, fmt_time, grants_card, lifecycle_cells};
+use crate::components::{
+    CopyField, Layout, StatusBadge, error_note, fmt_time, grants_card, lifecycle_cells,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -206,7 +208,7 @@ fn ProvidersBody() -> impl IntoView {
                                     <td><a href=format!("/credential-providers/{}", p.id)>{p.name.clone()}</a></td>
                                     <td><code>{p.identifier.clone()}</code></td>
                                     <td>{if p.kind == "oauth" { "OAuth" } else { "JWT" }}</td>
-                                    <td><span class=if p.enabled { "status on" } else { "status off" }>{if p.enabled { "Enabled" } else { "Disabled" }}</span></td>
+                                    <td><StatusBadge enabled=p.enabled/></td>
                                     <td>{fmt_time(p.created_at)}</td>
                                 </tr>
                             }).collect_view()}</tbody>

@@ -5,7 +5,7 @@ use crate::api::{
     self, CreateCredential, DeleteCredential, GrantCredential, RewrapMasterKey,
     SetCredentialEnabled, UpdateCredential,
 };
-use crate::components::{Layout, error_note, fmt_time, grants_card, lifecycle_cells};
+use crate::components::{Layout, StatusBadge, error_note, fmt_time, grants_card, lifecycle_cells};
 use crate::pages::credential_providers::AssetTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -87,7 +87,7 @@ fn CredentialsBody() -> impl IntoView {
                                     <td><a href=format!("/credentials/{}", c.id)>{c.name.clone()}</a></td>
                                     <td><code>{c.identifier.clone()}</code></td>
                                     <td>{business_label(&c.business_type)}</td>
-                                    <td><span class=if c.enabled { "status on" } else { "status off" }>{if c.enabled { "Enabled" } else { "Disabled" }}</span></td>
+                                    <td><StatusBadge enabled=c.enabled/></td>
                                     <td>{fmt_time(c.updated_at)}</td>
                                 </tr>
                             }).collect_view()}</tbody>

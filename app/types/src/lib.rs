@@ -4,7 +4,9 @@
 pub mod errors;
 pub mod vocabulary;
 
-pub use vocabulary::{ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression};
+pub use vocabulary::{
+    LifecycleState, ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -192,6 +192,49 @@ pub fn simple_mode_expression(mode: VerificationMode, f: &SimpleModeFields<'_>) 
     }
 }
 
+/// Where a resource stands in the lifecycle every admin resource shares:
+/// enabled, or disabled (and only then deletable). Stored and sent as the
+/// `enabled` flag; this is how the console names and shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LifecycleState {
+    Enabled,
+    Disabled,
+}
+
+impl LifecycleState {
+    pub fn of(enabled: bool) -> Self {
+        if enabled {
+            Self::Enabled
+        } else {
+            Self::Disabled
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Disabled => "Disabled",
+        }
+    }
+    /// The console's status badge.
+    pub fn css_class(self) -> &'static str {
+        match self {
+            Self::Enabled => "status on",
+            Self::Disabled => "status off",
+        }
+    }
+    /// What the status switch offers from here.
+    pub fn toggle_label(self) -> &'static str {
+        match self {
+            Self::Enabled => "Disable",
+            Self::Disabled => "Enable",
+        }
+    }
+    /// Only a disabled resource may be deleted.
+    pub fn deletable(self) -> bool {
+        self == Self::Disabled
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,5 +320,21 @@ mod tests {
             "pkcs7.payload.jsonData.instanceId == 'i-bp1'"
         );
         assert_eq!(text(VerificationMode::Expression, &f), "");
+    }
+
+    #[test]
+    fn lifecycle_state_says_what_the_console_shows() {
+        let on = LifecycleState::of(true);
+        assert_eq!(
+            (on.label(), on.css_class(), on.toggle_label()),
+            ("Enabled", "status on", "Disable")
+        );
+        assert!(!on.deletable());
+        let off = LifecycleState::of(false);
+        assert_eq!(
+            (off.label(), off.css_class(), off.toggle_label()),
+            ("Disabled", "status off", "Enable")
+        );
+        assert!(off.deletable());
     }
 }
