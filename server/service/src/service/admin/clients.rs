@@ -204,21 +204,15 @@ impl Writ {
             .collect())
     }
 
-    async fn secret_of(&self, client_pk: &str, secret_id: &str) -> Result<client_secret::Model> {
-        client_secret::Entity::find_by_id(secret_id.to_owned())
-            .one(&self.db)
-            .await?
-            .filter(|s| s.client_pk == client_pk)
-            .ok_or(ServiceError::NotFound("client secret"))
-    }
-
     pub async fn set_client_secret_enabled(
         &self,
         client_pk: &str,
         secret_id: &str,
         enabled: bool,
     ) -> Result<SecretView> {
-        let s = self.secret_of(client_pk, secret_id).await?;
+        let s = self
+            .client_owned::<client_secret::Entity>(client_pk, secret_id)
+            .await?;
         let s = self
             .set_enabled::<client_secret::Entity>(s, enabled)
             .await?;
@@ -229,7 +223,9 @@ impl Writ {
     }
 
     pub async fn delete_client_secret(&self, client_pk: &str, secret_id: &str) -> Result<()> {
-        let s = self.secret_of(client_pk, secret_id).await?;
+        let s = self
+            .client_owned::<client_secret::Entity>(client_pk, secret_id)
+            .await?;
         let id = s.id.clone();
         self.delete_disabled::<client_secret::Entity>(s).await?;
         self.secrets.forget(&id);

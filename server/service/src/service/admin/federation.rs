@@ -388,25 +388,15 @@ impl Writ {
             .collect())
     }
 
-    async fn credential_of(
-        &self,
-        client_pk: &str,
-        id: &str,
-    ) -> Result<federated_credential::Model> {
-        federated_credential::Entity::find_by_id(id.to_owned())
-            .one(&self.db)
-            .await?
-            .filter(|f| f.client_pk == client_pk)
-            .ok_or(ServiceError::NotFound("federated credential"))
-    }
-
     pub async fn set_federated_credential_enabled(
         &self,
         client_pk: &str,
         id: &str,
         enabled: bool,
     ) -> Result<FederatedCredentialView> {
-        let m = self.credential_of(client_pk, id).await?;
+        let m = self
+            .client_owned::<federated_credential::Entity>(client_pk, id)
+            .await?;
         let m = self
             .set_enabled::<federated_credential::Entity>(m, enabled)
             .await?;
@@ -414,7 +404,9 @@ impl Writ {
     }
 
     pub async fn delete_federated_credential(&self, client_pk: &str, id: &str) -> Result<()> {
-        let f = self.credential_of(client_pk, id).await?;
+        let f = self
+            .client_owned::<federated_credential::Entity>(client_pk, id)
+            .await?;
         self.delete_disabled::<federated_credential::Entity>(f)
             .await
     }

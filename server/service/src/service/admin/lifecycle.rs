@@ -77,7 +77,36 @@ fn ensure_disabled(enabled: bool, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// Tables with just the flag (no `updated_at`, nothing hanging off them).
+/// A row that belongs to one client (its secrets, keys, federated
+/// credentials): found only through that client, so one client's id never
+/// reaches another's row.
+pub(crate) trait ClientOwned: Lifecycle
+where
+    Self::Model: IntoActiveModel<Self::ActiveModel> + Send + Sync,
+    Self::ActiveModel: ActiveModelBehavior + Send,
+{
+    fn client_pk(m: &Self::Model) -> &str;
+}
+
+impl Writ {
+    /// The client's row `id`, or "<what> not found".
+    pub(crate) async fn client_owned<E>(&self, client_pk: &str, id: &str) -> Result<E::Model>
+    where
+        E: ClientOwned,
+        E::Model: IntoActiveModel<E::ActiveModel> + Send + Sync,
+        E::ActiveModel: ActiveModelBehavior + Send,
+        String: Into<<E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType>,
+    {
+        E::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|m| E::client_pk(m) == client_pk)
+            .ok_or(crate::ServiceError::NotFound(E::WHAT))
+    }
+}
+
+/// Client-owned tables with just the flag (no `updated_at`, nothing
+/// hanging off them).
 macro_rules! flag_only {
     ($entity:ident, $what:literal) => {
         impl Lifecycle for $entity::Entity {
@@ -87,6 +116,11 @@ macro_rules! flag_only {
             }
             fn set_enabled(am: &mut $entity::ActiveModel, enabled: bool, _now: i64) {
                 am.enabled = Set(enabled);
+            }
+        }
+        impl ClientOwned for $entity::Entity {
+            fn client_pk(m: &$entity::Model) -> &str {
+                &m.client_pk
             }
         }
     };

@@ -68,25 +68,15 @@ impl Writ {
             .collect())
     }
 
-    async fn public_key_of(
-        &self,
-        client_pk: &str,
-        key_id: &str,
-    ) -> Result<client_public_key::Model> {
-        client_public_key::Entity::find_by_id(key_id.to_owned())
-            .one(&self.db)
-            .await?
-            .filter(|k| k.client_pk == client_pk)
-            .ok_or(ServiceError::NotFound("public key"))
-    }
-
     pub async fn set_public_key_enabled(
         &self,
         client_pk: &str,
         key_id: &str,
         enabled: bool,
     ) -> Result<PublicKeyView> {
-        let k = self.public_key_of(client_pk, key_id).await?;
+        let k = self
+            .client_owned::<client_public_key::Entity>(client_pk, key_id)
+            .await?;
         Ok(view(
             self.set_enabled::<client_public_key::Entity>(k, enabled)
                 .await?,
@@ -94,7 +84,9 @@ impl Writ {
     }
 
     pub async fn delete_public_key(&self, client_pk: &str, key_id: &str) -> Result<()> {
-        let k = self.public_key_of(client_pk, key_id).await?;
+        let k = self
+            .client_owned::<client_public_key::Entity>(client_pk, key_id)
+            .await?;
         self.delete_disabled::<client_public_key::Entity>(k).await
     }
 }
