@@ -134,9 +134,9 @@ fn ProvidersBody(only: Option<ProviderKind>) -> impl IntoView {
                         </label>
                         <label>"Verification certificate (PEM)" {text(cert, "verification_certificate", "-----BEGIN CERTIFICATE-----")}</label>
                         <label>"Account ID" <input type="text" name="account_id" bind:value=account/></label>
-                        <label>"Maximum age (seconds; blank: no limit for AWS, 4,500 for Alibaba)" <input type="text" name="max_document_age_seconds" bind:value=max_age/></label>
+                        <label>"Maximum age in seconds (blank: the default. AWS: counted from instance launch, pendingTime, default 604,800 = 7 days; Alibaba: counted from signing, default 4,500 = 75 minutes)" <input type="text" name="max_document_age_seconds" bind:value=max_age/></label>
                         <Show when=move || trust_source.get() == "aws_ec2">
-                            <p class="warning">"AWS instance identity documents carry no audience or nonce: anyone who captures one can replay it for as long as the instance lives. Set a maximum instance age, and prefer OIDC or PCA where you can."</p>
+                            <p class="warning">"AWS instance identity documents carry no audience or nonce: anyone who captures one can replay it for as long as the instance lives. A 7-day maximum instance age applies unless you set one: set the shortest your instances allow, and prefer OIDC or PCA where you can."</p>
                         </Show>
                     }.into_any(),
                     _ => view! {

@@ -261,7 +261,8 @@ pub struct NewFederatedProvider {
     #[serde(default)]
     pub account_id: Option<String>,
     /// PKCS#7: oldest accepted document (Alibaba, since signing; default
-    /// 4,500 s) or instance (AWS, since launch; default no limit).
+    /// 4,500 s) or instance (AWS, since launch, `pendingTime`; default
+    /// 604,800 s = 7 days).
     #[serde(default)]
     pub max_document_age_seconds: Option<i64>,
     /// Optional CEL condition every token or document of this provider must meet.

@@ -89,7 +89,12 @@ fn pkcs7_paths(c: &mut Criterion) {
     let cfg =
         pkcs7::Pkcs7ProviderConfig::parse("aws_ec2", &aws.cert_pem, "123456789012", None).unwrap();
     let trust = pkcs7::Pkcs7Trust::new(&cfg).unwrap();
-    let doc = aws.sign(&json!({"accountId": "123456789012", "instanceId": "i-0abc", "region": "us-east-1", "pendingTime": "2026-11-01T00:00:00Z"}).to_string());
+    // Launched an hour ago: within the AWS default maximum age.
+    let launched = time::OffsetDateTime::from_unix_timestamp(t - 3600)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let doc = aws.sign(&json!({"accountId": "123456789012", "instanceId": "i-0abc", "region": "us-east-1", "pendingTime": launched}).to_string());
     // A fresh trust each time: the DSA-SHA1 signature is really checked.
     c.bench_function("pkcs7_verify_aws_dsa_sha1", |b| {
         b.iter(|| {

@@ -6,12 +6,22 @@
 //! Verified against the provider's verification certificate: the
 //! `messageDigest` attribute must equal the content's digest and the
 //! signature over the signed attributes must verify (DSA-SHA1 for AWS's
-//! `/pkcs7`, RSA for `/rsa2048` and Alibaba). Then the account, and for
-//! Alibaba the audience (this Writ instance) and document age.
+//! `/pkcs7`, RSA for `/rsa2048` and Alibaba). Then the account, for Alibaba
+//! the audience (this Writ instance), and the age.
 //!
-//! AWS documents carry no audience or nonce: a captured one can be
-//! replayed for the life of the instance. The provider's maximum age bounds
-//! that (measured from `pendingTime`, the instance's launch).
+//! Age: a provider's `max_document_age_seconds`, or when it is `None` its
+//! trust source's default, counted
+//! - for AWS from the document's `pendingTime`, the instance's launch
+//!   (default [`DEFAULT_AWS_MAX_AGE_SECS`], 7 days). AWS documents carry no
+//!   audience or nonce and the metadata service serves the same one for
+//!   the instance's life, so a captured document replays until the
+//!   instance is older than the maximum: this bounds the replay, and no
+//!   AWS provider is without a bound;
+//! - for Alibaba from the signing time (default
+//!   [`DEFAULT_ALIBABA_MAX_AGE_SECS`], 75 minutes): the SDK fetches a fresh
+//!   document, with this Writ as its audience, about every hour.
+//!
+//! Either refusal is `document_too_old`.
 
 use crate::error::{OAuthError, OAuthErrorCode};
 use crate::names::InvalidInput;
@@ -33,6 +43,22 @@ pub const ASSERTION_TYPE_PKCS7: &str =
 const MAX_DOCUMENT: usize = 32 * 1024;
 /// Alibaba documents are cached by the SDK up to ~70 minutes.
 pub const DEFAULT_ALIBABA_MAX_AGE_SECS: i64 = 75 * 60;
+/// Oldest AWS instance (since `pendingTime`, its launch) whose documents
+/// are accepted when the provider sets no maximum: 7 days.
+///
+/// An AWS document is the only thing a workload proves itself with, it
+/// carries no audience or nonce, and the instance serves the same one for
+/// its whole life: whoever reads it once (a log, a proxy, an SSRF into the
+/// metadata service) can use it until this age is reached. Without a
+/// default that was forever. Seven days is long enough for the fleets this
+/// federation suits (Auto Scaling groups, spot and batch capacity, CI
+/// runners, which are replaced within days; an Auto Scaling group's
+/// "maximum instance lifetime" keeps them so), and short enough that a
+/// document lifted from a new instance is dead within a week. Longer-lived
+/// instances need a larger maximum set on their provider, a visible,
+/// deliberate choice (up to 10 years). (AWS regenerates the document
+/// when a stopped instance is started, with that start as `pendingTime`.)
+pub const DEFAULT_AWS_MAX_AGE_SECS: i64 = 7 * 86_400;
 
 const OID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const OID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
@@ -71,6 +97,14 @@ impl TrustSource {
             Self::AlibabaCloudEcs => "instance-id",
         }
     }
+    /// Maximum age when the provider sets none (see the module docs for
+    /// what the age counts from).
+    pub fn default_max_age_secs(self) -> i64 {
+        match self {
+            Self::AwsEc2 => DEFAULT_AWS_MAX_AGE_SECS,
+            Self::AlibabaCloudEcs => DEFAULT_ALIBABA_MAX_AGE_SECS,
+        }
+    }
     fn account_field(self) -> &'static str {
         match self {
             Self::AwsEc2 => "accountId",
@@ -86,7 +120,9 @@ pub struct Pkcs7ProviderConfig {
     pub verification_certificate: String,
     pub account_id: String,
     /// Oldest document (Alibaba: since signing) or instance (AWS: since
-    /// launch) accepted; `None` = no limit for AWS, 75 min for Alibaba.
+    /// launch, the document's `pendingTime`) accepted, in seconds; `None` =
+    /// the trust source's default ([`TrustSource::default_max_age_secs`]:
+    /// 7 days for AWS, 75 minutes for Alibaba).
     pub max_document_age_seconds: Option<i64>,
 }
 
@@ -129,6 +165,12 @@ impl Pkcs7ProviderConfig {
             account_id: account_id.to_owned(),
             max_document_age_seconds,
         })
+    }
+
+    /// The maximum age in force: the configured one, else the trust source's default.
+    pub fn max_age_secs(&self) -> i64 {
+        self.max_document_age_seconds
+            .unwrap_or_else(|| self.trust_source.default_max_age_secs())
     }
 }
 
@@ -377,23 +419,19 @@ pub fn verify(
     let mut signing_time = p.signing_time;
     match src {
         TrustSource::AwsEc2 => {
-            if let Some(max) = trust.cfg.max_document_age_seconds {
-                let launched = field("pendingTime")
-                    .and_then(|t| {
-                        time::OffsetDateTime::parse(
-                            &t,
-                            &time::format_description::well_known::Rfc3339,
-                        )
+            // Always bounded: `None` is the default maximum, not no limit.
+            let launched = field("pendingTime")
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
                         .ok()
-                    })
-                    .map(|t| t.unix_timestamp())
-                    .ok_or_else(|| reject("document_malformed", "no pendingTime"))?;
-                if now - launched > max + skew {
-                    return Err(reject(
-                        "document_too_old",
-                        "the instance is older than the provider's maximum age",
-                    ));
-                }
+                })
+                .map(|t| t.unix_timestamp())
+                .ok_or_else(|| reject("document_malformed", "no pendingTime"))?;
+            if now - launched > trust.cfg.max_age_secs() + skew {
+                return Err(reject(
+                    "document_too_old",
+                    "the instance is older than the provider's maximum age",
+                ));
             }
         }
         TrustSource::AlibabaCloudEcs => {
@@ -410,10 +448,7 @@ pub fn verify(
             signing_time = signing_time.or_else(|| aud.get("signingTime").and_then(Value::as_i64));
             let signed_at =
                 signing_time.ok_or_else(|| reject("document_malformed", "no signing time"))?;
-            let max = trust
-                .cfg
-                .max_document_age_seconds
-                .unwrap_or(DEFAULT_ALIBABA_MAX_AGE_SECS);
+            let max = trust.cfg.max_age_secs();
             if signed_at > now + skew {
                 return Err(reject("document_not_yet_valid", "signed in the future"));
             }
@@ -488,6 +523,45 @@ mod tests {
         let t = Pkcs7Trust::new(&cfg).unwrap();
         let e = verify(&s.sign(&aws_doc("123456789012")), &t, "idaas_x", NOW, 60).unwrap_err();
         assert_eq!(e.reason, "document_too_old");
+    }
+
+    /// An AWS document of an instance launched at `at` (unix seconds).
+    fn aws_doc_launched(at: i64) -> String {
+        let pending = time::OffsetDateTime::from_unix_timestamp(at)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap();
+        json!({"accountId": "123456789012", "instanceId": "i-0abc", "region": "us-east-1",
+            "pendingTime": pending})
+        .to_string()
+    }
+
+    #[test]
+    fn aws_documents_have_a_default_maximum_age_from_launch() {
+        let s = CloudSigner::new(KeyKind::Dsa);
+        let trust = |max: Option<i64>| {
+            let cfg =
+                Pkcs7ProviderConfig::parse("aws_ec2", &s.cert_pem, "123456789012", max).unwrap();
+            Pkcs7Trust::new(&cfg).unwrap()
+        };
+        let default = trust(None);
+        assert_eq!(default.cfg.max_age_secs(), DEFAULT_AWS_MAX_AGE_SECS);
+        // Launched an hour beyond the default: refused with no maximum configured.
+        let old = s.sign(&aws_doc_launched(NOW - DEFAULT_AWS_MAX_AGE_SECS - 3600));
+        let e = verify(&old, &default, "idaas_x", NOW, 60).unwrap_err();
+        assert_eq!(e.reason, "document_too_old", "{e}");
+        // Launched an hour within it: accepted.
+        let recent = s.sign(&aws_doc_launched(NOW - DEFAULT_AWS_MAX_AGE_SECS + 3600));
+        let d = verify(&recent, &default, "idaas_x", NOW, 60).unwrap();
+        assert_eq!(d.instance_id, "i-0abc");
+        // A larger configured maximum accepts the older instance.
+        let long = trust(Some(30 * 86_400));
+        assert!(verify(&old, &long, "idaas_x", NOW, 60).is_ok());
+        // Without a launch time there is no age to bound: refused.
+        let undated =
+            s.sign(&json!({"accountId": "123456789012", "instanceId": "i-0abc"}).to_string());
+        let e = verify(&undated, &default, "idaas_x", NOW, 60).unwrap_err();
+        assert_eq!(e.reason, "document_malformed", "{e}");
     }
 
     #[test]

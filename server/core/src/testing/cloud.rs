@@ -20,7 +20,8 @@ pub struct CloudSigner {
     pub cert_pem: String,
 }
 
-fn openssl(dir: &PathBuf, args: &[&str]) {
+/// Runs `openssl` in `dir`; a failure is a broken fixture (panics with its stderr).
+pub(crate) fn openssl(dir: &PathBuf, args: &[&str]) {
     let out = Command::new("openssl")
         .current_dir(dir)
         .args(args)
