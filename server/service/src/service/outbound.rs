@@ -2,6 +2,10 @@
 //! `writ_core::outbound`: the host is resolved once, every address must be
 //! allowed, and the connection goes to the checked address (no DNS
 //! rebinding between check and connect); no redirects, bounded time and size.
+//! No proxy either, whatever `HTTP_PROXY` / `HTTPS_PROXY` / `ALL_PROXY` say:
+//! a proxy would resolve the host again itself and connect wherever that
+//! says, undoing the pinning (tests/remote_keys.rs runs its fetches with
+//! those variables pointing at a dead proxy).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -42,6 +46,9 @@ async fn pinned_client(
         ));
     }
     let client = reqwest::Client::builder()
+        // Never through a proxy from the environment: it would do its own
+        // DNS and connect past the address checked above.
+        .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(timeout)
         .resolve(&lookup_host, addr)

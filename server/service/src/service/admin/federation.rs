@@ -299,7 +299,11 @@ impl Writ {
 
     pub async fn delete_federated_provider(&self, id: &str) -> Result<()> {
         let p = self.provider_model(id).await?;
-        self.delete_disabled::<federated_provider::Entity>(p).await
+        self.delete_disabled::<federated_provider::Entity>(p)
+            .await?;
+        // Its fetched keys go too: the cache holds only providers that exist.
+        self.forget_remote_keys(id);
+        Ok(())
     }
 
     pub async fn create_federated_credential(
