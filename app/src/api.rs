@@ -80,7 +80,16 @@ pub async fn whoami() -> Result<Option<String>, ServerFnError> {
 #[server(prefix = "/console/api", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<(), ServerFnError> {
     let w = ssr::writ()?;
-    let admin = w.login(&username, &password).await.map_err(ssr::err)?;
+    // The peer address, put in the request by the server's console router:
+    // sign-in failures are counted per user and per source.
+    let source = use_context::<http::request::Parts>()
+        .and_then(|p| p.extensions.get::<writ_service::ClientSource>().cloned())
+        .map(|s| s.0)
+        .unwrap_or_default();
+    let admin = w
+        .login(&username, &password, &source)
+        .await
+        .map_err(ssr::err)?;
     let s = ssr::session().await?;
     // A new session id on sign-in defeats session fixation.
     s.cycle_id()

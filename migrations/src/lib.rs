@@ -12,6 +12,8 @@ mod m20261126_000005_sealed_secrets;
 mod m20261126_000006_credentials;
 mod m20261126_000007_credential_providers;
 mod m20261126_000008_oauth_providers;
+mod m20261205_000009_cheap_refusals;
+mod m20261205_000010_audit_retention;
 
 pub struct Migrator;
 
@@ -27,6 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_credentials::Migration),
             Box::new(m20261126_000007_credential_providers::Migration),
             Box::new(m20261126_000008_oauth_providers::Migration),
+            Box::new(m20261205_000009_cheap_refusals::Migration),
+            Box::new(m20261205_000010_audit_retention::Migration),
         ]
     }
 }

@@ -26,6 +26,9 @@ pub struct Config {
     pub previous_master_keys: Vec<String>,
     /// Least seconds between two JWKS fetches for one OIDC provider.
     pub jwks_refetch_secs: i64,
+    /// `WRIT_AUDIT_RETENTION_DAYS`: audit rows older than this are deleted
+    /// in the background (hourly); 0 keeps them for ever.
+    pub audit_retention_days: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -117,6 +120,19 @@ impl Config {
                         ConfigError("WRIT_JWKS_REFETCH_SECS must be 0 to 3600 seconds".into())
                     })?,
             },
+            audit_retention_days: match var("WRIT_AUDIT_RETENTION_DAYS") {
+                None => 90,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|d| (0..=36_500).contains(d))
+                    .ok_or_else(|| {
+                        ConfigError(
+                            "WRIT_AUDIT_RETENTION_DAYS must be 0 (keep for ever) to 36500 days"
+                                .into(),
+                        )
+                    })?,
+            },
         })
     }
 
@@ -139,6 +155,7 @@ impl Config {
             site_root: default_site_root(),
             clock_skew_secs: 60,
             jwks_refetch_secs: 30,
+            audit_retention_days: 90,
         }
     }
 }

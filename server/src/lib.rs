@@ -20,6 +20,9 @@ pub struct AppState {
     pub writ: Arc<Writ>,
 }
 
+/// The longest a client may take to send its request headers.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
@@ -101,6 +104,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         clock,
         clock_skew_secs: cfg.clock_skew_secs,
         jwks_refetch_secs: cfg.jwks_refetch_secs,
+        audit_retention_days: cfg.audit_retention_days,
     })
     .await?;
     let generated_admin_password = writ.bootstrap_admin(cfg.admin_password.clone()).await?;
@@ -124,9 +128,17 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .await
         .map_err(StartError::Tls)?;
     let handle = axum_server::Handle::new();
-    let server = axum_server::from_tcp_rustls(listener, tls)
+    let mut server = axum_server::from_tcp_rustls(listener, tls)
         .map_err(StartError::Tls)?
         .handle(handle.clone());
+    // A client that drips its request headers is cut off (the TLS handshake
+    // has axum-server's own 10 s limit; whole requests, body included,
+    // `routes::REQUEST_DEADLINE`).
+    server
+        .http_builder()
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
     let task = tokio::spawn(async move {
         server
             .serve(app.into_make_service_with_connect_info::<SocketAddr>())

@@ -944,7 +944,7 @@ async fn first_start_generates_admin_password_and_private_files() {
         }
     }
     assert!(dir.join("ca.pem").exists());
-    let ok = s.running.writ.login("admin", &pw).await;
+    let ok = s.running.writ.login("admin", &pw, "127.0.0.1").await;
     assert!(ok.is_ok());
     s.stop().await;
 }

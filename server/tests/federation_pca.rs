@@ -590,9 +590,14 @@ async fn pkcs7_documents_from_both_clouds(b: Backend) {
         "trust_source": "aws_ec2", "verification_certificate": ec2.cert_pem, "account_id": "123456789012"})).await).await;
     let (_, cid) = client_with(&s, "m2m-applications", json!({"type": "pkcs7", "provider_id": p["id"], "name": "instance",
         "verification": {"mode": "expression", "expression": "pkcs7.payload.jsonData.instanceId == 'i-0abc' && pkcs7.payload.jsonData.region == 'eu-west-1'"}})).await;
+    // Launched an hour ago: AWS documents expire a maximum age after launch.
+    let launched = time::OffsetDateTime::from_unix_timestamp(now() - 3600)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     let aws = |region: &str| {
         json!({"accountId": "123456789012", "instanceId": "i-0abc", "region": region,
-        "pendingTime": "2026-11-01T00:00:00Z"})
+        "pendingTime": launched})
         .to_string()
     };
     let r = pkcs7_post(&s, &cid, &ec2.sign(&aws("eu-west-1"))).await;

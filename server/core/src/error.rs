@@ -13,6 +13,9 @@ pub enum OAuthErrorCode {
     UnsupportedGrantType,
     InvalidScope,
     ServerError,
+    /// Too busy to check the credentials now (the bounded pool for slow
+    /// hashes is full); the client should retry. HTTP 503.
+    TemporarilyUnavailable,
 }
 
 impl OAuthErrorCode {
@@ -25,6 +28,7 @@ impl OAuthErrorCode {
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
             Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
     }
 
@@ -33,6 +37,7 @@ impl OAuthErrorCode {
         match self {
             Self::InvalidClient => 401,
             Self::ServerError => 500,
+            Self::TemporarilyUnavailable => 503,
             _ => 400,
         }
     }
@@ -70,6 +75,14 @@ impl OAuthError {
     }
     pub fn invalid_scope(reason: &'static str, d: impl Into<String>) -> Self {
         Self::new(OAuthErrorCode::InvalidScope, reason, d)
+    }
+    /// The slow-hash pool is full: refused at once, before any work.
+    pub fn busy() -> Self {
+        Self::new(
+            OAuthErrorCode::TemporarilyUnavailable,
+            "busy",
+            "the server is busy checking other credentials; retry shortly",
+        )
     }
     pub fn server_error() -> Self {
         Self::new(

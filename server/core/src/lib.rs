@@ -24,6 +24,7 @@ pub mod scope;
 pub mod sdk_config;
 pub mod secret;
 pub mod signing;
+pub mod throttle;
 pub mod tls;
 pub mod vault;
 

@@ -39,6 +39,19 @@ pub fn verify(secret: &str, phc: &str) -> bool {
         .is_ok()
 }
 
+/// Digest of a high-entropy token (admin API tokens) under a server-side
+/// key: HMAC-SHA256, hex. Such tokens need no slow hash (they cannot be
+/// guessed, and without the key a stolen table cannot be tested offline),
+/// and a digest can be looked up by equality, so a bogus token costs one
+/// HMAC and one indexed query, never an argon2 run per stored token.
+pub fn token_digest(key: &[u8; 32], token: &str) -> String {
+    let mut m = <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    m.update(b"writ token digest v1\0");
+    m.update(token.as_bytes());
+    crate::hex::encode(&m.finalize().into_bytes())
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("could not hash the secret")]
 pub struct HashError;
@@ -73,20 +86,31 @@ impl VerifiedCache {
         m.finalize().into_bytes().into()
     }
 
-    /// Checks `secret` against the stored hash of secret `id`, using argon2
-    /// only when this value has not passed for this id before.
-    pub fn verify(&self, id: &str, secret: &str, phc: &str) -> bool {
+    /// Whether `secret` is the value that last passed argon2 for secret
+    /// `id`: one HMAC and a constant-time compare, cheap enough to run
+    /// before any throttle (a valid client is never slowed by an attacker).
+    pub fn is_known(&self, id: &str, secret: &str) -> bool {
         let mac = self.mac(id, secret);
         let cached = self.entries.read().ok().and_then(|e| e.get(id).copied());
-        if let Some(known) = cached
-            && bool::from(known.ct_eq(&mac))
-        {
+        cached.is_some_and(|known| bool::from(known.ct_eq(&mac)))
+    }
+
+    /// Records that `secret` passed argon2 for secret `id`.
+    pub fn remember(&self, id: &str, secret: &str) {
+        let mac = self.mac(id, secret);
+        if let Ok(mut e) = self.entries.write() {
+            e.insert(id.to_owned(), mac);
+        }
+    }
+
+    /// Checks `secret` against the stored hash of secret `id`, using argon2
+    /// (on the calling thread) only when this value has not passed before.
+    pub fn verify(&self, id: &str, secret: &str, phc: &str) -> bool {
+        if self.is_known(id, secret) {
             return true;
         }
         if verify(secret, phc) {
-            if let Ok(mut e) = self.entries.write() {
-                e.insert(id.to_owned(), mac);
-            }
+            self.remember(id, secret);
             return true;
         }
         false
@@ -130,5 +154,20 @@ mod tests {
         assert!(!cache.verify("id2", &s, "garbage"));
         cache.forget("id1");
         assert!(!cache.verify("id1", &s, "garbage"));
+        assert!(!cache.is_known("id1", &s));
+        cache.remember("id1", &s);
+        assert!(cache.is_known("id1", &s));
+        assert!(!cache.is_known("id1", "wrong"));
+    }
+
+    #[test]
+    fn token_digest_is_keyed_and_stable() {
+        let k1 = [1u8; 32];
+        let k2 = [2u8; 32];
+        let d = token_digest(&k1, "writat_abc");
+        assert_eq!(d.len(), 64);
+        assert_eq!(d, token_digest(&k1, "writat_abc"));
+        assert_ne!(d, token_digest(&k2, "writat_abc"));
+        assert_ne!(d, token_digest(&k1, "writat_abd"));
     }
 }

@@ -16,6 +16,8 @@ pub enum ServiceError {
     BadLogin,
     #[error("too many failed sign-ins: try again in {0} seconds")]
     Throttled(i64),
+    #[error("the server is busy checking other sign-ins: try again shortly")]
+    Busy,
     #[error("authentication required")]
     Unauthenticated,
     #[error("internal error: the server could not complete the request")]
@@ -30,7 +32,7 @@ impl ServiceError {
             Self::Conflict(_) => ErrorKind::Conflict,
             Self::Invalid(_) => ErrorKind::Invalid,
             Self::BadLogin | Self::Unauthenticated => ErrorKind::Unauthenticated,
-            Self::Throttled(_) => ErrorKind::Throttled,
+            Self::Throttled(_) | Self::Busy => ErrorKind::Throttled,
             Self::Internal => ErrorKind::Internal,
         }
     }

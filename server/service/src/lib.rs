@@ -6,4 +6,6 @@ pub mod error;
 pub mod service;
 
 pub use error::{Result, ServiceError};
-pub use service::{CallbackOutcome, Caller, DevApiError, TokenQuery, Writ, WritOptions};
+pub use service::{
+    CallbackOutcome, Caller, ClientSource, DevApiError, TokenQuery, Writ, WritOptions,
+};

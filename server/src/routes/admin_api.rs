@@ -261,12 +261,14 @@ async fn add_secret(
 /// Re-wraps every sealed record under the primary master key (after a
 /// rotation: new key in WRIT_MASTER_KEY, old one in WRIT_PREVIOUS_MASTER_KEYS).
 #[utoipa::path(post, path = "/api/admin/v1/master-key/rewrap",
-    responses((status = 200, description = "{rewrapped, already_current, master_key_id}")))]
+    responses((status = 200, description = "{rewrapped, already_current, changed_meanwhile, failed, master_key_id}")))]
 async fn rewrap(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     let r = s.writ.rewrap_sealed().await?;
     Ok(Json(serde_json::json!({
         "rewrapped": r.rewrapped,
         "already_current": r.already_current,
+        "changed_meanwhile": r.changed_meanwhile,
+        "failed": r.failed,
         "master_key_id": s.writ.master_key_id(),
     })))
 }
@@ -276,7 +278,7 @@ async fn rewrap(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Ap
 /// key (in WRIT_PREVIOUS_MASTER_KEYS) may be dropped afterwards. The same
 /// operation as `master-key/rewrap`, named as operators look for it.
 #[utoipa::path(post, path = "/api/admin/v1/master-keys/rotate",
-    responses((status = 200, description = "{rewrapped, already_current, master_key_id}")))]
+    responses((status = 200, description = "{rewrapped, already_current, changed_meanwhile, failed, master_key_id}")))]
 async fn rotate(state: State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     rewrap(state).await
 }

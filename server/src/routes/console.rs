@@ -5,7 +5,7 @@
 use super::errors::{ApiError, bad_request};
 use crate::AppState;
 use axum::Router;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -41,8 +41,21 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             same_origin_writes,
         ))
+        .layer(middleware::from_fn(peer_source))
         .layer(sessions)
         .with_state(state)
+}
+
+/// Hands the peer address to server functions (the sign-in throttle is
+/// keyed by user and source) without the app crate naming axum's types.
+async fn peer_source(
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    req.extensions_mut()
+        .insert(writ_service::ClientSource(peer.ip().to_string()));
+    next.run(req).await
 }
 
 /// CSRF defence in depth beside SameSite=Strict: a state-changing request

@@ -9,8 +9,15 @@ mod oauth;
 
 use crate::AppState;
 use axum::Router;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderValue, StatusCode, header};
+use std::time::Duration;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+
+/// The longest a request may take to arrive and be answered (a slow-drip
+/// body is cut off with 408). Outbound calls have shorter limits of their
+/// own, so no legitimate request comes near it.
+pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 pub use errors::{ApiError, OAuthHttpError};
 
@@ -23,6 +30,10 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state.clone())
         .merge(console::router(state))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_DEADLINE,
+        ))
         .layer(SetResponseHeaderLayer::overriding(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

@@ -19,10 +19,30 @@ const MAX_TOKEN_BODY: usize = 64 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/token", post(token))
+        .route("/token", post(token).fallback(token_wrong_method))
         .route("/.well-known/openid-configuration", get(metadata))
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/jwks", get(jwks))
+}
+
+/// Any method but POST: an OAuth error body (and `Allow`), not a bare 405.
+async fn token_wrong_method(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    let error = OAuthError::invalid_request(
+        "method_not_allowed",
+        "the token endpoint accepts POST only",
+    );
+    state
+        .writ
+        .audit_unparsed_refusal(&error, &peer.ip().to_string())
+        .await;
+    let mut r = OAuthHttpError { error }.into_response();
+    *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    r
 }
 
 async fn token(
@@ -51,6 +71,15 @@ async fn token(
     if let Err(e) = TokenRequest::check_content_type(content_type) {
         return fail(refuse(e).await);
     }
+    let authorization = match TokenRequest::single_authorization(
+        headers
+            .get_all(header::AUTHORIZATION)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    ) {
+        Ok(a) => a,
+        Err(e) => return fail(refuse(e).await),
+    };
     let Some(bytes) = read_bounded(body).await else {
         let too_large = OAuthError::invalid_request("body_too_large", "request body too large");
         let mut r = fail(refuse(too_large).await);
@@ -59,7 +88,7 @@ async fn token(
     };
     let req = match TokenRequest::from_form(
         content_type,
-        header_str(header::AUTHORIZATION),
+        authorization,
         &bytes,
         source.clone(),
     ) {

@@ -218,6 +218,7 @@ impl TestServer {
 
 // Runs each named scenario `async fn name(Backend)` once on SQLite and once
 // on a fresh PostgreSQL database.
+#[allow(unused_macros)] // not every test file runs scenarios on both backends
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite { $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name(super::Backend::Sqlite).await } )* }

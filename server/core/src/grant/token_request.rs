@@ -52,6 +52,22 @@ impl TokenRequest {
     /// §3.2); a known one given twice is refused. Bytes that do not decode
     /// to UTF-8 become U+FFFD, as in every form decoder: nothing stored can
     /// match them.
+    /// The `Authorization` header's one value. It is not a list field (RFC
+    /// 9110 §11.6.2): a second one is refused, as a repeated form parameter
+    /// is, instead of silently reading the first.
+    pub fn single_authorization<'a>(
+        mut values: impl Iterator<Item = &'a [u8]>,
+    ) -> Result<Option<&'a str>, OAuthError> {
+        let first = values.next();
+        if values.next().is_some() {
+            return Err(OAuthError::invalid_request(
+                "authorization_repeated",
+                "the Authorization header is given more than once",
+            ));
+        }
+        Ok(first.and_then(|v| std::str::from_utf8(v).ok()))
+    }
+
     pub fn from_form(
         content_type: Option<&str>,
         authorization: Option<&str>,
@@ -384,5 +400,19 @@ mod tests {
 
     fn urlencode(s: &str) -> String {
         url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+    }
+
+    #[test]
+    fn a_second_authorization_header_is_refused() {
+        let one: Vec<&[u8]> = vec![b"Basic YTpi"];
+        assert_eq!(
+            TokenRequest::single_authorization(one.into_iter()).unwrap(),
+            Some("Basic YTpi")
+        );
+        let none: Vec<&[u8]> = Vec::new();
+        assert_eq!(TokenRequest::single_authorization(none.into_iter()).unwrap(), None);
+        let two: Vec<&[u8]> = vec![b"Basic YTpi", b"Basic !!garbage!!"];
+        let e = TokenRequest::single_authorization(two.into_iter()).unwrap_err();
+        assert_eq!((e.code.as_str(), e.reason), ("invalid_request", "authorization_repeated"));
     }
 }

@@ -43,8 +43,27 @@ pub mod admin_token {
         #[sea_orm(primary_key, auto_increment = false)]
         pub id: String,
         pub name: String,
+        /// Legacy argon2 PHC, or the digest scheme of `token_digest`.
         pub token_hash: String,
+        /// `writ_core::secret::token_digest` of the token (looked up by equality).
+        pub token_digest: Option<String>,
         pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod login_throttle {
+    use sea_orm::entity::prelude::*;
+    /// Failed console sign-ins per key (user + source, user, or source),
+    /// shared by every replica on the same database.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "login_throttle")]
+    pub struct Model {
+        /// SHA-256 (hex) of the key's parts: no user name is stored in clear.
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub failures: i32,
+        pub last_failure_at: i64,
     }
     entity_boilerplate!();
 }
@@ -139,6 +158,12 @@ pub mod audit_event {
         pub outcome: String,
         pub reason: String,
         pub source: String,
+        /// Requests this row stands for: refusals repeated from one source,
+        /// client, method and reason are folded into one row (1 otherwise).
+        pub count: i64,
+        /// The last of them (`at` is the first); NULL in rows written
+        /// before folding, where it is `at`.
+        pub last_at: Option<i64>,
     }
     entity_boilerplate!();
 }

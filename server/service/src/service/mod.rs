@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod developer;
 mod outbound;
+pub(crate) mod slow_hash;
 pub mod token;
 mod vault;
 
@@ -23,7 +24,7 @@ use writ_core::secret::VerifiedCache;
 use writ_core::signing::SigningKey;
 use writ_migrations::MigratorTrait;
 
-pub use admin::admins::LoginThrottle;
+pub use admin::admins::{ClientSource, LoginThrottle};
 pub use developer::dev_tokens::TokenQuery;
 pub use developer::developer_api::{Caller, DevApiError};
 pub use developer::oauth_flows::CallbackOutcome;
@@ -46,6 +47,9 @@ pub struct WritOptions {
     /// Least time between two JWKS fetches for one provider (key rotation
     /// refetches on an unknown `kid`, but no more often than this).
     pub jwks_refetch_secs: i64,
+    /// `WRIT_AUDIT_RETENTION_DAYS`: audit rows older than this many days
+    /// are deleted in the background; 0 keeps them for ever.
+    pub audit_retention_days: i64,
 }
 
 pub struct Writ {
@@ -56,6 +60,11 @@ pub struct Writ {
     key: SigningKey,
     tls_sha1_fingerprint: Option<String>,
     secrets: VerifiedCache,
+    /// argon2 runs here, off the async workers (bounded threads and queue).
+    slow_hash: slow_hash::SlowHashPool,
+    auth_throttle: token::auth_throttle::AuthThrottle,
+    /// Key of admin API token digests (random, sealed in `settings`).
+    token_digest_key: [u8; 32],
     throttle: LoginThrottle,
     audit: AuditSink,
     clock: Arc<dyn Clock>,
@@ -93,7 +102,12 @@ impl Writ {
 
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
         vault::settle_master_key(&db, &opts.master_keys).await?;
-        let audit = AuditSink::start(writer_db.clone());
+        let token_digest_key = vault::settle_token_digest_key(&db, &opts.master_keys).await?;
+        let audit = AuditSink::start(
+            writer_db.clone(),
+            opts.clock.clone(),
+            opts.audit_retention_days,
+        );
         let replay = token::replay::ReplayGuard::start(writer_db, opts.clock.clone());
         let writ = Arc::new(Self {
             urls: IssuerUrls::new(&opts.public_url),
@@ -103,6 +117,9 @@ impl Writ {
             key: opts.signing_key,
             tls_sha1_fingerprint: opts.tls_sha1_fingerprint,
             secrets: VerifiedCache::default(),
+            slow_hash: slow_hash::SlowHashPool::default(),
+            auth_throttle: token::auth_throttle::AuthThrottle::default(),
+            token_digest_key,
             throttle: LoginThrottle::default(),
             audit,
             clock: opts.clock,
@@ -127,8 +144,9 @@ impl Writ {
             // On every pooled connection, not just the first: `synchronous`
             // is a per-connection setting. WAL lets the console read while
             // the audit writer writes; NORMAL in WAL mode syncs at
-            // checkpoints, not on every commit (a crash can lose the last
-            // commits, never corrupt the file).
+            // checkpoints, not on every commit: a commit survives the
+            // process dying (SIGKILL, OOM), while an OS crash or power loss
+            // can lose the last commits, never corrupt the file.
             .map_sqlx_sqlite_opts(|o| {
                 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
                 o.journal_mode(SqliteJournalMode::Wal)
@@ -183,6 +201,10 @@ impl Writ {
     }
     pub fn now(&self) -> i64 {
         self.clock.now()
+    }
+    /// argon2 runs since start (client secrets on a cache miss, sign-ins).
+    pub fn slow_hash_runs(&self) -> u64 {
+        self.slow_hash.runs()
     }
 
     pub fn issuer_info(&self) -> writ_types::IssuerInfo {

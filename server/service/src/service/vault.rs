@@ -3,11 +3,9 @@
 //! rotation.
 
 use super::Writ;
-use crate::entities::{
-    authentication_token, client_secret, credential, credential_provider, oauth_session,
-    oauth_token, setting,
-};
+use crate::entities::setting;
 use crate::error::{Result, ServiceError};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
 use writ_core::vault::{Keyring, VaultError};
 
@@ -43,118 +41,165 @@ pub(crate) async fn settle_master_key(db: &DatabaseConnection, ring: &Keyring) -
     }
 }
 
+const DIGEST_KEY: &str = "token_digest_key";
+const DIGEST_CONTEXT: &str = "writ token digest key";
+
+/// The key of admin API token digests: 32 random bytes made on first start,
+/// sealed under the master key in `settings`, so every replica given the
+/// same master key computes the same digests.
+pub(crate) async fn settle_token_digest_key(
+    db: &DatabaseConnection,
+    ring: &Keyring,
+) -> Result<[u8; 32]> {
+    let bytes = match setting::Entity::find_by_id(DIGEST_KEY).one(db).await? {
+        Some(s) => ring
+            .open(&s.value, DIGEST_CONTEXT)
+            .map_err(|e| ServiceError::Invalid(format!("the token digest key: {e}")))?,
+        None => {
+            let key = writ_core::random::bytes(32);
+            let row = setting::ActiveModel {
+                key: Set(DIGEST_KEY.into()),
+                value: Set(ring.seal(&key, DIGEST_CONTEXT)),
+            };
+            // Another replica may have made it first: then use theirs.
+            match row.insert(db).await {
+                Ok(_) => key,
+                Err(_) => {
+                    let s = setting::Entity::find_by_id(DIGEST_KEY)
+                        .one(db)
+                        .await?
+                        .ok_or(ServiceError::Internal)?;
+                    ring.open(&s.value, DIGEST_CONTEXT)
+                        .map_err(|e| ServiceError::Invalid(format!("the token digest key: {e}")))?
+                }
+            }
+        }
+    };
+    bytes.try_into().map_err(|_| ServiceError::Internal)
+}
+
 /// What a re-wrap did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct RewrapReport {
     pub rewrapped: usize,
     pub already_current: usize,
+    /// Rows changed by someone else between the read and the write: left
+    /// as they are (their new value was sealed under the primary key).
+    pub changed_meanwhile: usize,
+    /// Values no key of this ring opens (logged with their row; the rest
+    /// went on). A later run, with the right key listed, picks them up.
+    pub failed: usize,
 }
+
+/// Every sealed column: (table, column). Rows are keyed by `id`.
+const SEALED_COLUMNS: &[(&str, &str)] = &[
+    ("client_secrets", "sealed_secret"),
+    ("credentials", "sealed_value"),
+    ("credential_providers", "sealed_key"),
+    ("authentication_tokens", "sealed_jwt"),
+    ("oauth_tokens", "sealed_access_token"),
+    ("oauth_tokens", "sealed_refresh_token"),
+    ("oauth_sessions", "sealed_verifier"),
+];
+/// Rows read per page: memory stays flat whatever the table size.
+const PAGE: u64 = 500;
 
 impl Writ {
     pub fn master_key_id(&self) -> &str {
         self.vault.primary_id()
     }
 
-    /// Moves every sealed record to the primary master key (data keys are
-    /// re-wrapped; ciphertexts and plaintexts are untouched). Safe to run
-    /// again, and while Writ serves: each row is updated on its own.
+    /// Moves every sealed value to the primary master key (data keys are
+    /// re-wrapped; ciphertexts and plaintexts are untouched), row by row,
+    /// page by page, while Writ serves. Each write is a compare-and-set on
+    /// the sealed value read, so an edit made meanwhile is never reverted;
+    /// a value that does not open is counted and skipped, not fatal. Safe to
+    /// run again: it resumes where values are not yet current.
     pub async fn rewrap_sealed(&self) -> Result<RewrapReport> {
         let mut report = RewrapReport {
             rewrapped: 0,
             already_current: 0,
+            changed_meanwhile: 0,
+            failed: 0,
         };
-        let secrets = client_secret::Entity::find()
-            .filter(client_secret::Column::SealedSecret.is_not_null())
-            .all(&self.db)
-            .await?;
-        for s in secrets {
-            let what = format!("client secret {}", s.id);
-            if let Some(new) = self.rewrap_one(s.sealed_secret.as_deref(), &what, &mut report)? {
-                let mut am: client_secret::ActiveModel = s.into();
-                am.sealed_secret = Set(Some(new));
-                am.update(&self.db).await?;
-            }
+        for (table, column) in SEALED_COLUMNS {
+            self.rewrap_column(table, column, &mut report).await?;
         }
-        for c in credential::Entity::find().all(&self.db).await? {
-            let what = format!("credential {}", c.identifier);
-            if let Some(new) = self.rewrap_one(Some(&c.sealed_value), &what, &mut report)? {
-                let mut am: credential::ActiveModel = c.into();
-                am.sealed_value = Set(new);
-                am.update(&self.db).await?;
+        for key in [DIGEST_KEY, CHECK_KEY] {
+            if let Some(row) = setting::Entity::find_by_id(key).one(&self.db).await?
+                && let Some(new) = self
+                    .vault
+                    .rewrap(&row.value)
+                    .map_err(|e| ServiceError::Invalid(e.to_string()))?
+            {
+                setting::Entity::update_many()
+                    .col_expr(setting::Column::Value, Expr::value(new))
+                    .filter(setting::Column::Key.eq(key))
+                    .filter(setting::Column::Value.eq(row.value))
+                    .exec(&self.db)
+                    .await?;
             }
-        }
-        for p in credential_provider::Entity::find().all(&self.db).await? {
-            let what = format!("credential provider {}", p.identifier);
-            if let Some(new) = self.rewrap_one(Some(&p.sealed_key), &what, &mut report)? {
-                let mut am: credential_provider::ActiveModel = p.into();
-                am.sealed_key = Set(new);
-                am.update(&self.db).await?;
-            }
-        }
-        for t in authentication_token::Entity::find().all(&self.db).await? {
-            let what = format!("authentication token {}", t.id);
-            if let Some(new) = self.rewrap_one(Some(&t.sealed_jwt), &what, &mut report)? {
-                let mut am: authentication_token::ActiveModel = t.into();
-                am.sealed_jwt = Set(new);
-                am.update(&self.db).await?;
-            }
-        }
-        for t in oauth_token::Entity::find().all(&self.db).await? {
-            let what = format!("OAuth token {}", t.id);
-            let access = self.rewrap_one(Some(&t.sealed_access_token), &what, &mut report)?;
-            let refresh = self.rewrap_one(t.sealed_refresh_token.as_deref(), &what, &mut report)?;
-            if access.is_some() || refresh.is_some() {
-                let mut am: oauth_token::ActiveModel = t.into();
-                if let Some(a) = access {
-                    am.sealed_access_token = Set(a);
-                }
-                if let Some(r) = refresh {
-                    am.sealed_refresh_token = Set(Some(r));
-                }
-                am.update(&self.db).await?;
-            }
-        }
-        for s in oauth_session::Entity::find().all(&self.db).await? {
-            let what = format!("OAuth session {}", s.id);
-            if let Some(new) = self.rewrap_one(Some(&s.sealed_verifier), &what, &mut report)? {
-                let mut am: oauth_session::ActiveModel = s.into();
-                am.sealed_verifier = Set(new);
-                am.update(&self.db).await?;
-            }
-        }
-        if let Some(check) = setting::Entity::find_by_id(CHECK_KEY).one(&self.db).await?
-            && let Some(new) = self
-                .vault
-                .rewrap(&check.value)
-                .map_err(|e| ServiceError::Invalid(e.to_string()))?
-        {
-            let mut am: setting::ActiveModel = check.into();
-            am.value = Set(new);
-            am.update(&self.db).await?;
         }
         self.changed();
         Ok(report)
     }
 
-    /// One sealed value moved to the primary key (`None`: nothing to do).
-    fn rewrap_one(
+    async fn rewrap_column(
         &self,
-        sealed: Option<&str>,
-        what: &str,
+        table: &str,
+        column: &str,
         report: &mut RewrapReport,
-    ) -> Result<Option<String>> {
-        let Some(sealed) = sealed else {
-            return Ok(None);
-        };
-        let new = self
-            .vault
-            .rewrap(sealed)
-            .map_err(|e| ServiceError::Invalid(format!("{what}: {e}")))?;
-        match new {
-            None => report.already_current += 1,
-            Some(_) => report.rewrapped += 1,
+    ) -> Result<()> {
+        use sea_orm::sea_query::{Alias, Order, Query};
+        use sea_orm::{ConnectionTrait, ExprTrait};
+        let (t, c, id) = (Alias::new(table), Alias::new(column), Alias::new("id"));
+        let mut after = String::new();
+        loop {
+            let select = Query::select()
+                .columns([id.clone(), c.clone()])
+                .from(t.clone())
+                .and_where(Expr::col(id.clone()).gt(after.clone()))
+                .and_where(Expr::col(c.clone()).is_not_null())
+                .order_by(id.clone(), Order::Asc)
+                .limit(PAGE)
+                .to_owned();
+            let rows = self.db.query_all(&select).await?;
+            if rows.is_empty() {
+                return Ok(());
+            }
+            for row in &rows {
+                let row_id: String = row.try_get("", "id")?;
+                let sealed: String = row.try_get("", column)?;
+                after.clone_from(&row_id);
+                let new = match self.vault.rewrap(&sealed) {
+                    Ok(None) => {
+                        report.already_current += 1;
+                        continue;
+                    }
+                    Ok(Some(new)) => new,
+                    Err(e) => {
+                        tracing::error!(table, column, row = %row_id, error = %e, "cannot re-wrap a sealed value");
+                        report.failed += 1;
+                        continue;
+                    }
+                };
+                let update = Query::update()
+                    .table(t.clone())
+                    .value(c.clone(), new)
+                    .and_where(Expr::col(id.clone()).eq(row_id.clone()))
+                    .and_where(Expr::col(c.clone()).eq(sealed))
+                    .to_owned();
+                let done = self.db.execute(&update).await?;
+                if done.rows_affected() == 1 {
+                    report.rewrapped += 1;
+                } else {
+                    report.changed_meanwhile += 1;
+                }
+            }
+            if (rows.len() as u64) < PAGE {
+                return Ok(());
+            }
         }
-        Ok(new)
     }
 
     /// Opens a sealed text value for the developer API (API keys, provider

@@ -68,6 +68,7 @@ pub async fn open() -> TestWrit {
         clock_skew_secs: 60,
         master_keys: Keyring::new(master, Vec::new()),
         jwks_refetch_secs: 60,
+        audit_retention_days: 90,
     })
     .await
     .expect("Writ opens on a fresh SQLite file");

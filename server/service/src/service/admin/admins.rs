@@ -1,48 +1,67 @@
 //! Console administrators: bootstrap, password sign-in with throttling, and
 //! admin API tokens.
+//!
+//! Cheap to refuse: an admin API token is found by its keyed digest (one
+//! HMAC and one indexed query, whatever the token), and a sign-in runs
+//! argon2 only in the bounded pool (`slow_hash`), after its throttle keys
+//! (user + source, user, or source for unknown names) have been reserved
+//! in the database, so concurrent guesses cannot slip past the limit and
+//! every replica sees the same counts.
 
-use crate::entities::{admin, admin_token};
+use crate::entities::{admin, admin_token, login_throttle};
 use crate::error::{Result, ServiceError};
 use crate::service::{Writ, new_id};
+use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use sha2::{Digest, Sha256};
+use std::sync::atomic::{AtomicI64, Ordering};
+use subtle::ConstantTimeEq;
 use writ_core::secret;
+use writ_core::throttle::source_key;
 
-/// Failed sign-ins per user name: after 5 failures, each further attempt
-/// must wait 2^(n-5) seconds, capped at 15 minutes. A success resets it.
+/// Where a request came from (the peer address), as the server saw it. The
+/// console's router puts it in each request's extensions for the sign-in
+/// server function.
+#[derive(Debug, Clone)]
+pub struct ClientSource(pub String);
+
+/// Failed sign-ins allowed per key before each further attempt must wait
+/// 2^(n - free) seconds (at most [`MAX_WAIT`]). A success clears the user +
+/// source key and gives one attempt back to the user key.
+const FREE_PER_USER_AND_SOURCE: i32 = 5;
+/// A user guessed at from many addresses (a distributed attack) is slowed
+/// too, at a level one address cannot reach alone.
+const FREE_PER_USER: i32 = 50;
+/// Unknown user names: only the source is counted (no row per made-up name).
+const FREE_PER_SOURCE: i32 = 20;
+const MAX_WAIT: i64 = 900;
+/// Rows with no failure for this long carry nothing and are pruned.
+const FORGET_AFTER: i64 = 2 * MAX_WAIT;
+/// The scheme marker stored in `token_hash` for digest-checked tokens.
+const DIGEST_SCHEME: &str = "hmac-sha256-v1";
+
+/// When the sign-in throttle table was last pruned (process-local: pruning
+/// twice is harmless).
 #[derive(Default)]
-pub struct LoginThrottle(Mutex<HashMap<String, (u32, i64)>>);
+pub struct LoginThrottle {
+    pruned_at: AtomicI64,
+}
 
-impl LoginThrottle {
-    const FREE_ATTEMPTS: u32 = 5;
-    const MAX_WAIT: i64 = 900;
+fn wait_after(failures: i32, free: i32) -> i64 {
+    if failures < free {
+        0
+    } else {
+        (1i64 << (failures - free).min(20)).min(MAX_WAIT)
+    }
+}
 
-    fn wait(&self, user: &str, now: i64) -> Option<i64> {
-        let map = self.0.lock().ok()?;
-        let (fails, last) = *map.get(user)?;
-        if fails < Self::FREE_ATTEMPTS {
-            return None;
-        }
-        let wait = (1i64 << (fails - Self::FREE_ATTEMPTS).min(20)).min(Self::MAX_WAIT);
-        let left = last + wait - now;
-        (left > 0).then_some(left)
+fn throttle_key(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0]);
     }
-    fn fail(&self, user: &str, now: i64) {
-        if let Ok(mut map) = self.0.lock() {
-            if map.len() > 10_000 {
-                map.clear(); // bound memory under a spray of user names
-            }
-            let e = map.entry(user.to_owned()).or_insert((0, now));
-            e.0 += 1;
-            e.1 = now;
-        }
-    }
-    fn succeed(&self, user: &str) {
-        if let Ok(mut map) = self.0.lock() {
-            map.remove(user);
-        }
-    }
+    writ_core::hex::encode(&h.finalize())
 }
 
 #[derive(Debug, Clone)]
@@ -74,73 +93,215 @@ impl Writ {
         Ok(generated.then_some(password))
     }
 
-    /// Stores `WRIT_BOOTSTRAP_ADMIN_TOKEN` (hashed) the first time it is seen.
+    /// Stores `WRIT_BOOTSTRAP_ADMIN_TOKEN` (as its keyed digest). A changed
+    /// value replaces the stored one: the environment is the truth.
     pub async fn bootstrap_admin_token(&self, token: &str) -> Result<()> {
-        if token.len() < 16 {
+        if token.len() < 16 || token.len() > 512 {
             return Err(ServiceError::Invalid(
-                "WRIT_BOOTSTRAP_ADMIN_TOKEN must be at least 16 characters".into(),
+                "WRIT_BOOTSTRAP_ADMIN_TOKEN must be 16 to 512 characters".into(),
             ));
         }
+        let digest = secret::token_digest(&self.token_digest_key, token);
         let existing = admin_token::Entity::find()
             .filter(admin_token::Column::Name.eq("bootstrap"))
             .one(&self.db)
             .await?;
-        if existing.is_some() {
-            return Ok(());
+        match existing {
+            Some(t) if t.token_digest.as_deref() == Some(digest.as_str()) => Ok(()),
+            Some(t) => {
+                let legacy = t.token_digest.is_none();
+                let mut am: admin_token::ActiveModel = t.into();
+                am.token_hash = Set(DIGEST_SCHEME.into());
+                am.token_digest = Set(Some(digest));
+                am.update(&self.db).await?;
+                if !legacy {
+                    tracing::info!(
+                        "WRIT_BOOTSTRAP_ADMIN_TOKEN changed: the bootstrap admin token was replaced"
+                    );
+                }
+                Ok(())
+            }
+            None => {
+                admin_token::ActiveModel {
+                    id: Set(new_id()),
+                    name: Set("bootstrap".into()),
+                    token_hash: Set(DIGEST_SCHEME.into()),
+                    token_digest: Set(Some(digest)),
+                    created_at: Set(self.now()),
+                }
+                .insert(&self.db)
+                .await?;
+                Ok(())
+            }
         }
-        let hash = secret::hash(token).map_err(|_| ServiceError::Internal)?;
-        admin_token::ActiveModel {
-            id: Set(new_id()),
-            name: Set("bootstrap".into()),
-            token_hash: Set(hash),
-            created_at: Set(self.now()),
-        }
-        .insert(&self.db)
-        .await?;
-        Ok(())
     }
 
+    /// Whether `token` is a stored admin API token: one HMAC and one
+    /// indexed lookup, so a bogus bearer token costs next to nothing.
     pub async fn verify_admin_token(&self, token: &str) -> Result<bool> {
         if token.is_empty() || token.len() > 512 {
             return Ok(false);
         }
-        let tokens = admin_token::Entity::find().all(&self.db).await?;
-        Ok(tokens.iter().any(|t| {
-            self.secrets
-                .verify(&format!("admin_token:{}", t.id), token, &t.token_hash)
-        }))
+        let digest = secret::token_digest(&self.token_digest_key, token);
+        let found = admin_token::Entity::find()
+            .filter(admin_token::Column::TokenDigest.eq(digest.as_str()))
+            .one(&self.db)
+            .await?;
+        Ok(found
+            .and_then(|t| t.token_digest)
+            .is_some_and(|d| bool::from(d.as_bytes().ct_eq(digest.as_bytes()))))
     }
 
-    pub async fn login(&self, username: &str, password: &str) -> Result<AdminIdentity> {
-        let now = self.now();
+    /// Console sign-in from `source` (the peer address).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        source: &str,
+    ) -> Result<AdminIdentity> {
         let user = username.trim();
-        if let Some(wait) = self.throttle.wait(user, now) {
-            return Err(ServiceError::Throttled(wait));
+        if user.is_empty() || user.len() > 128 || password.len() > 1024 {
+            return Err(ServiceError::BadLogin);
         }
+        let now = self.now();
+        self.prune_login_throttle(now).await;
         let found = admin::Entity::find()
             .filter(admin::Column::Username.eq(user))
             .one(&self.db)
             .await?;
-        // Run argon2 even for unknown users so timing does not reveal names.
-        let ok = match &found {
-            Some(a) => secret::verify(password, &a.password_hash),
-            None => {
-                let _ = secret::verify(password, DUMMY_HASH);
-                false
+        let src = source_key(source);
+        let keys = match &found {
+            Some(_) => vec![
+                (
+                    throttle_key(&["user+source", user, &src]),
+                    FREE_PER_USER_AND_SOURCE,
+                ),
+                (throttle_key(&["user", user]), FREE_PER_USER),
+            ],
+            None => vec![(throttle_key(&["source", &src]), FREE_PER_SOURCE)],
+        };
+        for (i, (key, free)) in keys.iter().enumerate() {
+            if let Err(wait) = self.reserve_login_attempt(key, *free, now).await? {
+                for (k, _) in &keys[..i] {
+                    self.give_back_login_attempt(k).await?;
+                }
+                return Err(ServiceError::Throttled(wait));
+            }
+        }
+        // argon2 even for unknown users, so timing does not reveal names.
+        let phc = found
+            .as_ref()
+            .map_or(DUMMY_HASH.to_owned(), |a| a.password_hash.clone());
+        let ok = match self.slow_hash.verify_any(password, vec![phc]).await {
+            Ok(m) => m.is_some(),
+            Err(_) => {
+                for (k, _) in &keys {
+                    self.give_back_login_attempt(k).await?;
+                }
+                return Err(ServiceError::Busy);
             }
         };
         match (ok, found) {
             (true, Some(a)) => {
-                self.throttle.succeed(user);
+                login_throttle::Entity::delete_by_id(keys[0].0.clone())
+                    .exec(&self.db)
+                    .await?;
+                if let Some((k, _)) = keys.get(1) {
+                    self.give_back_login_attempt(k).await?;
+                }
                 Ok(AdminIdentity {
                     id: a.id,
                     username: a.username,
                 })
             }
-            _ => {
-                self.throttle.fail(user, now);
-                Err(ServiceError::BadLogin)
+            _ => Err(ServiceError::BadLogin),
+        }
+    }
+
+    /// Counts one attempt for `key` before the password is checked, by a
+    /// compare-and-set on the failure count, so two concurrent attempts (on
+    /// any replica) cannot both use the last free one. `Err(wait)`: the key
+    /// must wait that many seconds, and nothing was counted.
+    async fn reserve_login_attempt(
+        &self,
+        key: &str,
+        free: i32,
+        now: i64,
+    ) -> Result<std::result::Result<(), i64>> {
+        use login_throttle::{ActiveModel, Column, Entity};
+        for _ in 0..3 {
+            match Entity::find_by_id(key.to_owned()).one(&self.db).await? {
+                None => {
+                    let row = ActiveModel {
+                        key: Set(key.to_owned()),
+                        failures: Set(1),
+                        last_failure_at: Set(now),
+                    };
+                    if row.insert(&self.db).await.is_ok() {
+                        return Ok(Ok(()));
+                    }
+                }
+                Some(r) => {
+                    let stale = now - r.last_failure_at > FORGET_AFTER;
+                    let left = r.last_failure_at + wait_after(r.failures, free) - now;
+                    if left > 0 && !stale {
+                        return Ok(Err(left));
+                    }
+                    let next = if stale {
+                        1
+                    } else {
+                        r.failures.saturating_add(1)
+                    };
+                    let done = Entity::update_many()
+                        .col_expr(Column::Failures, Expr::value(next))
+                        .col_expr(Column::LastFailureAt, Expr::value(now))
+                        .filter(Column::Key.eq(key))
+                        .filter(Column::Failures.eq(r.failures))
+                        .filter(Column::LastFailureAt.eq(r.last_failure_at))
+                        .exec(&self.db)
+                        .await?;
+                    if done.rows_affected == 1 {
+                        return Ok(Ok(()));
+                    }
+                }
             }
+        }
+        // Lost the race three times: others are trying this key right now.
+        Ok(Err(1))
+    }
+
+    async fn give_back_login_attempt(&self, key: &str) -> Result<()> {
+        use login_throttle::{Column, Entity};
+        Entity::update_many()
+            .col_expr(
+                Column::Failures,
+                sea_orm::ExprTrait::sub(Expr::col(Column::Failures), 1),
+            )
+            .filter(Column::Key.eq(key))
+            .filter(Column::Failures.gt(0))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// Drops rows with no failure for [`FORGET_AFTER`] (at most once a minute).
+    async fn prune_login_throttle(&self, now: i64) {
+        let last = self.throttle.pruned_at.load(Ordering::Relaxed);
+        if now - last < 60
+            || self
+                .throttle
+                .pruned_at
+                .compare_exchange(last, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        let r = login_throttle::Entity::delete_many()
+            .filter(login_throttle::Column::LastFailureAt.lt(now - FORGET_AFTER))
+            .exec(&self.db)
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(error = %e, "could not prune the sign-in throttle");
         }
     }
 
@@ -160,21 +321,15 @@ const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$
 
 #[cfg(test)]
 mod tests {
-    use super::LoginThrottle;
+    use super::wait_after;
 
     #[test]
-    fn throttle_after_five_failures_and_reset_on_success() {
-        let t = LoginThrottle::default();
-        for _ in 0..5 {
-            assert!(t.wait("admin", 100).is_none());
-            t.fail("admin", 100);
-        }
-        assert_eq!(t.wait("admin", 100), Some(1));
-        t.fail("admin", 100);
-        assert_eq!(t.wait("admin", 100), Some(2));
-        assert!(t.wait("admin", 103).is_none());
-        assert!(t.wait("other", 100).is_none());
-        t.succeed("admin");
-        assert!(t.wait("admin", 100).is_none());
+    fn waits_double_after_the_free_attempts_up_to_fifteen_minutes() {
+        assert_eq!(wait_after(4, 5), 0);
+        assert_eq!(wait_after(5, 5), 1);
+        assert_eq!(wait_after(6, 5), 2);
+        assert_eq!(wait_after(14, 5), 512);
+        assert_eq!(wait_after(15, 5), 900);
+        assert_eq!(wait_after(i32::MAX, 5), 900);
     }
 }

@@ -144,12 +144,14 @@ impl Writ {
     ) -> Result<Value, DevApiError> {
         let result = self.obtain_credential_inner(caller, identifier).await;
         self.audit_developer_call(caller, "obtain_credential", identifier, source, &result)
-            .await;
+            .await?;
         result
     }
 
     /// One audit record per developer-API call that hands out a secret,
-    /// whatever its outcome (who, what, when, outcome).
+    /// whatever its outcome (who, what, when, outcome). No audit, no answer:
+    /// a secret is handed out only once its record is committed (`Err`
+    /// otherwise); a refusal is recorded without waiting.
     pub(crate) async fn audit_developer_call(
         &self,
         caller: &Caller,
@@ -157,28 +159,36 @@ impl Writ {
         what: &str,
         source: &str,
         result: &Result<Value, DevApiError>,
-    ) {
-        self.audit
-            .record(TokenAudit {
-                at: self.now(),
-                client_id: caller.client_id.clone(),
-                method: method.into(),
-                audience: writ_core::PAM_AUDIENCE.into(),
-                scope: what.chars().take(128).collect(),
-                jti: caller.jti.clone(),
-                outcome: if result.is_ok() {
-                    Outcome::Issued
-                } else {
-                    Outcome::Refused
-                },
-                reason: match result {
-                    Ok(_) => "ok".into(),
-                    Err(e) => e.error().into(),
-                },
-                source: source.to_owned(),
-                credential: None,
-            })
-            .await;
+    ) -> Result<(), DevApiError> {
+        let record = TokenAudit {
+            at: self.now(),
+            client_id: caller.client_id.clone(),
+            method: method.into(),
+            audience: writ_core::PAM_AUDIENCE.into(),
+            scope: what.chars().take(128).collect(),
+            jti: caller.jti.clone(),
+            outcome: if result.is_ok() {
+                Outcome::Issued
+            } else {
+                Outcome::Refused
+            },
+            reason: match result {
+                Ok(_) => "ok".into(),
+                Err(e) => e.error().into(),
+            },
+            source: source.to_owned(),
+            credential: None,
+        };
+        match record.outcome {
+            Outcome::Refused => {
+                self.audit.refused(record);
+                Ok(())
+            }
+            Outcome::Issued => self.audit.issued(record).await.map_err(|e| {
+                tracing::error!(failure = ?e, "developer API call not answered: its audit record was not committed");
+                DevApiError::Internal
+            }),
+        }
     }
 
     async fn obtain_credential_inner(

@@ -174,7 +174,7 @@ impl Writ {
         });
         let what = str_field(body, "credentialProviderIdentifier").unwrap_or_default();
         self.audit_developer_call(caller, "fetch_oauth_token", what, source, &result)
-            .await;
+            .await?;
         result
     }
 

@@ -2,6 +2,7 @@
 //! mint the token, and audit the outcome either way.
 
 pub(crate) mod audit;
+pub(crate) mod auth_throttle;
 mod batch_insert;
 pub(crate) mod hot_cache;
 pub(crate) mod remote_keys;
@@ -10,7 +11,7 @@ pub(crate) mod replay;
 use crate::entities::{
     client, client_public_key, client_secret, permission_grant, resource_server,
 };
-use crate::service::Writ;
+use crate::service::{Writ, slow_hash};
 use hot_cache::{ClientAuth, ResourceServerInfo};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
@@ -39,38 +40,46 @@ impl Writ {
             source: req.source.clone(),
             credential: None,
         };
-        let result = self.token_inner(&req, &mut audit).await;
-        match &result {
+        match self.token_inner(&req, &mut audit).await {
             Ok(t) => {
                 audit.outcome = Outcome::Issued;
                 audit.reason = "ok".into();
                 audit.jti = t.jti.clone();
                 audit.scope = t.scope.clone();
                 audit.audience = t.audience.clone();
+                // No audit, no answer: the token goes out only once its
+                // record is committed (group commit, bounded wait; see
+                // `audit.rs`). Otherwise it is dropped here, unanswered.
+                match self.audit.issued(audit).await {
+                    Ok(()) => Ok(t),
+                    Err(failure) => Err(failure.oauth_error()),
+                }
             }
-            Err(e) => audit.reason = e.reason.into(),
+            Err(e) => {
+                audit.reason = e.reason.into();
+                // A refusal never waits on the audit path.
+                self.audit.refused(audit);
+                Err(e)
+            }
         }
-        self.audit.record(audit).await;
-        result
     }
 
     /// Audits a request refused before it could be parsed (wrong content
-    /// type, body too large or malformed): every refusal leaves a record.
+    /// type, body too large or malformed): every refusal is counted, and
+    /// none waits on the audit path (repeats are folded into one row).
     pub async fn audit_unparsed_refusal(&self, error: &OAuthError, source: &str) {
-        self.audit
-            .record(TokenAudit {
-                at: self.now(),
-                client_id: String::new(),
-                method: String::new(),
-                audience: String::new(),
-                scope: String::new(),
-                jti: String::new(),
-                outcome: Outcome::Refused,
-                reason: error.reason.into(),
-                source: source.to_owned(),
-                credential: None,
-            })
-            .await;
+        self.audit.refused(TokenAudit {
+            at: self.now(),
+            client_id: String::new(),
+            method: String::new(),
+            audience: String::new(),
+            scope: String::new(),
+            jti: String::new(),
+            outcome: Outcome::Refused,
+            reason: error.reason.into(),
+            source: source.to_owned(),
+            credential: None,
+        });
     }
 
     async fn token_inner(
@@ -84,7 +93,7 @@ impl Writ {
                 let presented = req.presented_client()?;
                 audit.client_id = presented.client_id.chars().take(MAX_CLIENT_ID).collect();
                 audit.method = presented.method.as_str().into();
-                let (c, r) = self.authenticate(&presented).await?;
+                let (c, r) = self.authenticate(&presented, &req.source).await?;
                 (c, r, None)
             }
             AuthenticationKind::Federated(kind) => {
@@ -149,9 +158,15 @@ impl Writ {
 
     /// Finds the client and the enabled secret that matches. The error text is
     /// the same whatever failed; the audit reason tells them apart.
+    ///
+    /// Cheap to refuse: a secret that passed before is recognised with one
+    /// HMAC; anything else must first spend from the client's and the
+    /// source's failure budgets, then waits for a slot in the bounded
+    /// argon2 pool (or is refused at once when that is full).
     async fn authenticate(
         &self,
         p: &PresentedClient,
+        source: &str,
     ) -> Result<(Arc<ClientAuth>, CredentialRef), OAuthError> {
         if p.client_id.len() > 128 || p.secret.len() > 512 {
             return Err(OAuthError::invalid_client("credentials_too_long"));
@@ -160,13 +175,31 @@ impl Writ {
         if client.secrets.is_empty() {
             return Err(OAuthError::invalid_client("no_enabled_secret"));
         }
-        for (id, hash) in &client.secrets {
-            if self.secrets.verify(id, &p.secret, hash) {
-                let id = id.clone();
-                return Ok((client, CredentialRef::ClientSecret(id)));
+        let matched = |i: usize| CredentialRef::ClientSecret(client.secrets[i].0.clone());
+        if let Some(i) = client
+            .secrets
+            .iter()
+            .position(|(id, _)| self.secrets.is_known(id, &p.secret))
+        {
+            return Ok((client.clone(), matched(i)));
+        }
+        let now = self.now();
+        if !self.auth_throttle.try_spend(&client.client_id, source, now) {
+            return Err(OAuthError::invalid_client("auth_throttled"));
+        }
+        let hashes = client.secrets.iter().map(|(_, h)| h.clone()).collect();
+        match self.slow_hash.verify_any(&p.secret, hashes).await {
+            Ok(Some(i)) => {
+                self.auth_throttle.refund(&client.client_id, source, now);
+                self.secrets.remember(&client.secrets[i].0, &p.secret);
+                Ok((client.clone(), matched(i)))
+            }
+            Ok(None) => Err(OAuthError::invalid_client("secret_mismatch")),
+            Err(slow_hash::Busy) => {
+                self.auth_throttle.refund(&client.client_id, source, now);
+                Err(OAuthError::busy())
             }
         }
-        Err(OAuthError::invalid_client("secret_mismatch"))
     }
 
     /// RFC 7523 client authentication with a JWT signed by one of the
