@@ -182,9 +182,15 @@ fn check_claims(
         ));
     }
     for k in ["nbf", "iat"] {
-        if let Some(t) = num(k)
-            && t > policy.now + policy.skew_secs
-        {
+        // A present time that is not a whole number is refused, not
+        // skipped: a string or decimal `nbf` must not dodge the check.
+        let t = match c.get(k) {
+            None => continue,
+            Some(v) => v
+                .as_i64()
+                .ok_or_else(|| bad("assertion_claims", "'nbf' and 'iat' must be whole numbers"))?,
+        };
+        if t > policy.now + policy.skew_secs {
             return Err(bad("assertion_not_yet_valid", "issued in the future"));
         }
     }
@@ -515,5 +521,20 @@ mod tests {
         assert!(!is_hmac(&jws(&json!({"alg": "ES256"}), &claims(), |_| {
             vec![0; 64]
         })));
+    }
+
+    #[test]
+    fn a_time_that_is_not_a_whole_number_is_refused_not_skipped() {
+        let key = Ec::new(&ECDSA_P256_SHA256_FIXED_SIGNING, "ES256");
+        for (k, v) in [
+            ("nbf", json!((NOW + 3600) as f64 + 0.5)),
+            ("nbf", json!((NOW + 3600).to_string())),
+            ("iat", json!(1e30)),
+        ] {
+            let mut c = claims();
+            c[k] = v;
+            let e = verify(&key.sign(&c), "app_1", &[key.public()], &policy()).unwrap_err();
+            assert_eq!(e.reason, "assertion_claims", "{k}");
+        }
     }
 }
