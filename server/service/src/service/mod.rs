@@ -109,6 +109,9 @@ impl Writ {
             opts.audit_retention_days,
         );
         let replay = token::replay::ReplayGuard::start(writer_db, opts.clock.clone());
+        if sqlite {
+            spawn_background_checkpoints(db.clone());
+        }
         let writ = Arc::new(Self {
             urls: IssuerUrls::new(&opts.public_url),
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
@@ -255,9 +258,34 @@ fn valid_instance_id(s: &str) -> bool {
 /// ~5,500 -> ~6,800 tokens/s; 4,000 pages gave ~5,900). The price: the writer
 /// that crosses the mark runs the checkpoint, and assertions queued behind it
 /// wait for it (private_key_jwt p99 at saturation ~20 -> ~35-45 ms).
-/// Checkpoints from another connection cannot take this off the writer: under
-/// constant writes they never catch up, so the WAL never restarts and grows.
+/// Checkpoints from another connection alone cannot take this off the writer:
+/// under constant writes they never catch up, so the WAL never restarts and
+/// grows. With every token now waiting for its audit commit, that stall was
+/// every method's p99 (~35-40 ms at saturation, 12-13 ms at half rate), so
+/// a pool connection also copies frames in the background
+/// ([`spawn_background_checkpoints`]) and the writer's checkpoint finds
+/// little left to copy: p99 5-7 ms at saturation, 3-4 ms at half rate, same
+/// throughput (BENCHMARKS.md, session 7).
 const WAL_AUTOCHECKPOINT_PAGES: &str = "10000";
+
+/// Copies committed WAL frames into the database from a pool connection, a
+/// few times a second, so that the writer's own checkpoint (every
+/// [`WAL_AUTOCHECKPOINT_PAGES`]) finds them already copied and holds up the
+/// tokens waiting on its commits for less time. PASSIVE never blocks the
+/// writer; the writer's checkpoint stays the backstop that restarts the WAL.
+fn spawn_background_checkpoints(db: DatabaseConnection) {
+    use sea_orm::ConnectionTrait;
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            tick.tick().await;
+            if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+                tracing::debug!(error = %e, "background checkpoint");
+            }
+        }
+    });
+}
 
 /// A JSON list of strings as stored (permissions); empty if unreadable.
 pub(crate) fn json_list(s: &str) -> Vec<String> {
