@@ -9,16 +9,24 @@ WASM_BINDGEN_VERSION := $(shell grep -A1 '^name = "wasm-bindgen"$$' Cargo.lock |
 TOOLS := $(HOME)/.cargo/bin
 VENV := end2end/.venv
 PROFILE ?= release
+JOBS ?= $(shell nproc)
 
-.PHONY: run test lint deps deps-rust deps-browser deps-python site site-dev build-release build-dev test-rust test-e2e bench clean
+.PHONY: run test lint deps deps-rust deps-browser deps-python wasm-target wasm-bindgen-cli site site-dev wasm-release server-release build-release build-dev test-rust test-e2e bench clean fuzz
 
 ## Tooling -------------------------------------------------------------------
 
-deps-rust:
+deps-rust: wasm-target wasm-bindgen-cli
+
+wasm-target:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-	@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
+
+# The CLI must match the wasm-bindgen crate exactly. Built with the dev
+# profile: well under half the compile time of release, and it still turns
+# the console bundle around in seconds.
+wasm-bindgen-cli:
+	+@if [ "$$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $(WASM_BINDGEN_VERSION)" ]; then \
 	  echo "installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION)"; \
-	  cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
+	  cargo install --debug wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); fi
 
 deps-browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
@@ -35,11 +43,13 @@ deps: deps-rust deps-browser deps-python
 ## Build ---------------------------------------------------------------------
 
 # The console bundle: wasm + JS glue from wasm-bindgen, and the stylesheet.
-site: deps-rust
-	cargo build -p writ-frontend --target wasm32-unknown-unknown --profile wasm-release
+site: wasm-release wasm-bindgen-cli
 	wasm-bindgen --target web --no-typescript --out-dir $(TARGET)/site/pkg --out-name writ \
 	  $(TARGET)/wasm32-unknown-unknown/wasm-release/writ_frontend.wasm
 	cp style/writ.css $(TARGET)/site/pkg/writ.css
+
+wasm-release: wasm-target
+	+cargo build -p writ-frontend --target wasm32-unknown-unknown --profile wasm-release
 
 # Tests use a dev wasm build: much faster to compile, same behaviour.
 site-dev: deps-rust
@@ -48,8 +58,16 @@ site-dev: deps-rust
 	  $(TARGET)/wasm32-unknown-unknown/debug/writ_frontend.wasm
 	cp style/writ.css $(TARGET)/site/pkg/writ.css
 
-build-release: site
-	cargo build -p writ-server --release
+server-release:
+	+cargo build -p writ-server --release
+
+# The release server, the wasm bundle and the wasm-bindgen CLI build side
+# by side: each alone leaves a core idle for long stretches (build scripts,
+# one big crate, a link). The wasm build and the server build lock different
+# directories of the target dir, and cargo takes its jobs from make's
+# jobserver (the `+` recipes), so together they use the cores, no more.
+build-release:
+	+@$(MAKE) --no-print-directory -j$(JOBS) server-release site
 
 ## Commands ------------------------------------------------------------------
 
@@ -72,6 +90,16 @@ bench: build-release deps-python
 	WRIT_BIN=$(TARGET)/release/writ WRIT_SITE_ROOT=$(TARGET)/site PYTHON=$(VENV)/bin/python bash server/bench/load.sh
 	cargo bench -p writ-core --bench core -- --quiet
 	cargo bench -p writ-core --features test-fixtures --bench federation -- --quiet
+
+# Coverage-guided fuzzing of the parsers (not part of `make test` or CI):
+# cargo fuzz builds fuzz/ (its own workspace) with libFuzzer on the stable
+# toolchain, without a sanitizer (AddressSanitizer needs a nightly -Z flag),
+# then fuzz/run.sh runs each target FUZZ_SECONDS (default 600), one after
+# another on one core, and prints executions, coverage and crashes.
+fuzz:
+	@[ "$$(cargo fuzz --version 2>/dev/null)" = "cargo-fuzz 0.13.2" ] || cargo install --locked cargo-fuzz --version 0.13.2
+	CARGO_TARGET_DIR=/var/tmp/writ-fuzz-target cargo fuzz build --fuzz-dir fuzz --sanitizer none
+	FUZZ_BIN=/var/tmp/writ-fuzz-target/x86_64-unknown-linux-gnu/release bash fuzz/run.sh
 
 clean:
 	rm -rf $(TARGET)/site

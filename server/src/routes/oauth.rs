@@ -30,10 +30,8 @@ async fn token_wrong_method(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
 ) -> Response {
-    let error = OAuthError::invalid_request(
-        "method_not_allowed",
-        "the token endpoint accepts POST only",
-    );
+    let error =
+        OAuthError::invalid_request("method_not_allowed", "the token endpoint accepts POST only");
     state
         .writ
         .audit_unparsed_refusal(&error, &peer.ip().to_string())
@@ -86,12 +84,7 @@ async fn token(
         *r.status_mut() = axum::http::StatusCode::PAYLOAD_TOO_LARGE;
         return r;
     };
-    let req = match TokenRequest::from_form(
-        content_type,
-        authorization,
-        &bytes,
-        source.clone(),
-    ) {
+    let req = match TokenRequest::from_form(content_type, authorization, &bytes, source.clone()) {
         Ok(req) => req,
         Err(e) => return fail(refuse(e).await),
     };

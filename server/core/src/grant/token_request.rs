@@ -410,9 +410,15 @@ mod tests {
             Some("Basic YTpi")
         );
         let none: Vec<&[u8]> = Vec::new();
-        assert_eq!(TokenRequest::single_authorization(none.into_iter()).unwrap(), None);
+        assert_eq!(
+            TokenRequest::single_authorization(none.into_iter()).unwrap(),
+            None
+        );
         let two: Vec<&[u8]> = vec![b"Basic YTpi", b"Basic !!garbage!!"];
         let e = TokenRequest::single_authorization(two.into_iter()).unwrap_err();
-        assert_eq!((e.code.as_str(), e.reason), ("invalid_request", "authorization_repeated"));
+        assert_eq!(
+            (e.code.as_str(), e.reason),
+            ("invalid_request", "authorization_repeated")
+        );
     }
 }

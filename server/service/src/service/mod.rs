@@ -280,7 +280,10 @@ fn spawn_background_checkpoints(db: DatabaseConnection) {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         loop {
             tick.tick().await;
-            if let Err(e) = db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)").await {
+            if let Err(e) = db
+                .execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
+                .await
+            {
                 tracing::debug!(error = %e, "background checkpoint");
             }
         }
