@@ -44,6 +44,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
+use writ_core::testing::cloud::{CloudSigner, KeyKind, SignOptions};
 
 /// Every case is answered within this (the median of [`ATTEMPTS`]).
 const BUDGET: Duration = Duration::from_millis(50);
@@ -823,141 +824,6 @@ impl Pki {
     }
 }
 
-// ---------------------------------------------------------------------------
-// A test cloud signing instance identity documents (CMS SignedData), made
-// with the `openssl` command line, with the options the corpus needs (no
-// signed attributes, another digest, detached content).
-
-struct Cloud {
-    dir: PathBuf,
-    md: &'static str,
-    cert_pem: String,
-}
-
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-impl Cloud {
-    /// DSA 1024/160 with SHA-1 as EC2's `/pkcs7`, or RSA 2048 with SHA-256
-    /// as Alibaba's documents.
-    fn new(dsa: bool) -> Self {
-        let dir = std::env::temp_dir().join(format!("writ-hostile-cloud-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        if dsa {
-            openssl(
-                &dir,
-                &[
-                    "genpkey",
-                    "-genparam",
-                    "-algorithm",
-                    "DSA",
-                    "-pkeyopt",
-                    "dsa_paramgen_bits:1024",
-                    "-pkeyopt",
-                    "dsa_paramgen_q_bits:160",
-                    "-out",
-                    "params.pem",
-                ],
-            );
-            openssl(
-                &dir,
-                &["genpkey", "-paramfile", "params.pem", "-out", "key.pem"],
-            );
-            openssl(
-                &dir,
-                &[
-                    "req",
-                    "-new",
-                    "-x509",
-                    "-key",
-                    "key.pem",
-                    "-subj",
-                    "/C=US/O=Hostile Cloud/CN=ec2.test",
-                    "-days",
-                    "3650",
-                    "-out",
-                    "cert.pem",
-                ],
-            );
-        } else {
-            openssl(
-                &dir,
-                &[
-                    "req",
-                    "-x509",
-                    "-newkey",
-                    "rsa:2048",
-                    "-nodes",
-                    "-keyout",
-                    "key.pem",
-                    "-subj",
-                    "/C=CN/O=Hostile Cloud/CN=ecs.test",
-                    "-days",
-                    "3650",
-                    "-out",
-                    "cert.pem",
-                ],
-            );
-        }
-        let cert_pem = std::fs::read_to_string(dir.join("cert.pem")).unwrap();
-        Self {
-            dir,
-            md: if dsa { "sha1" } else { "sha256" },
-            cert_pem,
-        }
-    }
-
-    fn sign(&self, content: &[u8], noattr: bool, md: Option<&str>, detached: bool) -> Vec<u8> {
-        let name = format!("doc-{}", uuid::Uuid::new_v4());
-        std::fs::write(self.dir.join(&name), content).unwrap();
-        let out = format!("{name}.der");
-        let mut args = vec![
-            "cms",
-            "-sign",
-            "-binary",
-            "-md",
-            md.unwrap_or(self.md),
-            "-outform",
-            "DER",
-            "-signer",
-            "cert.pem",
-            "-inkey",
-            "key.pem",
-            "-in",
-            &name,
-            "-out",
-            &out,
-        ];
-        if !detached {
-            args.push("-nodetach");
-        }
-        if noattr {
-            args.push("-noattr");
-        }
-        openssl(&self.dir, &args);
-        let der = std::fs::read(self.dir.join(&out)).unwrap();
-        let _ = std::fs::remove_file(self.dir.join(&name));
-        let _ = std::fs::remove_file(self.dir.join(&out));
-        der
-    }
-}
-
-impl Drop for Cloud {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[derive(Clone, Copy, PartialEq)]
 enum CloudKind {
     Aws,
@@ -1024,11 +890,13 @@ impl Doc {
             Some(p) => self.content(Some(p)),
             None => presented.clone(),
         };
-        let mut der = cloud.sign(
+        let mut der = cloud.sign_der_with(
             signed.as_bytes(),
-            has("noattr"),
-            md.as_deref(),
-            has("detached"),
+            SignOptions {
+                without_attributes: has("noattr"),
+                digest: md.as_deref(),
+                detached: has("detached"),
+            },
         );
         if signed != presented {
             assert_eq!(
@@ -1127,10 +995,10 @@ struct World {
     oidc: Loopback,
     attacker: Loopback,
     pki: Pki,
-    aws: Cloud,
-    alibaba: Cloud,
-    rogue_aws: Cloud,
-    rogue_alibaba: Cloud,
+    aws: CloudSigner,
+    alibaba: CloudSigner,
+    rogue_aws: CloudSigner,
+    rogue_alibaba: CloudSigner,
     providers: HashMap<&'static str, String>,
     /// Names of credentials made by expression cases.
     next_credential: AtomicUsize,
@@ -1183,10 +1051,10 @@ impl World {
             oidc,
             attacker,
             pki: Pki::new(),
-            aws: Cloud::new(true),
-            alibaba: Cloud::new(false),
-            rogue_aws: Cloud::new(true),
-            rogue_alibaba: Cloud::new(false),
+            aws: CloudSigner::new(KeyKind::Dsa),
+            alibaba: CloudSigner::new(KeyKind::Rsa),
+            rogue_aws: CloudSigner::new(KeyKind::Dsa),
+            rogue_alibaba: CloudSigner::new(KeyKind::Rsa),
             providers: HashMap::new(),
             next_credential: AtomicUsize::new(0),
         };

@@ -14,6 +14,17 @@ pub enum KeyKind {
     Rsa,
 }
 
+/// How [`CloudSigner::sign_der_with`] signs (default: as the cloud does).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SignOptions<'a> {
+    /// `-noattr`: no signed attributes (no `messageDigest` to bind the content).
+    pub without_attributes: bool,
+    /// Another digest than the cloud's (`sha1` for DSA, `sha256` for RSA).
+    pub digest: Option<&'a str>,
+    /// Content outside the SignedData.
+    pub detached: bool,
+}
+
 pub struct CloudSigner {
     dir: PathBuf,
     kind: KeyKind,
@@ -106,35 +117,35 @@ impl CloudSigner {
     }
 
     fn sign_der(&self, document: &str) -> Vec<u8> {
+        self.sign_der_with(document.as_bytes(), SignOptions::default())
+    }
+
+    /// The raw CMS DER of `content`, signed with the options given (the
+    /// hostile corpus makes documents without signed attributes, with
+    /// another digest, or with detached content).
+    pub fn sign_der_with(&self, content: &[u8], o: SignOptions<'_>) -> Vec<u8> {
         let name = format!("doc-{}", uuid::Uuid::new_v4());
-        std::fs::write(self.dir.join(&name), document).expect("write doc");
-        let md = match self.kind {
+        std::fs::write(self.dir.join(&name), content).expect("write doc");
+        let md = o.digest.unwrap_or(match self.kind {
             KeyKind::Dsa => "sha1",
             KeyKind::Rsa => "sha256",
-        };
+        });
         let out = format!("{name}.der");
-        openssl(
-            &self.dir,
-            &[
-                "cms",
-                "-sign",
-                "-nodetach",
-                "-binary",
-                "-md",
-                md,
-                "-outform",
-                "DER",
-                "-signer",
-                "cert.pem",
-                "-inkey",
-                "key.pem",
-                "-in",
-                &name,
-                "-out",
-                &out,
-            ],
-        );
-        std::fs::read(self.dir.join(out)).expect("read der")
+        let mut args = vec![
+            "cms", "-sign", "-binary", "-md", md, "-outform", "DER", "-signer", "cert.pem",
+            "-inkey", "key.pem", "-in", &name, "-out", &out,
+        ];
+        if !o.detached {
+            args.push("-nodetach");
+        }
+        if o.without_attributes {
+            args.push("-noattr");
+        }
+        openssl(&self.dir, &args);
+        let der = std::fs::read(self.dir.join(&out)).expect("read der");
+        let _ = std::fs::remove_file(self.dir.join(&name));
+        let _ = std::fs::remove_file(self.dir.join(&out));
+        der
     }
 
     /// The document as the metadata service returns it: base64 DER.
