@@ -14,6 +14,8 @@ mod m20261126_000007_credential_providers;
 mod m20261126_000008_oauth_providers;
 mod m20261205_000009_cheap_refusals;
 mod m20261205_000010_audit_retention;
+mod m20261205_000011_secret_screens;
+mod m20261205_000013_resource_server_status;
 
 pub struct Migrator;
 
@@ -31,6 +33,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_oauth_providers::Migration),
             Box::new(m20261205_000009_cheap_refusals::Migration),
             Box::new(m20261205_000010_audit_retention::Migration),
+            Box::new(m20261205_000011_secret_screens::Migration),
+            Box::new(m20261205_000013_resource_server_status::Migration),
         ]
     }
 }

@@ -15,7 +15,8 @@ on_both_backends!(
     kubernetes_token_gets_a_writ_token,
     cloud_workload_tokens_get_writ_tokens,
     provider_and_credential_rules,
-    discovery_jwks_rotation_and_ssrf_guard
+    discovery_jwks_rotation_and_ssrf_guard,
+    an_edited_verification_moves_who_passes,
 );
 
 const TYPE: &str = "urn:cloud:idaas:params:oauth:client-assertion-type:id-token-bearer";
@@ -636,5 +637,97 @@ async fn cloud_workload_tokens_get_writ_tokens(b: Backend) {
             c.name
         );
     }
+    s.stop().await;
+}
+
+/// Issue 13: a federated credential's verification is edited in place; the
+/// workload it named is refused from then on and the new one passes. A
+/// name in the body or an invalid expression is refused and changes
+/// nothing; a disabled application is refused whatever it presents.
+async fn an_edited_verification_moves_who_passes(b: Backend) {
+    let s = spawn(b).await;
+    let issuer = Issuer::new();
+    let (_, app, cred) = setup(&s, &issuer).await;
+    let cid = app["client_id"].as_str().unwrap();
+    let path = format!(
+        "/m2m-applications/{}/federated-credentials/{}",
+        app["id"].as_str().unwrap(),
+        cred["id"].as_str().unwrap()
+    );
+    let billing = || issuer.token("system:serviceaccount:payments:billing-bot", json!({}));
+    let reports = || issuer.token("system:serviceaccount:payments:report-bot", json!({}));
+    assert_eq!(post(&s, cid, "k8s-billing", &billing()).await.status(), 200);
+    assert_eq!(
+        error_of(post(&s, cid, "k8s-billing", &reports()).await).await,
+        (401, "invalid_client".into())
+    );
+
+    let r = s
+        .admin_patch(
+            &path,
+            json!({"description": "reports now",
+                "verification": {"mode": "kubernetes", "namespace": "payments", "service_account": "report-bot"}}),
+        )
+        .await;
+    let status = r.status();
+    let edited: Value = r.json().await.unwrap();
+    assert_eq!(status, 200, "{edited}");
+    assert_eq!(edited["name"], "k8s-billing");
+    assert_eq!(edited["description"], "reports now");
+    assert_eq!(
+        edited["verification_expression"],
+        "jwt.claims.sub == 'system:serviceaccount:payments:report-bot'"
+    );
+    assert_eq!(
+        error_of(post(&s, cid, "k8s-billing", &billing()).await).await,
+        (401, "invalid_client".into())
+    );
+    assert_eq!(post(&s, cid, "k8s-billing", &reports()).await.status(), 200);
+
+    // Refused edits leave the credential as it was.
+    for bad in [
+        json!({"name": "renamed"}),
+        json!({"verification": {"mode": "expression", "expression": "jwt.claims.sub =="}}),
+        json!({"verification": {"mode": "kubernetes", "namespace": "payments"}}),
+        json!({"attribute_mapping": "jwt.claims.sub +"}),
+    ] {
+        let r = s.admin_patch(&path, bad.clone()).await;
+        assert_eq!(r.status(), 400, "{bad}");
+        let body: Value = r.json().await.unwrap();
+        assert!(
+            body["error_description"].is_string()
+                || body["message"].is_string()
+                || body["error"].is_string(),
+            "{body}"
+        );
+    }
+    let list: Value = s
+        .admin_get(&format!(
+            "/m2m-applications/{}/federated-credentials",
+            app["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list[0]["name"], "k8s-billing");
+    assert_eq!(
+        list[0]["verification_expression"],
+        "jwt.claims.sub == 'system:serviceaccount:payments:report-bot'"
+    );
+    assert_eq!(post(&s, cid, "k8s-billing", &reports()).await.status(), 200);
+
+    // A disabled application is refused, however good its token.
+    let r = s
+        .admin_post(
+            &format!("/m2m-applications/{}/disable", app["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        error_of(post(&s, cid, "k8s-billing", &reports()).await).await,
+        (401, "invalid_client".into())
+    );
     s.stop().await;
 }

@@ -74,6 +74,20 @@ pub struct NewM2mApplication {
     pub description: Option<String>,
 }
 
+/// An edit of an agent or M2M application: fields left out stay as they
+/// are. M2M applications have no owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ClientUpdate {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
 /// Metadata of a client secret; the value itself is shown once, at creation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
@@ -115,6 +129,27 @@ pub struct ResourceServerView {
     pub custom_subject: bool,
     pub builtin: bool,
     pub created_at: i64,
+    /// Disabled, its audience is refused at the token endpoint.
+    #[serde(default = "enabled_by_default")]
+    pub enabled: bool,
+}
+
+fn enabled_by_default() -> bool {
+    true
+}
+
+/// An edit of a resource server: fields left out stay as they are.
+/// Removing a permission removes it from every grant.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ResourceServerUpdate {
+    #[serde(default)]
+    pub permissions: Option<Vec<String>>,
+    #[serde(default)]
+    pub access_token_ttl_seconds: Option<i64>,
+    #[serde(default, alias = "custom_subject")]
+    pub custom_subject_identity: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -331,6 +366,24 @@ pub struct NewFederatedCredential {
     /// identity on the resource server, `sub` = `<clientId>:<activeSubjectUrn>`.
     #[serde(default)]
     pub attribute_mapping: Option<String>,
+}
+
+/// An edit of a federated credential: fields left out stay as they are.
+/// The name is fixed once created (it is what workloads present); an
+/// empty `attribute_mapping` removes the mapping.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct FederatedCredentialUpdate {
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub verification: Option<VerificationInput>,
+    #[serde(default)]
+    pub attribute_mapping: Option<String>,
+    /// Refused when present: the name cannot change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub name: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -52,6 +52,28 @@ pub fn token_digest(key: &[u8; 32], token: &str) -> String {
     crate::hex::encode(&m.finalize().into_bytes())
 }
 
+/// A 32-bit screen of a client secret under the server-side digest key,
+/// stored beside its argon2 hash: a presented secret whose screen differs
+/// is refused after one HMAC, without argon2. Only Writ-generated secrets
+/// (256 bits of entropy) get one, so the 32 bits it reveals to someone
+/// holding both the table and the key leave 224 bits to guess (the list's
+/// hint already shows 4 characters). argon2 stays the proof: a matching
+/// screen still has to pass it.
+pub fn screen(key: &[u8; 32], secret: &str) -> String {
+    let mut m = <HmacSha256 as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    m.update(b"writ secret screen v1\0");
+    m.update(secret.as_bytes());
+    crate::hex::encode(&m.finalize().into_bytes()[..4])
+}
+
+/// Whether `secret` may match a secret whose stored screen is `stored`
+/// (constant time). A secret stored before screens existed has none and
+/// may match anything: argon2 decides.
+pub fn passes_screen(key: &[u8; 32], secret: &str, stored: Option<&str>) -> bool {
+    stored.is_none_or(|s| bool::from(screen(key, secret).as_bytes().ct_eq(s.as_bytes())))
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("could not hash the secret")]
 pub struct HashError;
@@ -127,6 +149,25 @@ impl VerifiedCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn screen_refuses_other_secrets_and_keys() {
+        let key = [7u8; 32];
+        let s = generate_client_secret();
+        let tag = screen(&key, &s);
+        assert_eq!(tag.len(), 8, "{tag}");
+        assert!(passes_screen(&key, &s, Some(&tag)));
+        // A secret stored before screens existed is left to argon2.
+        assert!(passes_screen(&key, "anything", None));
+        // Of 1,000 other secrets, none passes (2^-32 each), and the
+        // same secret under another key has another screen.
+        let others = (0..1000)
+            .filter(|_| passes_screen(&key, &generate_client_secret(), Some(&tag)))
+            .count();
+        assert_eq!(others, 0);
+        assert!(!passes_screen(&[8u8; 32], &s, Some(&tag)));
+        assert!(!passes_screen(&key, &s, Some("")));
+    }
 
     #[test]
     fn hash_then_verify() {

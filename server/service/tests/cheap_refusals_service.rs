@@ -23,10 +23,50 @@ fn from(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_is_refused_by_its_screen_without_argon2() {
+    let w = open().await;
+    let c = agent(&w, "screened").await;
+    let s = w.add_client_secret(&c.id, false).await.unwrap();
+    let before = w.slow_hash_runs();
+    for i in 0..200 {
+        let r = w
+            .token(from(
+                secret_post(&c.client_id, &format!("writcs_wrong{i}"), PAM_ALL),
+                "198.51.100.7",
+            ))
+            .await;
+        // Not throttled either: a screened refusal spends no budget.
+        assert_eq!(refusal(r), ("invalid_client", "secret_mismatch"));
+    }
+    assert_eq!(w.slow_hash_runs(), before, "no argon2 for wrong secrets");
+    // The right secret still passes (argon2 once, then by HMAC).
+    w.token(from(
+        secret_post(&c.client_id, &s.client_secret, PAM_ALL),
+        "198.51.100.7",
+    ))
+    .await
+    .unwrap();
+    assert_eq!(w.slow_hash_runs(), before + 1);
+}
+
+/// A secret made before screens existed (its screen is NULL) is left to
+/// argon2, behind the failure budgets.
+async fn unscreened(w: &common::TestWrit) {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(&w.database_url).await.unwrap();
+    db.execute_unprepared("UPDATE client_secrets SET screen = NULL")
+        .await
+        .unwrap();
+    db.close().await.unwrap();
+    w.drop_caches();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_secrets_spend_a_bounded_budget_and_never_slow_a_known_client() {
     let w = open().await;
     let c = agent(&w, "victim").await;
     let s = w.add_client_secret(&c.id, false).await.unwrap();
+    unscreened(&w).await;
     // The real workload: one argon2 run, then recognised by HMAC.
     w.token(secret_post(&c.client_id, &s.client_secret, PAM_ALL))
         .await
@@ -70,6 +110,7 @@ async fn wrong_secrets_spend_a_bounded_budget_and_never_slow_a_known_client() {
     // Another client from another address has its own budget.
     let other = agent(&w, "bystander").await;
     let os = w.add_client_secret(&other.id, false).await.unwrap();
+    unscreened(&w).await;
     w.token(from(
         secret_post(&other.client_id, &os.client_secret, PAM_ALL),
         "203.0.113.9",

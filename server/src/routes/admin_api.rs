@@ -19,21 +19,23 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Writ admin API", description = "Manage agents, M2M applications, client secrets, resource servers and grants."),
-    paths(issuer, create_agent, list_agents, create_m2m, list_m2m, get_client, add_secret, list_secrets,
+    paths(issuer, create_agent, list_agents, create_m2m, list_m2m, get_client, update_client, disable_client,
+          enable_client, delete_client, add_secret, list_secrets,
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
           enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
-          disable_federated_credential, enable_federated_credential, delete_federated_credential,
+          disable_federated_credential, enable_federated_credential, delete_federated_credential, update_federated_credential,
           create_provider, list_providers, disable_provider, enable_provider, delete_provider, update_provider, test_federated, rewrap, rotate, sdk_config, client_audit, client_grants,
-          create_resource_server, list_resource_servers, get_resource_server, create_grant, list_grants, revoke_grant,
+          create_resource_server, list_resource_servers, get_resource_server, update_resource_server,
+          disable_resource_server, enable_resource_server, delete_resource_server, create_grant, list_grants, revoke_grant,
           credentials_api::create, credentials_api::list, credentials_api::details, credentials_api::update,
           credentials_api::disable, credentials_api::enable, credentials_api::remove, credentials_api::grant,
           credentials_api::grants, credentials_api::revoke, credentials_api::create_provider,
           credentials_api::list_providers, credentials_api::disable_provider, credentials_api::enable_provider,
           credentials_api::delete_provider, credentials_api::grant_provider,
           credentials_api::provider_details, credentials_api::update_provider, credentials_api::provider_grants),
-    components(schemas(ClientKind, ClientView, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
-                       NewResourceServer, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
-                       NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, VerificationInput,
+    components(schemas(ClientKind, ClientView, ClientUpdate, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
+                       NewResourceServer, ResourceServerUpdate, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
+                       NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, FederatedCredentialUpdate, VerificationInput,
                        FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest,
                        NewCredential, CredentialUpdate, CredentialView, CredentialProviderUpdate, CredentialGrantView, credentials_api::NewCredentialGrant,
                        NewCredentialProvider, CredentialProviderView)),
@@ -62,7 +64,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/issuer", get(issuer))
         .route("/agents", post(create_agent).get(list_agents))
         .route("/m2m-applications", post(create_m2m).get(list_m2m))
-        .route("/{collection}/{id}", get(get_client))
+        .route(
+            "/{collection}/{id}",
+            get(get_client).patch(update_client).delete(delete_client),
+        )
+        .route("/{collection}/{id}/disable", post(disable_client))
+        .route("/{collection}/{id}/enable", post(enable_client))
         .route(
             "/{collection}/{id}/client-secrets",
             post(add_secret).get(list_secrets),
@@ -109,7 +116,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route(
             "/{collection}/{id}/federated-credentials/{fid}",
-            delete(delete_federated_credential),
+            delete(delete_federated_credential).patch(update_federated_credential),
         )
         .route(
             "/federated-credential-providers",
@@ -137,7 +144,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/resource-servers",
             post(create_resource_server).get(list_resource_servers),
         )
-        .route("/resource-servers/{id}", get(get_resource_server))
+        .route(
+            "/resource-servers/{id}",
+            get(get_resource_server)
+                .patch(update_resource_server)
+                .delete(delete_resource_server),
+        )
+        .route(
+            "/resource-servers/{id}/disable",
+            post(disable_resource_server),
+        )
+        .route(
+            "/resource-servers/{id}/enable",
+            post(enable_resource_server),
+        )
         .route(
             "/resource-servers/{id}/grants",
             post(create_grant).get(list_grants),
@@ -234,6 +254,53 @@ async fn get_client(
     Path((c, id)): Path<(String, String)>,
 ) -> ApiResult<ClientView> {
     Ok(Json(client_of(&s, &c, &id).await?))
+}
+
+#[utoipa::path(patch, path = "/api/admin/v1/{collection}/{id}",
+    params(("collection" = String, Path, description = "agents or m2m-applications"), ("id" = String, Path)),
+    request_body = ClientUpdate, responses((status = 200, body = ClientView), (status = 400), (status = 404)))]
+async fn update_client(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+    b: Result<Json<ClientUpdate>, JsonRejection>,
+) -> ApiResult<ClientView> {
+    Ok(Json(s.writ.update_client(&id, kind(&c)?, body(b)?).await?))
+}
+
+/// Cuts the client off at once: its token requests get `invalid_client`
+/// and the developer API refuses the tokens it holds.
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/disable",
+    params(("collection" = String, Path, description = "agents or m2m-applications"), ("id" = String, Path)),
+    responses((status = 200, body = ClientView), (status = 404)))]
+async fn disable_client(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<ClientView> {
+    Ok(Json(
+        s.writ.set_client_enabled(&id, kind(&c)?, false).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/enable",
+    params(("collection" = String, Path, description = "agents or m2m-applications"), ("id" = String, Path)),
+    responses((status = 200, body = ClientView), (status = 404)))]
+async fn enable_client(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> ApiResult<ClientView> {
+    Ok(Json(s.writ.set_client_enabled(&id, kind(&c)?, true).await?))
+}
+
+/// Deletes a disabled client with its credentials and grants; audit stays.
+#[utoipa::path(delete, path = "/api/admin/v1/{collection}/{id}",
+    params(("collection" = String, Path, description = "agents or m2m-applications"), ("id" = String, Path)),
+    responses((status = 204), (status = 404), (status = 409, description = "The client is still enabled")))]
+async fn delete_client(
+    State(s): State<AppState>,
+    Path((c, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.writ.delete_client(&id, kind(&c)?).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[utoipa::path(post, path = "/api/admin/v1/{collection}/{id}/client-secrets",
@@ -623,4 +690,62 @@ async fn revoke_grant(
 ) -> Result<StatusCode, ApiError> {
     s.writ.revoke_grant(&id, &gid).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(patch, path = "/api/admin/v1/resource-servers/{id}", params(("id" = String, Path)),
+    request_body = ResourceServerUpdate,
+    responses((status = 200, body = ResourceServerView), (status = 400), (status = 409, description = "The built-in resource server's permissions are fixed")))]
+async fn update_resource_server(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    b: Result<Json<ResourceServerUpdate>, JsonRejection>,
+) -> ApiResult<ResourceServerView> {
+    Ok(Json(s.writ.update_resource_server(&id, body(b)?).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/resource-servers/{id}/disable", params(("id" = String, Path)),
+    responses((status = 200, body = ResourceServerView), (status = 409, description = "The built-in resource server stays enabled")))]
+async fn disable_resource_server(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<ResourceServerView> {
+    Ok(Json(s.writ.set_resource_server_enabled(&id, false).await?))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/resource-servers/{id}/enable", params(("id" = String, Path)),
+    responses((status = 200, body = ResourceServerView)))]
+async fn enable_resource_server(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<ResourceServerView> {
+    Ok(Json(s.writ.set_resource_server_enabled(&id, true).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/resource-servers/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, description = "Still enabled, or the built-in resource server")))]
+async fn delete_resource_server(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.writ.delete_resource_server(&id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Edits a federated credential's description, verification and attribute
+/// mapping; `name` in the body is refused (it stays fixed).
+#[utoipa::path(patch, path = "/api/admin/v1/{collection}/{id}/federated-credentials/{fid}",
+    params(("collection" = String, Path), ("id" = String, Path), ("fid" = String, Path)),
+    request_body = FederatedCredentialUpdate,
+    responses((status = 200, body = FederatedCredentialView), (status = 400, description = "An invalid verification or expression, or a name: nothing changed")))]
+async fn update_federated_credential(
+    State(s): State<AppState>,
+    Path((c, id, fid)): Path<(String, String, String)>,
+    b: Result<Json<FederatedCredentialUpdate>, JsonRejection>,
+) -> ApiResult<FederatedCredentialView> {
+    let client = client_of(&s, &c, &id).await?;
+    Ok(Json(
+        s.writ
+            .update_federated_credential(&client.id, &fid, body(b)?)
+            .await?,
+    ))
 }

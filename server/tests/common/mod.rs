@@ -78,6 +78,9 @@ pub async fn spawn_with(cfg: Config, pg_db: Option<String>) -> TestServer {
     let http = Client::builder()
         .add_root_certificate(reqwest::Certificate::from_pem(&ca).unwrap())
         .cookie_store(true)
+        // Below the server's header-read timeout (10 s), which may close an
+        // idle keep-alive connection: never reuse one as it is closing.
+        .pool_idle_timeout(std::time::Duration::from_secs(5))
         .build()
         .unwrap();
     let base = running.public_url.clone();

@@ -103,6 +103,8 @@ pub mod client_secret {
         pub enabled: bool,
         pub created_at: i64,
         pub last_used_at: Option<i64>,
+        /// `secret::screen` of the value (NULL for secrets made before screens).
+        pub screen: Option<String>,
     }
     entity_boilerplate!();
 }
@@ -122,6 +124,7 @@ pub mod resource_server {
         pub custom_subject: bool,
         pub builtin: bool,
         pub created_at: i64,
+        pub enabled: bool,
     }
     entity_boilerplate!();
 }

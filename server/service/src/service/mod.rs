@@ -237,6 +237,12 @@ impl Writ {
         self.hot.clear();
     }
 
+    /// Forgets every cached lookup: the next request reads the database
+    /// (after a change made outside this process, such as a migration).
+    pub fn drop_caches(&self) {
+        self.hot.clear();
+    }
+
     /// Waits until every audit record handed over so far is written.
     pub async fn flush_audit(&self) {
         self.audit.flush().await;

@@ -11,10 +11,19 @@ use writ_core::names::{Description, DisplayName};
 use writ_core::sdk_config::{self, SdkAuthnMethod};
 use writ_core::secret;
 use writ_types::{
-    ClientKind, ClientView, NewAgent, NewM2mApplication, NewSecret, SdkConfigView, SecretView,
+    ClientKind, ClientUpdate, ClientView, NewAgent, NewM2mApplication, NewSecret, SdkConfigView,
+    SecretView,
 };
 
 pub const AUTH_CLIENT_SECRET: &str = "client_secret";
+
+/// What the admin reads in "not found" messages.
+fn kind_name(kind: ClientKind) -> &'static str {
+    match kind {
+        ClientKind::Agent => "agent",
+        ClientKind::M2m => "M2M application",
+    }
+}
 
 pub(crate) fn view(m: client::Model) -> ClientView {
     ClientView {
@@ -143,12 +152,81 @@ impl Writ {
 
     /// A client by its id (console / API path) when it has the given kind.
     pub async fn get_client_of_kind(&self, id: &str, kind: ClientKind) -> Result<ClientView> {
-        let c = self.get_client(id).await?;
-        if c.kind != kind {
-            return Err(ServiceError::NotFound(match kind {
-                ClientKind::Agent => "agent",
-                ClientKind::M2m => "M2M application",
-            }));
+        self.client_model_of_kind(id, kind).await.map(view)
+    }
+
+    /// Edits name, owner (agents only) and description; the ids and the
+    /// authentication method stay.
+    pub async fn update_client(
+        &self,
+        id: &str,
+        kind: ClientKind,
+        input: ClientUpdate,
+    ) -> Result<ClientView> {
+        let c = self.client_model_of_kind(id, kind).await?;
+        let mut am: client::ActiveModel = c.into();
+        if let Some(name) = &input.name {
+            let field = match kind {
+                ClientKind::Agent => "agent name",
+                ClientKind::M2m => "application name",
+            };
+            am.name = Set(DisplayName::parse(field, name)?.into_inner());
+        }
+        match (&input.owner, kind) {
+            (Some(owner), ClientKind::Agent) => {
+                am.owner = Set(Some(DisplayName::parse("owner", owner)?.into_inner()));
+            }
+            (Some(_), ClientKind::M2m) => {
+                return Err(ServiceError::Invalid(
+                    "owner: M2M applications have no owner".into(),
+                ));
+            }
+            (None, _) => {}
+        }
+        if let Some(d) = &input.description {
+            am.description = Set(Description::parse(d)?.into_inner());
+        }
+        let m = am.update(&self.db).await?;
+        self.changed();
+        Ok(view(m))
+    }
+
+    /// Disables or enables a client. Disabled, every token request it makes
+    /// is refused with `invalid_client` and the developer API refuses the
+    /// tokens it already holds; this replica's caches drop at once.
+    pub async fn set_client_enabled(
+        &self,
+        id: &str,
+        kind: ClientKind,
+        enabled: bool,
+    ) -> Result<ClientView> {
+        let c = self.client_model_of_kind(id, kind).await?;
+        let m = self.set_enabled::<client::Entity>(c, enabled).await?;
+        Ok(view(m))
+    }
+
+    /// Deletes a disabled client with its secrets, keys, federated
+    /// credentials and grants in one transaction; its audit records stay.
+    pub async fn delete_client(&self, id: &str, kind: ClientKind) -> Result<()> {
+        let c = self.client_model_of_kind(id, kind).await?;
+        let secret_ids: Vec<String> = client_secret::Entity::find()
+            .filter(client_secret::Column::ClientPk.eq(c.id.as_str()))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|s| s.id)
+            .collect();
+        self.delete_disabled::<client::Entity>(c).await?;
+        for s in secret_ids {
+            self.secrets.forget(&s);
+        }
+        Ok(())
+    }
+
+    async fn client_model_of_kind(&self, id: &str, kind: ClientKind) -> Result<client::Model> {
+        let c = self.client_model(id).await?;
+        if c.kind != kind.as_str() {
+            return Err(ServiceError::NotFound(kind_name(kind)));
         }
         Ok(c)
     }
@@ -182,6 +260,7 @@ impl Writ {
             enabled: Set(true),
             created_at: Set(self.now()),
             last_used_at: Set(None),
+            screen: Set(Some(secret::screen(&self.token_digest_key, &value))),
         }
         .insert(&self.db)
         .await?;

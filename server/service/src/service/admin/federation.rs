@@ -166,6 +166,41 @@ async fn provider_config(kind: ProviderKind, input: &NewFederatedProvider) -> Re
 
 /// RFC 7396 JSON merge patch: `null` removes a member, objects merge,
 /// anything else replaces.
+/// A verification as the admin wrote it, checked against the provider
+/// (PKCS#7 providers name the instance-id field of their cloud).
+fn parse_verification(
+    kind: ProviderKind,
+    provider: &federated_provider::Model,
+    v: &VerificationInput,
+) -> Result<Verification> {
+    let instance_field = match kind {
+        ProviderKind::Pkcs7 => serde_json::from_str::<Pkcs7ProviderConfig>(&provider.config)
+            .map(|c| c.trust_source.instance_id_field())
+            .unwrap_or("instanceId"),
+        ProviderKind::Oidc | ProviderKind::Pca => "",
+    };
+    Ok(Verification::parse(
+        kind,
+        &VerificationFields {
+            mode: v.mode.as_str(),
+            namespace: v.namespace.as_deref(),
+            service_account: v.service_account.as_deref(),
+            principal_id: v.principal_id.as_deref(),
+            cn: v.cn.as_deref(),
+            instance_id: v.instance_id.as_deref(),
+            expression: v.expression.as_deref(),
+        },
+        instance_field,
+    )?)
+}
+
+/// An attribute mapping as stored: blank means none.
+fn mapping_of(src: Option<&str>) -> Option<String> {
+    src.map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(str::to_owned)
+}
+
 fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     use serde_json::Value;
     let Value::Object(p) = patch else {
@@ -322,32 +357,8 @@ impl Writ {
             )));
         }
         let kind = parse_kind(&input.kind)?;
-        let v = &input.verification;
-        let instance_field = match kind {
-            ProviderKind::Pkcs7 => serde_json::from_str::<Pkcs7ProviderConfig>(&provider.config)
-                .map(|c| c.trust_source.instance_id_field())
-                .unwrap_or("instanceId"),
-            ProviderKind::Oidc | ProviderKind::Pca => "",
-        };
-        let verification = Verification::parse(
-            kind,
-            &VerificationFields {
-                mode: v.mode.as_str(),
-                namespace: v.namespace.as_deref(),
-                service_account: v.service_account.as_deref(),
-                principal_id: v.principal_id.as_deref(),
-                cn: v.cn.as_deref(),
-                instance_id: v.instance_id.as_deref(),
-                expression: v.expression.as_deref(),
-            },
-            instance_field,
-        )?;
-        let mapping = input
-            .attribute_mapping
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned);
+        let verification = parse_verification(kind, &provider, &input.verification)?;
+        let mapping = mapping_of(input.attribute_mapping.as_deref());
         // Compiles everything once: a bad expression is refused on save.
         CredentialRules::new(kind, verification.clone(), None, mapping.as_deref())?;
         let m = federated_credential::ActiveModel {
@@ -373,6 +384,49 @@ impl Writ {
                 format!("this client already has a federated credential named '{name}'"),
             )
         })?;
+        self.changed();
+        Ok(credential_view(m))
+    }
+
+    /// Edits description, verification and attribute mapping; the name and
+    /// provider stay. The new rules are compiled before anything is
+    /// written, so an invalid expression leaves the credential unchanged.
+    pub async fn update_federated_credential(
+        &self,
+        client_pk: &str,
+        id: &str,
+        input: FederatedCredentialUpdate,
+    ) -> Result<FederatedCredentialView> {
+        if input.name.is_some() {
+            return Err(ServiceError::Invalid(
+                "name: a federated credential's name cannot change (create a new credential)"
+                    .into(),
+            ));
+        }
+        let m = self
+            .client_owned::<federated_credential::Entity>(client_pk, id)
+            .await?;
+        let kind = parse_kind(&m.kind)?;
+        let verification = match &input.verification {
+            Some(v) => {
+                let provider = self.provider_model(&m.provider_id).await?;
+                parse_verification(kind, &provider, v)?
+            }
+            None => serde_json::from_str(&m.verification).map_err(|_| ServiceError::Internal)?,
+        };
+        let mapping = match &input.attribute_mapping {
+            Some(a) => mapping_of(Some(a)),
+            None => m.attribute_mapping.clone(),
+        };
+        CredentialRules::new(kind, verification.clone(), None, mapping.as_deref())?;
+        let mut am: federated_credential::ActiveModel = m.into();
+        if let Some(d) = &input.description {
+            am.description = Set(Description::parse(d)?.into_inner());
+        }
+        am.verification =
+            Set(serde_json::to_string(&verification).map_err(|_| ServiceError::Internal)?);
+        am.attribute_mapping = Set(mapping);
+        let m = am.update(&self.db).await?;
         self.changed();
         Ok(credential_view(m))
     }

@@ -4,8 +4,8 @@
 //! resource says only what differs: its name, its flag, its dependents.
 
 use crate::entities::{
-    client_public_key, client_secret, credential, credential_grant, credential_provider,
-    federated_credential, federated_provider,
+    client, client_public_key, client_secret, credential, credential_grant, credential_provider,
+    federated_credential, federated_provider, permission_grant, resource_server,
 };
 use crate::error::Result;
 use crate::service::Writ;
@@ -199,6 +199,78 @@ impl Lifecycle for federated_provider::Entity {
                 "{users} federated credential(s) still use this provider: delete them first"
             )));
         }
+        Ok(())
+    }
+}
+
+impl Lifecycle for client::Entity {
+    const WHAT: &'static str = "client";
+    fn is_enabled(m: &client::Model) -> bool {
+        m.enabled
+    }
+    fn set_enabled(am: &mut client::ActiveModel, enabled: bool, _now: i64) {
+        am.enabled = Set(enabled);
+    }
+    /// Everything that belongs to the client goes with it; audit records
+    /// (keyed by `client_id`, not a foreign key) stay, as history must.
+    async fn before_delete(tx: &DatabaseTransaction, m: &client::Model) -> Result<()> {
+        use crate::entities::{authentication_token, oauth_session, oauth_token, provider_grant};
+        let pk = m.id.as_str();
+        client_secret::Entity::delete_many()
+            .filter(client_secret::Column::ClientPk.eq(pk))
+            .exec(tx)
+            .await?;
+        client_public_key::Entity::delete_many()
+            .filter(client_public_key::Column::ClientPk.eq(pk))
+            .exec(tx)
+            .await?;
+        federated_credential::Entity::delete_many()
+            .filter(federated_credential::Column::ClientPk.eq(pk))
+            .exec(tx)
+            .await?;
+        permission_grant::Entity::delete_many()
+            .filter(permission_grant::Column::ClientPk.eq(pk))
+            .exec(tx)
+            .await?;
+        credential_grant::Entity::delete_many()
+            .filter(credential_grant::Column::ClientPk.eq(pk))
+            .exec(tx)
+            .await?;
+        provider_grant::Entity::delete_many()
+            .filter(provider_grant::Column::ClientPk.eq(pk))
+            .exec(tx)
+            .await?;
+        // Tokens Writ fetched or minted for it through credential providers.
+        let consumer = m.client_id.as_str();
+        authentication_token::Entity::delete_many()
+            .filter(authentication_token::Column::ConsumerId.eq(consumer))
+            .exec(tx)
+            .await?;
+        oauth_token::Entity::delete_many()
+            .filter(oauth_token::Column::ConsumerId.eq(consumer))
+            .exec(tx)
+            .await?;
+        oauth_session::Entity::delete_many()
+            .filter(oauth_session::Column::ConsumerId.eq(consumer))
+            .exec(tx)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Lifecycle for resource_server::Entity {
+    const WHAT: &'static str = "resource server";
+    fn is_enabled(m: &resource_server::Model) -> bool {
+        m.enabled
+    }
+    fn set_enabled(am: &mut resource_server::ActiveModel, enabled: bool, _now: i64) {
+        am.enabled = Set(enabled);
+    }
+    async fn before_delete(tx: &DatabaseTransaction, m: &resource_server::Model) -> Result<()> {
+        permission_grant::Entity::delete_many()
+            .filter(permission_grant::Column::ResourceServerId.eq(m.id.as_str()))
+            .exec(tx)
+            .await?;
         Ok(())
     }
 }

@@ -3,9 +3,13 @@
 use crate::entities::{client, permission_grant, resource_server};
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use crate::service::{Writ, json_list, new_id};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use writ_core::names::{self, Audience, DisplayName, Permission};
-use writ_types::{GrantView, NewGrant, NewResourceServer, ResourceServerView};
+use writ_types::{
+    GrantView, NewGrant, NewResourceServer, ResourceServerUpdate, ResourceServerView,
+};
 
 fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
@@ -21,7 +25,32 @@ fn view(m: resource_server::Model) -> ResourceServerView {
         custom_subject: m.custom_subject,
         builtin: m.builtin,
         created_at: m.created_at,
+        enabled: m.enabled,
     }
+}
+
+/// A resource server's permission values, checked.
+fn permission_list(input: &[String]) -> Result<Vec<String>> {
+    let permissions = Permission::parse_list(input)?;
+    if permissions.len() > 100 {
+        return Err(ServiceError::Invalid(
+            "permissions: at most 100 per resource server".into(),
+        ));
+    }
+    Ok(permissions
+        .into_iter()
+        .map(Permission::into_inner)
+        .collect())
+}
+
+/// The built-in developer-API resource server's shape is the SDK's contract.
+fn refuse_builtin(m: &resource_server::Model, what: &str) -> Result<()> {
+    if m.builtin {
+        return Err(ServiceError::Conflict(format!(
+            "the developer API's resource server is built in: {what}"
+        )));
+    }
+    Ok(())
 }
 
 impl Writ {
@@ -44,6 +73,7 @@ impl Writ {
                 custom_subject: Set(false),
                 builtin: Set(true),
                 created_at: Set(self.now()),
+                enabled: Set(true),
             }
             .insert(&self.db)
             .await?;
@@ -62,17 +92,8 @@ impl Writ {
                 "audience: identifiers starting with 'urn:cloud:idaas' are reserved".into(),
             ));
         }
-        let permissions = Permission::parse_list(&input.permissions)?;
-        if permissions.len() > 100 {
-            return Err(ServiceError::Invalid(
-                "permissions: at most 100 per resource server".into(),
-            ));
-        }
+        let perms = permission_list(&input.permissions)?;
         let ttl = names::parse_token_ttl(input.access_token_ttl_seconds.unwrap_or(3600))?;
-        let perms: Vec<String> = permissions
-            .into_iter()
-            .map(Permission::into_inner)
-            .collect();
         let m = resource_server::ActiveModel {
             id: Set(new_id()),
             name: Set(name.into_inner()),
@@ -82,6 +103,7 @@ impl Writ {
             custom_subject: Set(input.custom_subject.unwrap_or(false)),
             builtin: Set(false),
             created_at: Set(self.now()),
+            enabled: Set(true),
         }
         .insert(&self.db)
         .await
@@ -115,6 +137,101 @@ impl Writ {
             .await?
             .map(view)
             .ok_or(ServiceError::NotFound("resource server"))
+    }
+
+    async fn resource_server_model(&self, id: &str) -> Result<resource_server::Model> {
+        resource_server::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("resource server"))
+    }
+
+    /// Edits permissions, token lifetime and the custom-subject switch.
+    /// A permission removed here is removed from every grant in the same
+    /// transaction (a grant left with none goes), so no client keeps a
+    /// permission its resource server no longer has.
+    pub async fn update_resource_server(
+        &self,
+        id: &str,
+        input: ResourceServerUpdate,
+    ) -> Result<ResourceServerView> {
+        let m = self.resource_server_model(id).await?;
+        let mut am: resource_server::ActiveModel = m.clone().into();
+        if let Some(ttl) = input.access_token_ttl_seconds {
+            am.token_ttl_secs = Set(names::parse_token_ttl(ttl)?);
+        }
+        if let Some(on) = input.custom_subject_identity
+            && on != m.custom_subject
+        {
+            refuse_builtin(&m, "its subject cannot be customised")?;
+            am.custom_subject = Set(on);
+        }
+        let kept = match &input.permissions {
+            Some(p) => {
+                let list = permission_list(p)?;
+                if list != json_list(&m.permissions) {
+                    refuse_builtin(&m, "its permissions are fixed")?;
+                }
+                am.permissions = Set(to_json(&list));
+                Some(list)
+            }
+            None => None,
+        };
+        let tx = self.db.begin().await?;
+        let updated = am.update(&tx).await?;
+        if let Some(kept) = kept {
+            let grants = permission_grant::Entity::find()
+                .filter(permission_grant::Column::ResourceServerId.eq(m.id.as_str()))
+                .all(&tx)
+                .await?;
+            for g in grants {
+                let held = json_list(&g.permissions);
+                if held.iter().any(|p| p == ".all") {
+                    continue;
+                }
+                let still: Vec<String> =
+                    held.iter().filter(|p| kept.contains(p)).cloned().collect();
+                if still.len() == held.len() {
+                    continue;
+                }
+                if still.is_empty() {
+                    permission_grant::Entity::delete_by_id(g.id)
+                        .exec(&tx)
+                        .await?;
+                } else {
+                    let mut ga: permission_grant::ActiveModel = g.into();
+                    ga.permissions = Set(to_json(&still));
+                    ga.update(&tx).await?;
+                }
+            }
+        }
+        tx.commit().await?;
+        self.changed();
+        Ok(view(updated))
+    }
+
+    /// Disabled, the resource server's audience is refused at the token
+    /// endpoint. The built-in one stays enabled: the SDKs need it.
+    pub async fn set_resource_server_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+    ) -> Result<ResourceServerView> {
+        let m = self.resource_server_model(id).await?;
+        if !enabled {
+            refuse_builtin(&m, "it cannot be disabled")?;
+        }
+        let m = self
+            .set_enabled::<resource_server::Entity>(m, enabled)
+            .await?;
+        Ok(view(m))
+    }
+
+    /// Deletes a disabled resource server and its grants; never the built-in one.
+    pub async fn delete_resource_server(&self, id: &str) -> Result<()> {
+        let m = self.resource_server_model(id).await?;
+        refuse_builtin(&m, "it cannot be deleted")?;
+        self.delete_disabled::<resource_server::Entity>(m).await
     }
 
     /// Grants permissions (or `.all`) of a resource server to a client,

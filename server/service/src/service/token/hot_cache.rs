@@ -31,12 +31,22 @@ pub struct ClientAuth {
     pub client_id: String,
     pub agent_id: Option<String>,
     pub enabled: bool,
-    /// (secret id, argon2 PHC) of the enabled secrets.
-    pub secrets: Vec<(String, String)>,
+    /// The enabled secrets.
+    pub secrets: Vec<StoredSecret>,
     /// (secret id, sealed copy) of enabled secrets that allow client_secret_jwt.
     pub jwt_secrets: Vec<(String, String)>,
     /// (key id, key) of the enabled public keys.
     pub public_keys: Vec<(String, writ_core::public_key::ClientPublicKey)>,
+}
+
+/// A client secret as the token endpoint checks it.
+#[derive(Debug)]
+pub struct StoredSecret {
+    pub id: String,
+    /// argon2id PHC string.
+    pub phc: String,
+    /// `writ_core::secret::screen` of the value; `None` for old secrets.
+    pub screen: Option<String>,
 }
 
 #[derive(Debug)]

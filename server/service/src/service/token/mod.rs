@@ -12,10 +12,9 @@ use crate::entities::{
     client, client_public_key, client_secret, permission_grant, resource_server,
 };
 use crate::service::{Writ, slow_hash};
-use hot_cache::{ClientAuth, ResourceServerInfo};
+use hot_cache::{ClientAuth, ResourceServerInfo, StoredSecret};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
-use writ_core::OAuthError;
 use writ_core::audit::{CredentialRef, Outcome, TokenAudit};
 use writ_core::federation::Check;
 use writ_core::federation::check::{Context, LoadedCredential, Presented, step};
@@ -23,6 +22,7 @@ use writ_core::grant::client_auth::PresentedClient;
 use writ_core::grant::client_credentials::{self, Audience, IssuedToken, TokenSubject};
 use writ_core::grant::token_request::{AuthenticationKind, MAX_CLIENT_ID};
 use writ_core::scope::{Granted, ScopeRequest};
+use writ_core::{OAuthError, secret};
 
 pub use writ_core::grant::token_request::TokenRequest;
 
@@ -175,23 +175,41 @@ impl Writ {
         if client.secrets.is_empty() {
             return Err(OAuthError::invalid_client("no_enabled_secret"));
         }
-        let matched = |i: usize| CredentialRef::ClientSecret(client.secrets[i].0.clone());
+        let matched = |i: usize| CredentialRef::ClientSecret(client.secrets[i].id.clone());
         if let Some(i) = client
             .secrets
             .iter()
-            .position(|(id, _)| self.secrets.is_known(id, &p.secret))
+            .position(|s| self.secrets.is_known(&s.id, &p.secret))
         {
             return Ok((client.clone(), matched(i)));
+        }
+        // The screen refuses a wrong secret with one HMAC; only a secret
+        // that passes it (or an old secret without one) costs argon2.
+        let candidates: Vec<usize> = (0..client.secrets.len())
+            .filter(|&i| {
+                secret::passes_screen(
+                    &self.token_digest_key,
+                    &p.secret,
+                    client.secrets[i].screen.as_deref(),
+                )
+            })
+            .collect();
+        if candidates.is_empty() {
+            return Err(OAuthError::invalid_client("secret_mismatch"));
         }
         let now = self.now();
         if !self.auth_throttle.try_spend(&client.client_id, source, now) {
             return Err(OAuthError::invalid_client("auth_throttled"));
         }
-        let hashes = client.secrets.iter().map(|(_, h)| h.clone()).collect();
+        let hashes = candidates
+            .iter()
+            .map(|&i| client.secrets[i].phc.clone())
+            .collect();
         match self.slow_hash.verify_any(&p.secret, hashes).await {
-            Ok(Some(i)) => {
+            Ok(Some(c)) => {
+                let i = candidates[c];
                 self.auth_throttle.refund(&client.client_id, source, now);
-                self.secrets.remember(&client.secrets[i].0, &p.secret);
+                self.secrets.remember(&client.secrets[i].id, &p.secret);
                 Ok((client.clone(), matched(i)))
             }
             Ok(None) => Err(OAuthError::invalid_client("secret_mismatch")),
@@ -455,7 +473,14 @@ impl Writ {
                     client_id: c.client_id,
                     agent_id: c.agent_id,
                     enabled: c.enabled,
-                    secrets: secrets.into_iter().map(|s| (s.id, s.secret_hash)).collect(),
+                    secrets: secrets
+                        .into_iter()
+                        .map(|s| StoredSecret {
+                            id: s.id,
+                            phc: s.secret_hash,
+                            screen: s.screen,
+                        })
+                        .collect(),
                 }))
             }
         };
@@ -476,6 +501,8 @@ impl Writ {
         }
         let value = resource_server::Entity::find()
             .filter(resource_server::Column::Audience.eq(audience))
+            // A disabled resource server's audience is unknown to tokens.
+            .filter(resource_server::Column::Enabled.eq(true))
             .one(&self.db)
             .await
             .map_err(db_err)?
