@@ -98,8 +98,9 @@ def test_pam_client_jwt_provider_lifecycle(writ, tmp_path):
     assert "whitelist" in out["off_whitelist"]["text"]
     assert out["short_when_off"]["error_code"] == "invalid_request", out["short_when_off"]
 
-    # An independent library verifies the JWT against Writ's JWKS.
-    jwks = jwt.PyJWKClient(f"{writ.url}/api/v2/iauths_system/oauth2/jwks", ssl_context=writ.ctx)
+    # An independent library verifies the JWT against the provider's own JWKS
+    # (Writ's access-token JWKS does not carry provider keys).
+    jwks = jwt.PyJWKClient(p["jwks_uri"], ssl_context=writ.ctx)
     for token, iss in ((g["jwt"], p["default_issuer"]), (out["whitelisted"], "https://partner.example")):
         key = jwks.get_signing_key_from_jwt(token)
         claims = jwt.decode(token, key.key, algorithms=["ES256"], audience="https://api.partner.example", issuer=iss)

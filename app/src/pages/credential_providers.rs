@@ -151,7 +151,7 @@ fn ProvidersBody() -> impl IntoView {
             <h1>"Credential Providers"</h1>
             <button class="primary" on:click=move |_| open.set(true)>"Create Credential Provider"</button>
         </div>
-        <p class="muted">"OAuth: Writ holds the client at a third party and fetches its tokens for a workload, either after a person consents (user-delegated) or on its own (machine). JWT: Writ mints JWTs for a workload with its own key, published in Writ's JWKS."</p>
+        <p class="muted">"OAuth: Writ holds the client at a third party and fetches its tokens for a workload, either after a person consents (user-delegated) or on its own (machine). JWT: Writ mints JWTs for a workload with the provider's own key, published at the provider's own JWKS URL (never in Writ's access-token JWKS)."</p>
         <Show when=move || open.get()>{view! {
             <section class="panel" aria-label="Create Credential Provider">
                 <h2>"Create Credential Provider"</h2>
@@ -255,9 +255,10 @@ fn facts(p: &CredentialProviderView) -> AnyView {
                 <dt>"Expiration"</dt><dd>{expiry_label(p.expiration_seconds)}</dd>
                 <dt>"Default issuer"</dt><dd><code>{p.default_issuer.clone()}</code></dd>
                 <dt>"Issuer Whitelist"</dt><dd>{p.issuer_whitelist.join(", ")}</dd>
-                <dt>"Key ID in Writ's JWKS"</dt><dd><code>{p.kid.clone()}</code></dd>
+                <dt>"Key ID"</dt><dd><code>{p.kid.clone()}</code></dd>
                 <dt>"Created"</dt><dd>{fmt_time(p.created_at)}</dd>
             </dl>
+            <CopyField label="JWKS URL (relying parties verify this provider's JWTs here, not at Writ's JWKS)" value=p.jwks_uri.clone()/>
         }
         .into_any()
     }

@@ -614,8 +614,12 @@ pub struct CredentialProviderView {
     pub issuer_whitelist: Vec<String>,
     /// The issuer of minted JWTs when a workload names none.
     pub default_issuer: String,
-    /// The `kid` of its signing key in Writ's JWKS.
+    /// The `kid` of its signing key in the provider's own JWKS (`jwks_uri`).
     pub kid: String,
+    /// JWT: the provider's own JWKS, the only place its key is published
+    /// (never Writ's access-token JWKS). Empty for OAuth providers.
+    #[serde(default)]
+    pub jwks_uri: String,
     /// OAuth: `user_federation` or `m2m`.
     #[serde(default)]
     pub authorization_flow: String,

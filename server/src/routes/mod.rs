@@ -6,6 +6,7 @@ mod credentials_api;
 mod developer_api;
 mod errors;
 mod oauth;
+mod provider_keys;
 
 use crate::AppState;
 use axum::Router;
@@ -27,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .nest(&issuer_path, oauth::router())
         .nest("/api/admin/v1", admin_api::router(state.clone()))
         .merge(developer_api::router())
+        .merge(provider_keys::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state.clone())
         .merge(console::router(state))

@@ -170,14 +170,12 @@ async fn metadata(State(state): State<AppState>) -> Response {
     r
 }
 
-/// Writ's token signing key, and the keys of enabled JWT credential
-/// providers (relying parties verify the JWTs those mint here too).
+/// Writ's token signing key, and nothing else: every key here vouches for
+/// Writ's access tokens. JWT credential providers publish theirs at their
+/// own `jwks_uri` (`provider_keys.rs`), or a workload could mint JWTs that
+/// verify here.
 async fn jwks(State(state): State<AppState>) -> Response {
-    let mut keys = vec![serde_json::to_value(state.writ.signing_key().jwk()).unwrap_or_default()];
-    match state.writ.provider_jwks().await {
-        Ok(more) => keys.extend(more),
-        Err(e) => tracing::error!(error = %e, "could not list credential provider keys"),
-    }
+    let keys = [state.writ.signing_key().jwk()];
     let mut r = Json(serde_json::json!({ "keys": keys })).into_response();
     // Short enough that a rotated key is picked up soon; long enough to spare us.
     r.headers_mut().insert(

@@ -16,8 +16,8 @@ pub enum AuthMethod {
 impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
-            Self::ClientSecretBasic => "client_secret_basic",
-            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => super::AUTH_CLIENT_SECRET_BASIC,
+            Self::ClientSecretPost => super::AUTH_CLIENT_SECRET_POST,
         }
     }
 }

@@ -203,6 +203,45 @@ fn check_claims(
 /// HMAC algorithms of `client_secret_jwt` (RFC 7523 with the secret as key).
 pub const HMAC_ALGS: &[&str] = &["HS256", "HS384", "HS512"];
 
+/// The HMAC of a `client_secret_jwt` alg; `None` for anything not in
+/// [`HMAC_ALGS`] (the list is checked first, so the two cannot drift).
+fn hmac_algorithm(alg: &str) -> Option<aws_lc_rs::hmac::Algorithm> {
+    use aws_lc_rs::hmac;
+    if !HMAC_ALGS.contains(&alg) {
+        return None;
+    }
+    match alg {
+        "HS256" => Some(hmac::HMAC_SHA256),
+        "HS384" => Some(hmac::HMAC_SHA384),
+        "HS512" => Some(hmac::HMAC_SHA512),
+        _ => None,
+    }
+}
+
+/// Every `alg` a client assertion may be signed with: the public-key algs
+/// of `private_key_jwt` ([`ALLOWED_ALGS`]) then the HMACs of
+/// `client_secret_jwt` ([`HMAC_ALGS`]). Built from those two lists at
+/// compile time, so discovery's
+/// `token_endpoint_auth_signing_alg_values_supported` is what `verify` and
+/// `verify_hmac` accept.
+pub const ASSERTION_SIGNING_ALGS: [&str; ALLOWED_ALGS.len() + HMAC_ALGS.len()] =
+    concat_algs(ALLOWED_ALGS, HMAC_ALGS);
+
+const fn concat_algs<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    let mut j = 0;
+    while j < b.len() {
+        out[a.len() + j] = b[j];
+        j += 1;
+    }
+    out
+}
+
 /// Whether an assertion is HMAC-signed (client_secret_jwt), unverified.
 pub fn is_hmac(assertion: &str) -> bool {
     split(assertion)
@@ -226,17 +265,17 @@ pub fn verify_hmac(
 ) -> Result<VerifiedAssertion, OAuthError> {
     use aws_lc_rs::hmac;
     let p = split(assertion)?;
-    let alg = match p.header.get("alg").and_then(Value::as_str) {
-        Some("HS256") => hmac::HMAC_SHA256,
-        Some("HS384") => hmac::HMAC_SHA384,
-        Some("HS512") => hmac::HMAC_SHA512,
-        _ => {
-            return Err(bad(
+    let alg = p
+        .header
+        .get("alg")
+        .and_then(Value::as_str)
+        .and_then(hmac_algorithm)
+        .ok_or_else(|| {
+            bad(
                 "assertion_alg",
-                "client_secret_jwt needs HS256, HS384 or HS512",
-            ));
-        }
-    };
+                &format!("client_secret_jwt needs one of {}", HMAC_ALGS.join(", ")),
+            )
+        })?;
     if p.header.get("crit").is_some() {
         return Err(bad(
             "assertion_crit",
@@ -535,6 +574,38 @@ mod tests {
             c[k] = v;
             let e = verify(&key.sign(&c), "app_1", &[key.public()], &policy()).unwrap_err();
             assert_eq!(e.reason, "assertion_claims", "{k}");
+        }
+    }
+
+    #[test]
+    fn every_listed_alg_is_one_a_verifier_accepts() {
+        assert_eq!(
+            ASSERTION_SIGNING_ALGS.to_vec(),
+            [ALLOWED_ALGS, HMAC_ALGS].concat()
+        );
+        for alg in HMAC_ALGS {
+            assert!(hmac_algorithm(alg).is_some(), "{alg}");
+        }
+        assert!(hmac_algorithm("HS1").is_none());
+        // RS384 / RS512 (ES* and RS256 are signed above): a real signature
+        // with each verifies, so listing them is not a promise only.
+        use aws_lc_rs::signature::{RSA_PKCS1_SHA384, RSA_PKCS1_SHA512};
+        let rsa = RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).unwrap();
+        let pk = rsa.public_key();
+        let public = ClientPublicKey::from_jwk(&json!({"kty": "RSA",
+            "n": URL_SAFE_NO_PAD.encode(pk.modulus().big_endian_without_leading_zero()),
+            "e": URL_SAFE_NO_PAD.encode(pk.exponent().big_endian_without_leading_zero())}))
+        .unwrap();
+        for (name, enc) in [("RS384", &RSA_PKCS1_SHA384), ("RS512", &RSA_PKCS1_SHA512)] {
+            let a = jws(&json!({"alg": name}), &claims(), |m| {
+                let mut sig = vec![0; rsa.public_modulus_len()];
+                rsa.sign(enc, &SystemRandom::new(), m, &mut sig).unwrap();
+                sig
+            });
+            assert!(
+                verify(&a, "app_1", std::slice::from_ref(&public), &policy()).is_ok(),
+                "{name}"
+            );
         }
     }
 }

@@ -1,13 +1,15 @@
-//! Credential providers, admin side. JWT: the signing key is made here,
-//! sealed at rest, and its public half published in Writ's JWKS. OAuth:
-//! Writ's client at a third party, its client secret sealed at rest (the
-//! flows are in `oauth_flows.rs`).
+//! Credential providers, admin side. JWT: the signing key is made here for
+//! the provider alone, sealed at rest, and its public half published only in
+//! the provider's own JWKS (`{public_url}/api/v2/credential-providers/{id}/jwks`,
+//! never in the access-token JWKS at `{issuer}/jwks`; see
+//! `writ_core::jwt_provider`). OAuth: Writ's client at a third party, its
+//! client secret sealed at rest (the flows are in `oauth_flows.rs`).
 
 use crate::entities::{credential_provider, oauth_session, oauth_token, provider_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
-use writ_core::jwt_provider::{self, JwtProviderConfig};
+use writ_core::jwt_provider::{self, JwtProviderConfig, ReservedIssuers};
 use writ_core::names::Description;
 use writ_core::oauth_provider::{ClientAuth, OAuthProviderConfig, OAuthProviderInput};
 use writ_types::*;
@@ -16,7 +18,25 @@ impl Writ {
     /// Minted JWTs name this issuer unless the workload asks for a
     /// whitelisted one.
     pub(crate) fn provider_default_issuer(&self, identifier: &str) -> String {
-        format!("{}/credential-providers/{identifier}", self.public_url)
+        jwt_provider::default_issuer(&self.public_url, identifier)
+    }
+
+    /// What JWT providers may not name as issuer: Writ's access-token
+    /// issuer, and other providers' default issuers.
+    pub(crate) fn reserved_issuers(&self) -> ReservedIssuers<'_> {
+        ReservedIssuers {
+            writ_issuer: &self.urls.issuer,
+            public_url: &self.public_url,
+        }
+    }
+
+    /// The provider's own JWKS: the only place its public key is published.
+    pub fn provider_jwks_uri(&self, provider_id: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url,
+            jwt_provider::jwks_path(provider_id)
+        )
     }
 
     /// Where the third party sends the user back (register it there).
@@ -69,6 +89,11 @@ impl Writ {
                 .as_ref()
                 .is_some_and(|c| c.allow_insecure_local_endpoints),
             scopes: oauth.map(|c| c.scopes).unwrap_or_default(),
+            jwks_uri: if m.kind == "jwt" {
+                self.provider_jwks_uri(&m.id)
+            } else {
+                String::new()
+            },
             callback_url: if m.kind == "oauth" {
                 self.oauth_callback_url()
             } else {
@@ -114,7 +139,11 @@ impl Writ {
                     input.generate_short_token.unwrap_or(false),
                     input.expiration_seconds,
                     input.issuer_whitelist.as_deref().unwrap_or_default(),
+                    &self.reserved_issuers(),
                 )?;
+                // A fresh key for this provider alone: never Writ's signing
+                // key, never imported (`check_not_writ_key` holds it to that
+                // at every mint).
                 let (pem, mut public_jwk) = jwt_provider::generate_key(&cfg.algorithm)
                     .map_err(|_| ServiceError::Internal)?;
                 let kid = format!("jwtp-{}", writ_core::random::alnum(16));
@@ -216,6 +245,8 @@ impl Writ {
             "jwt" => {
                 let old: JwtProviderConfig =
                     serde_json::from_str(&m.config).map_err(|_| ServiceError::Internal)?;
+                // A kept whitelist is checked again too: one saved before
+                // Writ's issuer was refused must be corrected on any edit.
                 let mut cfg = JwtProviderConfig::parse(
                     Some(&old.algorithm),
                     input.generate_short_token.unwrap_or(old.short_token),
@@ -224,6 +255,7 @@ impl Writ {
                         .issuer_whitelist
                         .as_deref()
                         .unwrap_or(&old.issuer_whitelist),
+                    &self.reserved_issuers(),
                 )?;
                 cfg.public_jwk = old.public_jwk;
                 am.config = Set(serde_json::to_string(&cfg).map_err(|_| ServiceError::Internal)?);
@@ -350,25 +382,26 @@ impl Writ {
         self.grant_views(grants).await
     }
 
-    /// Public keys of enabled JWT providers, for Writ's JWKS.
-    pub async fn provider_jwks(&self) -> Result<Vec<serde_json::Value>> {
-        let mut keys = Vec::new();
-        for p in credential_provider::Entity::find()
-            .filter(credential_provider::Column::Enabled.eq(true))
-            .all(&self.db)
-            .await?
-        {
-            if p.kind != "jwt" {
-                continue;
-            }
-            let Some(cfg) = serde_json::from_str::<JwtProviderConfig>(&p.config).ok() else {
-                continue;
-            };
-            if !cfg.public_jwk.is_null() {
-                keys.push(cfg.public_jwk);
-            }
+    /// One enabled JWT provider's JWKS document (`{"keys": [..]}`), served
+    /// at its own `jwks_uri`. An unknown id, an OAuth provider and a
+    /// disabled one are all "not found": a disabled provider vouches for
+    /// nothing, and the answer tells an unauthenticated caller no more.
+    pub async fn credential_provider_jwks(&self, id: &str) -> Result<serde_json::Value> {
+        let not_found = ServiceError::NotFound("enabled JWT credential provider");
+        if id.len() > 64 {
+            return Err(not_found);
         }
-        Ok(keys)
+        let p = credential_provider::Entity::find_by_id(id.to_owned())
+            .one(&self.db)
+            .await?
+            .filter(|p| p.kind == "jwt" && p.enabled)
+            .ok_or(not_found)?;
+        let cfg: JwtProviderConfig =
+            serde_json::from_str(&p.config).map_err(|_| ServiceError::Internal)?;
+        let keys: Vec<serde_json::Value> = std::iter::once(cfg.public_jwk)
+            .filter(|k| !k.is_null())
+            .collect();
+        Ok(serde_json::json!({ "keys": keys }))
     }
 }
 

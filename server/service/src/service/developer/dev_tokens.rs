@@ -129,6 +129,12 @@ impl Writ {
             ),
         };
         let key = self.open_text(&p.sealed_key, &format!("credential_provider:{}", p.id))?;
+        // Never sign a workload's JWT with the key that vouches for Writ's
+        // access tokens (see `writ_core::jwt_provider`).
+        jwt_provider::check_not_writ_key(&cfg, &key, self.key.jwk()).map_err(|why| {
+            tracing::error!(provider = %p.id, why, "credential provider refused to mint");
+            DevApiError::Internal
+        })?;
         let id = new_id();
         let now = self.now();
         let minted = jwt_provider::mint(
@@ -137,6 +143,7 @@ impl Writ {
             &MintRequest {
                 issuer: str_field(body, "issuer"),
                 default_issuer: &self.provider_default_issuer(&p.identifier),
+                reserved: &self.reserved_issuers(),
                 subject: str_field(body, "subject").unwrap_or_default(),
                 audiences: &audiences,
                 custom_claims: body.get("customClaims").filter(|c| !c.is_null()),

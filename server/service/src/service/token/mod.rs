@@ -104,12 +104,12 @@ impl Writ {
                     .await?
             }
             AuthenticationKind::JwtBearer => {
-                audit.method = "private_key_jwt".into();
+                audit.method = writ_core::grant::AUTH_PRIVATE_KEY_JWT.into();
                 self.authenticate_assertion(req.jwt_bearer_assertion()?, req, audit)
                     .await?
             }
             AuthenticationKind::Unsupported(assertion_type) => {
-                audit.method = "private_key_jwt".into();
+                audit.method = writ_core::grant::AUTH_PRIVATE_KEY_JWT.into();
                 return Err(OAuthError::new(
                     writ_core::OAuthErrorCode::InvalidClient,
                     "assertion_type_unsupported",
@@ -268,7 +268,7 @@ impl Writ {
         audit: &mut TokenAudit,
     ) -> Result<Authenticated, OAuthError> {
         use writ_core::grant::jwt_bearer::{self, Policy};
-        audit.method = "client_secret_jwt".into();
+        audit.method = writ_core::grant::AUTH_CLIENT_SECRET_JWT.into();
         if client.jwt_secrets.is_empty() {
             return Err(OAuthError::new(
                 writ_core::OAuthErrorCode::InvalidClient,
