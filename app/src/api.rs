@@ -163,6 +163,57 @@ pub async fn get_client(id: String) -> Result<ClientView, ServerFnError> {
     ssr::admin().await?.get_client(&id).await.map_err(ssr::err)
 }
 
+#[cfg(feature = "ssr")]
+fn client_kind(kind: &str) -> Result<ClientKind, ServerFnError> {
+    ClientKind::parse(kind).ok_or_else(|| ServerFnError::new("unknown client kind"))
+}
+
+/// Edits an agent's or application's name, owner (agents) and description.
+#[server(prefix = "/console/api", endpoint = "update_client")]
+pub async fn update_client(
+    id: String,
+    kind: String,
+    name: String,
+    owner: Option<String>,
+    description: String,
+) -> Result<ClientView, ServerFnError> {
+    let update = ClientUpdate {
+        name: Some(name),
+        owner,
+        description: Some(description),
+    };
+    ssr::admin()
+        .await?
+        .update_client(&id, client_kind(&kind)?, update)
+        .await
+        .map_err(ssr::err)
+}
+
+/// Disables (every token request refused at once) or enables a client.
+#[server(prefix = "/console/api", endpoint = "set_client_enabled")]
+pub async fn set_client_enabled(
+    id: String,
+    kind: String,
+    enabled: bool,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_client_enabled(&id, client_kind(&kind)?, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
+/// Deletes a disabled client with its credentials and grants.
+#[server(prefix = "/console/api", endpoint = "delete_client")]
+pub async fn delete_client(id: String, kind: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .delete_client(&id, client_kind(&kind)?)
+        .await
+        .map_err(ssr::err)
+}
+
 #[server(prefix = "/console/api", endpoint = "list_secrets")]
 pub async fn list_secrets(client: String) -> Result<Vec<SecretView>, ServerFnError> {
     ssr::admin()

@@ -1,7 +1,7 @@
 //! Agent ID Guard: the agent list and the Register Agent Identity panel.
 
-use crate::api::{self, RegisterAgent};
-use crate::components::{Layout, error_note, fmt_time};
+use crate::api::{self, DeleteClient, RegisterAgent, SetClientEnabled};
+use crate::components::{Layout, error_note, fmt_time, lifecycle_cells};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_navigate;
@@ -22,8 +22,9 @@ pub fn AgentsPage() -> impl IntoView {
 #[component]
 fn AgentsBody() -> impl IntoView {
     let register = ServerAction::<RegisterAgent>::new();
+    let actions = ClientActions::new();
     let agents = Resource::new(
-        move || register.version().get(),
+        move || (register.version().get(), actions.version()),
         |_| api::list_clients("agent".into()),
     );
     let open = RwSignal::new(false);
@@ -35,38 +36,88 @@ fn AgentsBody() -> impl IntoView {
         <Show when=move || open.get()>
             <RegisterAgentPanel action=register on_close=move || open.set(false)/>
         </Show>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        {actions.error()}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match agents.await {
-                    Ok(list) => view! { <ClientTable clients=list base="/agents" empty="No agents yet. Register one to give it an identity."/> }.into_any(),
+                    Ok(list) => view! { <ClientTable clients=list base="/agents" kind="agent" actions=actions empty="No agents yet. Register one to give it an identity."/> }.into_any(),
                     Err(e) => error_note(&e),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
+/// The lifecycle actions a client list dispatches (its resource reloads on
+/// their versions).
+#[derive(Clone, Copy)]
+pub struct ClientActions {
+    pub toggle: ServerAction<SetClientEnabled>,
+    pub delete: ServerAction<DeleteClient>,
+}
+
+impl ClientActions {
+    pub fn new() -> Self {
+        Self {
+            toggle: ServerAction::new(),
+            delete: ServerAction::new(),
+        }
+    }
+    /// Changes whenever an action completes: the list's resource key.
+    pub fn version(&self) -> (usize, usize) {
+        (self.toggle.version().get(), self.delete.version().get())
+    }
+    /// The last failure of either action, shown above the list.
+    pub fn error(&self) -> impl IntoView + use<> {
+        let (t, d) = (self.toggle, self.delete);
+        move || {
+            t.value()
+                .get()
+                .and_then(|r| r.err())
+                .or_else(|| d.value().get().and_then(|r| r.err()))
+                .map(|e| error_note(&e))
+        }
+    }
+}
+
+/// Agents or M2M applications with an Actions column: Details, Edit, a
+/// status switch, and Delete (greyed, with the reason, while enabled).
 #[component]
 pub fn ClientTable(
     clients: Vec<ClientView>,
     base: &'static str,
+    /// `agent` or `m2m`, as the server functions name kinds.
+    kind: &'static str,
+    actions: ClientActions,
     empty: &'static str,
 ) -> impl IntoView {
     if clients.is_empty() {
         return view! { <p class="muted">{empty}</p> }.into_any();
     }
+    let noun = if kind == "agent" {
+        "agent"
+    } else {
+        "application"
+    };
     view! {
-        <table class="list">
-            <thead><tr><th>"Name"</th><th>"Agent ID / Client ID"</th><th>"Owner"</th><th>"Created"</th></tr></thead>
+        <table class="list clients">
+            <thead><tr><th>"Name"</th><th>"Agent ID / Client ID"</th><th>"Owner"</th><th>"Created"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
             <tbody>
                 {clients.into_iter().map(|c| {
                     let href = format!("{base}/{}", c.id);
+                    let edit = format!("{base}/{}?edit=1", c.id);
+                    let (id1, id2) = (c.id.clone(), c.id.clone());
+                    let enabled = c.enabled;
                     view! {
-                        <tr>
-                            <td><a href=href>{c.name.clone()}</a></td>
+                        <tr data-client=c.client_id.clone()>
+                            <td><a href=href.clone()>{c.name.clone()}</a></td>
                             <td><code>{c.agent_id.clone().unwrap_or_default()}</code><br/><code>{c.client_id.clone()}</code></td>
                             <td>{c.owner.clone().unwrap_or_else(|| "—".into())}</td>
                             <td>{fmt_time(c.created_at)}</td>
+                            {lifecycle_cells(noun, enabled,
+                                move || { actions.toggle.dispatch(SetClientEnabled { id: id1.clone(), kind: kind.into(), enabled: !enabled }); },
+                                move || { actions.delete.dispatch(DeleteClient { id: id2.clone(), kind: kind.into() }); })}
+                            <td class="links"><a href=href>"Details"</a>" " <a href=edit>"Edit"</a></td>
                         </tr>
                     }
                 }).collect_view()}

@@ -1,15 +1,16 @@
 //! An agent's or M2M application's page: the flowchart, General (with
 //! Authentication Management), SDK configuration and recent token requests.
 
+use super::agents::validate_client_form;
 use crate::api::{
-    self, AddPublicKey, AddSecret, DeletePublicKey, DeleteSecret, SetPublicKeyEnabled,
-    SetSecretEnabled,
+    self, AddPublicKey, AddSecret, DeleteClient, DeletePublicKey, DeleteSecret, SetClientEnabled,
+    SetPublicKeyEnabled, SetSecretEnabled, UpdateClient,
 };
 use crate::components::lifecycle_cells;
-use crate::components::{CopyField, Layout, error_note, fmt_time};
+use crate::components::{CopyField, Layout, StatusBadge, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use writ_types::{ClientKind, ClientView, ProviderKind, PublicKeyView, SecretView};
 
 #[component]
@@ -30,25 +31,151 @@ enum Tab {
     Audit,
 }
 
+/// Edit, status and delete for the client this page shows.
+#[derive(Clone, Copy)]
+struct Lifecycle {
+    update: ServerAction<UpdateClient>,
+    toggle: ServerAction<SetClientEnabled>,
+    delete: ServerAction<DeleteClient>,
+    editing: RwSignal<bool>,
+}
+
 #[component]
 fn ClientDetail() -> impl IntoView {
     let params = use_params_map();
+    let query = use_query_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let client = Resource::new(id, api::get_client);
+    let life = Lifecycle {
+        update: ServerAction::new(),
+        toggle: ServerAction::new(),
+        delete: ServerAction::new(),
+        // The lists' Edit link opens the page with the edit panel open.
+        editing: RwSignal::new(query.read_untracked().get("edit").is_some()),
+    };
+    let client = Resource::new(
+        move || {
+            (
+                id(),
+                life.update.version().get(),
+                life.toggle.version().get(),
+            )
+        },
+        |(id, ..)| api::get_client(id),
+    );
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = life.delete.value().get() {
+            let back = if location_path().starts_with("/m2m") {
+                "/m2m"
+            } else {
+                "/agents"
+            };
+            navigate(back, Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = life.update.value().get() {
+            life.editing.set(false);
+        }
+    });
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match client.await {
-                    Ok(c) => view! { <ClientView client=c/> }.into_any(),
+                    Ok(c) => view! { <ClientView client=c life=life/> }.into_any(),
                     Err(e) => error_note(&e),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+fn location_path() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        window().location().pathname().unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    String::new()
+}
+
+/// Status, the status switch, Delete (greyed while enabled) and Edit.
+#[component]
+fn LifecycleBar(client: ClientView, life: Lifecycle) -> impl IntoView {
+    let kind = if client.kind == ClientKind::Agent {
+        "agent"
+    } else {
+        "m2m"
+    };
+    let noun = if client.kind == ClientKind::Agent {
+        "agent"
+    } else {
+        "application"
+    };
+    let enabled = client.enabled;
+    let (id1, id2) = (client.id.clone(), client.id.clone());
+    view! {
+        <section class="card lifecycle" aria-label="Status">
+            <table class="list"><tbody><tr>
+                {lifecycle_cells(noun, enabled,
+                    move || { life.toggle.dispatch(SetClientEnabled { id: id1.clone(), kind: kind.into(), enabled: !enabled }); },
+                    move || { life.delete.dispatch(DeleteClient { id: id2.clone(), kind: kind.into() }); })}
+                <td><button class="small" on:click=move |_| life.editing.set(true)>"Edit"</button></td>
+            </tr></tbody></table>
+            {(!enabled).then(|| view! { <p class="hint">{format!("This {noun} is disabled: every token request it makes is refused.")}</p> })}
+            {move || life.toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            {move || life.delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        </section>
+        <Show when=move || life.editing.get()>
+            <EditClientPanel client=client.clone() life=life/>
+        </Show>
     }
 }
 
 #[component]
-fn ClientView(client: ClientView) -> impl IntoView {
+fn EditClientPanel(client: ClientView, life: Lifecycle) -> impl IntoView {
+    let is_agent = client.kind == ClientKind::Agent;
+    let kind = if is_agent { "agent" } else { "m2m" };
+    let name = RwSignal::new(client.name.clone());
+    let owner = RwSignal::new(client.owner.clone().unwrap_or_default());
+    let description = RwSignal::new(client.description.clone());
+    let problem = RwSignal::new(None::<String>);
+    let id = client.id.clone();
+    view! {
+        <section class="panel" aria-label="Edit">
+            <h2>"Edit"</h2>
+            <label>{if is_agent { "Agent Name" } else { "Application Name" }} <input type="text" name="edit_name" bind:value=name maxlength="64"/></label>
+            {is_agent.then(|| view! { <label>"Owner" <input type="text" name="edit_owner" bind:value=owner maxlength="64"/></label> })}
+            <label>"Description"
+                <textarea name="edit_description" prop:value=move || description.get() on:input=move |ev| description.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}
+            {move || life.update.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            <div class="actions">
+                <button class="primary" on:click=move |_| {
+                    let o = owner.get();
+                    match validate_client_form(&name.get(), is_agent.then_some(o.as_str()), &description.get()) {
+                        Some(p) => problem.set(Some(p)),
+                        None => {
+                            problem.set(None);
+                            life.update.dispatch(UpdateClient {
+                                id: id.clone(),
+                                kind: kind.into(),
+                                name: name.get(),
+                                owner: is_agent.then_some(o),
+                                description: description.get(),
+                            });
+                        }
+                    }
+                }>"Save"</button>
+                <button on:click=move |_| life.editing.set(false)>"Cancel"</button>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn ClientView(client: ClientView, life: Lifecycle) -> impl IntoView {
     let tab = RwSignal::new(Tab::Overview);
     let is_agent = client.kind == ClientKind::Agent;
     let c = StoredValue::new(client.clone());
@@ -64,7 +191,9 @@ fn ClientView(client: ClientView) -> impl IntoView {
         <div class="page-head">
             <h1>{client.name.clone()}</h1>
             <span class="badge">{if is_agent { "Agent" } else { "M2M application" }}</span>
+            <StatusBadge enabled=client.enabled/>
         </div>
+        <LifecycleBar client=client.clone() life=life/>
         <div class="flowchart" aria-label="Token flow">
             <button class="node agent" on:click=move |_| tab.set(Tab::General) title="Open General settings">
                 <strong>{if is_agent { "Agent" } else { "Application" }}</strong>

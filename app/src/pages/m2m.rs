@@ -1,6 +1,6 @@
 //! Application Management › M2M Application.
 
-use super::agents::{ClientTable, DESCRIPTION_MAX, validate_client_form};
+use super::agents::{ClientActions, ClientTable, DESCRIPTION_MAX, validate_client_form};
 use crate::api::{self, AddM2mApplication};
 use crate::components::{Layout, error_note};
 use leptos::prelude::*;
@@ -20,8 +20,9 @@ pub fn M2mPage() -> impl IntoView {
 #[component]
 fn M2mBody() -> impl IntoView {
     let add = ServerAction::<AddM2mApplication>::new();
+    let actions = ClientActions::new();
     let apps = Resource::new(
-        move || add.version().get(),
+        move || (add.version().get(), actions.version()),
         |_| api::list_clients("m2m".into()),
     );
     let open = RwSignal::new(false);
@@ -63,13 +64,14 @@ fn M2mBody() -> impl IntoView {
                 </div>
             </section>
         </Show>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        {actions.error()}
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match apps.await {
-                    Ok(list) => view! { <ClientTable clients=list base="/m2m" empty="No M2M applications yet."/> }.into_any(),
+                    Ok(list) => view! { <ClientTable clients=list base="/m2m" kind="m2m" actions=actions empty="No M2M applications yet."/> }.into_any(),
                     Err(e) => error_note(&e),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
