@@ -14,6 +14,7 @@ mod m20261126_000007_credential_providers;
 mod m20261126_000008_oauth_providers;
 mod m20261205_000009_cheap_refusals;
 mod m20261205_000010_audit_retention;
+mod m20261205_000012_admin_tokens;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000008_oauth_providers::Migration),
             Box::new(m20261205_000009_cheap_refusals::Migration),
             Box::new(m20261205_000010_audit_retention::Migration),
+            Box::new(m20261205_000012_admin_tokens::Migration),
         ]
     }
 }
