@@ -15,6 +15,7 @@ mod m20261126_000008_oauth_providers;
 mod m20261205_000009_cheap_refusals;
 mod m20261205_000010_audit_retention;
 mod m20261205_000011_secret_screens;
+mod m20261205_000012_admin_tokens;
 mod m20261205_000013_resource_server_status;
 
 pub struct Migrator;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000009_cheap_refusals::Migration),
             Box::new(m20261205_000010_audit_retention::Migration),
             Box::new(m20261205_000011_secret_screens::Migration),
+            Box::new(m20261205_000012_admin_tokens::Migration),
             Box::new(m20261205_000013_resource_server_status::Migration),
         ]
     }

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     client_secret_jwt_only_for_secrets_that_allow_it,
-    credentials_vault_and_developer_api
+    credentials_vault_and_developer_api,
+    business_types_and_their_developer_api_labels
 );
 
 fn hs256(secret: &str, client_id: &str, aud: &str) -> String {
@@ -433,5 +434,107 @@ async fn client_secret_body_is_optional() {
         .await
         .unwrap();
     assert_eq!(r.status(), 400);
+    s.stop().await;
+}
+
+/// `business_type`: `llm` and `external_service` (the pinned names), `saas`
+/// kept as an alias stored and answered as `external_service`, anything else
+/// 400; the developer API's `credentialScenarioLabel` stays `llm` / `saas`,
+/// for rows written before the rename too.
+async fn business_types_and_their_developer_api_labels(b: Backend) {
+    let s = spawn(b).await;
+    let instance: Value = s.admin_get("/issuer").await.json().await.unwrap();
+    let instance = instance["instance_id"].as_str().unwrap().to_owned();
+    let (client_id, _, bearer) = s.agent_with_pam_bearer("labels").await;
+    let mut ids = Vec::new();
+    for (given, stored, label) in [
+        ("llm", "llm", "llm"),
+        ("external_service", "external_service", "saas"),
+        ("saas", "external_service", "saas"),
+        (" external_service ", "external_service", "saas"),
+    ] {
+        let ident = format!("k-{}", ids.len());
+        let r = s
+            .admin_post(
+                "/credentials",
+                json!({"name": given, "business_type": given, "identifier": ident, "api_key": "k"}),
+            )
+            .await;
+        assert_eq!(r.status(), 201, "{given}");
+        let cred: Value = r.json().await.unwrap();
+        assert_eq!(cred["business_type"], stored, "{given}");
+        let cid = cred["id"].as_str().unwrap().to_owned();
+        let r = s
+            .admin_post(
+                &format!("/credentials/{cid}/grants"),
+                json!({"client_id": client_id}),
+            )
+            .await;
+        assert_eq!(r.status(), 201);
+        let (st, body) = obtain(&s, &instance, Some(&bearer), &ident).await;
+        assert_eq!(st, 200, "{body}");
+        assert_eq!(body["credentialScenarioLabel"], label, "{given}");
+        ids.push((cid, ident));
+    }
+    for bogus in ["bogus", "SAAS", "External Service", ""] {
+        let r = s
+            .admin_post(
+                "/credentials",
+                json!({"name": "x", "business_type": bogus, "identifier": "bogus", "api_key": "k"}),
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{bogus:?}");
+        let e: Value = r.json().await.unwrap();
+        assert!(
+            e["error_description"]
+                .as_str()
+                .unwrap()
+                .contains("business_type must be llm"),
+            "{e}"
+        );
+    }
+    // Edit: `saas` is accepted there too; `bogus` is refused, nothing changed.
+    let (llm_id, llm_ident) = &ids[0];
+    let r = s
+        .admin_patch(
+            &format!("/credentials/{llm_id}"),
+            json!({"business_type": "saas"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["business_type"],
+        "external_service"
+    );
+    let r = s
+        .admin_patch(
+            &format!("/credentials/{llm_id}"),
+            json!({"business_type": "bogus"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let (_, body) = obtain(&s, &instance, Some(&bearer), llm_ident).await;
+    assert_eq!(body["credentialScenarioLabel"], "saas");
+
+    // A row written before the rename holds `saas`: the admin API answers
+    // `external_service`, the developer API `saas`.
+    use sea_orm::{ConnectionTrait, Database};
+    let db = Database::connect(&s.database_url).await.unwrap();
+    let (legacy_id, legacy_ident) = &ids[1];
+    db.execute_unprepared(&format!(
+        "UPDATE credentials SET business_type = 'saas' WHERE id = '{legacy_id}'"
+    ))
+    .await
+    .unwrap();
+    drop(db);
+    let view: Value = s
+        .admin_get(&format!("/credentials/{legacy_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["business_type"], "external_service");
+    let (_, body) = obtain(&s, &instance, Some(&bearer), legacy_ident).await;
+    assert_eq!(body["credentialScenarioLabel"], "saas");
     s.stop().await;
 }

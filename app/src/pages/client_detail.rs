@@ -11,7 +11,7 @@ use crate::components::{CopyField, Layout, StatusBadge, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use writ_types::{ClientKind, ClientView, ProviderKind, PublicKeyView, SecretView};
+use writ_types::{BusinessType, ClientKind, ClientView, ProviderKind, PublicKeyView, SecretView};
 
 #[component]
 pub fn AgentDetailPage() -> impl IntoView {
@@ -207,7 +207,8 @@ fn ClientView(client: ClientView, life: Lifecycle) -> impl IntoView {
                 {move || Suspend::new(async move {
                     let creds = vault.await.unwrap_or_default();
                     creds.into_iter().map(|cr| {
-                        let (class, label) = if cr.business_type == "llm" { ("node llm", "LLM") } else { ("node saas", "External Service") };
+                        let llm = BusinessType::parse(&cr.business_type) == Some(BusinessType::Llm);
+                        let (class, label) = if llm { ("node llm", "LLM") } else { ("node saas", BusinessType::ExternalService.label()) };
                         view! {
                             <span class="arrow">"·"</span>
                             <a class=class href=format!("/credentials/{}", cr.id) title="A credential this client may obtain at run time">

@@ -10,13 +10,11 @@ use crate::pages::credential_providers::AssetTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use writ_types::BusinessType;
 
+/// The console's name of a stored business type (`saas` reads as External service).
 fn business_label(t: &str) -> &'static str {
-    if t == "llm" {
-        "Large Language Model"
-    } else {
-        "External Service"
-    }
+    BusinessType::parse(t).map_or("External service", BusinessType::label)
 }
 
 #[component]
@@ -28,8 +26,9 @@ fn business_select(sig: RwSignal<String>) -> impl IntoView {
     view! {
         <label>"Business Type"
             <select name="business_type" on:change=move |ev| sig.set(event_target_value(&ev))>
-                <option value="llm" selected=move || sig.get() == "llm">"Large Language Model"</option>
-                <option value="saas" selected=move || sig.get() == "saas">"External Service"</option>
+                {BusinessType::ALL.into_iter().map(|b| view! {
+                    <option value=b.as_str() selected=move || BusinessType::parse(&sig.get()) == Some(b)>{b.label()}</option>
+                }).collect_view()}
             </select>
         </label>
     }

@@ -1,11 +1,14 @@
 //! Views and inputs shared by the console, the service layer and the admin
 //! REST API. Plain serde types, so they compile to wasm too.
 
+pub mod admin_tokens;
 pub mod errors;
 pub mod vocabulary;
 
+pub use admin_tokens::{AdminTokenView, NewAdminToken, NewAdminTokenCreated};
 pub use vocabulary::{
-    LifecycleState, ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression,
+    BusinessType, LifecycleState, ProviderKind, SimpleModeFields, VerificationMode,
+    simple_mode_expression,
 };
 
 use serde::{Deserialize, Serialize};
@@ -466,7 +469,8 @@ pub struct NewCredential {
     pub name: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// `llm` (Large Language Model) or `saas` (External Service).
+    /// `llm` (Large Language Model) or `external_service` (External
+    /// Service); `saas` is accepted as an alias of `external_service`.
     pub business_type: String,
     /// The API key ID: what the workload asks for (`credentialIdentifier`).
     pub identifier: String,
@@ -495,6 +499,8 @@ pub struct CredentialView {
     pub identifier: String,
     pub name: String,
     pub description: String,
+    /// `llm` or `external_service` (a credential saved as `saas` reads as
+    /// `external_service`).
     pub business_type: String,
     pub credential_type: String,
     /// Always "Default Encrypted Credential".

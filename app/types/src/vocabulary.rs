@@ -192,6 +192,64 @@ pub fn simple_mode_expression(mode: VerificationMode, f: &SimpleModeFields<'_>) 
     }
 }
 
+/// What a vault credential is for (its "Business Type"). The vault issue
+/// pinned the wire names `llm` and `external_service`; `saas`, the name
+/// Writ used for the latter at first, is still accepted as an alias, so
+/// clients that send it keep working. What is stored and answered is always
+/// the canonical name ([`Self::as_str`]); the developer API keeps answering
+/// its own `credentialScenarioLabel` ([`Self::scenario_label`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BusinessType {
+    /// A large language model's API key.
+    Llm,
+    /// Any other service's API key.
+    ExternalService,
+}
+
+impl BusinessType {
+    pub const ALL: [Self; 2] = [Self::Llm, Self::ExternalService];
+
+    /// The canonical wire name: what the admin API stores and answers.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Llm => "llm",
+            Self::ExternalService => "external_service",
+        }
+    }
+
+    /// A wire name, or the legacy alias `saas` (also what rows written
+    /// before the rename hold).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "saas" => Some(Self::ExternalService),
+            _ => Self::ALL.into_iter().find(|b| b.as_str() == s),
+        }
+    }
+
+    /// The developer API's `credentialScenarioLabel`: `llm` or `saas`, as
+    /// the PAM client has always been answered.
+    pub fn scenario_label(self) -> &'static str {
+        match self {
+            Self::Llm => "llm",
+            Self::ExternalService => "saas",
+        }
+    }
+
+    /// How the console names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Llm => "LLM",
+            Self::ExternalService => "External service",
+        }
+    }
+}
+
+impl std::fmt::Display for BusinessType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a resource stands in the lifecycle every admin resource shares:
 /// enabled, or disabled (and only then deletable). Stored and sent as the
 /// `enabled` flag; this is how the console names and shows it.
@@ -320,6 +378,22 @@ mod tests {
             "pkcs7.payload.jsonData.instanceId == 'i-bp1'"
         );
         assert_eq!(text(VerificationMode::Expression, &f), "");
+    }
+
+    #[test]
+    fn business_types_round_trip_and_saas_is_an_alias() {
+        for b in BusinessType::ALL {
+            assert_eq!(BusinessType::parse(b.as_str()), Some(b));
+        }
+        assert_eq!(
+            BusinessType::parse("saas"),
+            Some(BusinessType::ExternalService)
+        );
+        assert_eq!(BusinessType::ExternalService.as_str(), "external_service");
+        assert_eq!(BusinessType::ExternalService.scenario_label(), "saas");
+        assert_eq!(BusinessType::Llm.scenario_label(), "llm");
+        assert_eq!(BusinessType::parse("LLM"), None);
+        assert_eq!(BusinessType::parse("bogus"), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! drawn from the operating system here (see [`random`], [`signing`],
 //! [`tls`]), and tests check their shape rather than their bytes.
 
+pub mod admin_token;
 pub mod audit;
 pub mod clock;
 pub mod discovery;

@@ -1,8 +1,8 @@
 //! Admin REST API under `/api/admin/v1`, `Authorization: Bearer <admin token>`.
 //! Each handler is a line or two over the service layer the console uses.
 
-use super::credentials_api;
 use super::errors::{ApiError, bad_request};
+use super::{admin_tokens_api, credentials_api};
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
@@ -43,6 +43,12 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
     security(("admin_token" = []))
 )]
 struct ApiDoc;
+
+/// The whole admin API's document: this file's paths and those of the
+/// route files that keep their own `OpenApi` struct.
+fn openapi() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi().merge_from(admin_tokens_api::AdminTokensDoc::openapi())
+}
 
 struct BearerAuth;
 impl utoipa::Modify for BearerAuth {
@@ -164,9 +170,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         )
         .route("/resource-servers/{id}/grants/{gid}", delete(revoke_grant))
         .merge(super::credentials_api::routes())
+        .merge(admin_tokens_api::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin_token));
     Router::new()
-        .route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
+        .route("/openapi.json", get(|| async { Json(openapi()) }))
         .merge(protected)
         .layer(DefaultBodyLimit::max(64 * 1024))
         .fallback(|| async { ApiError(writ_service::ServiceError::NotFound("endpoint")) })

@@ -1,6 +1,7 @@
 //! The router: which path goes to which thin handler, and the layers.
 
 mod admin_api;
+mod admin_tokens_api;
 mod console;
 mod credentials_api;
 mod developer_api;

@@ -48,6 +48,13 @@ pub mod admin_token {
         /// `writ_core::secret::token_digest` of the token (looked up by equality).
         pub token_digest: Option<String>,
         pub created_at: i64,
+        /// Unix seconds; `None` never expires.
+        pub expires_at: Option<i64>,
+        /// Unix seconds, recorded at most once a minute.
+        pub last_used_at: Option<i64>,
+        /// Unix seconds; a revoked row is kept (hidden, never accepted) so a
+        /// revoked bootstrap value stays revoked across restarts.
+        pub revoked_at: Option<i64>,
     }
     entity_boilerplate!();
 }
@@ -256,7 +263,8 @@ pub mod credential {
         pub identifier: String,
         pub name: String,
         pub description: String,
-        /// `llm` or `saas` (External Service).
+        /// `llm` or `external_service` (`saas` in rows written before the
+        /// rename; read as `external_service`).
         pub business_type: String,
         pub credential_type: String,
         /// The API key, sealed by the vault (context `credential:<id>`).

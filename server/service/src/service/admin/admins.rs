@@ -1,21 +1,19 @@
-//! Console administrators: bootstrap, password sign-in with throttling, and
-//! admin API tokens.
+//! Console administrators: bootstrap and password sign-in with throttling.
+//! (Admin API tokens are in `admin_tokens.rs`.)
 //!
-//! Cheap to refuse: an admin API token is found by its keyed digest (one
-//! HMAC and one indexed query, whatever the token), and a sign-in runs
+//! Cheap to refuse: a sign-in runs
 //! argon2 only in the bounded pool (`slow_hash`), after its throttle keys
 //! (user + source, user, or source for unknown names) have been reserved
 //! in the database, so concurrent guesses cannot slip past the limit and
 //! every replica sees the same counts.
 
-use crate::entities::{admin, admin_token, login_throttle};
+use crate::entities::{admin, login_throttle};
 use crate::error::{Result, ServiceError};
 use crate::service::{Writ, new_id};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicI64, Ordering};
-use subtle::ConstantTimeEq;
 use writ_core::secret;
 use writ_core::throttle::source_key;
 
@@ -37,8 +35,6 @@ const FREE_PER_SOURCE: i32 = 20;
 const MAX_WAIT: i64 = 900;
 /// Rows with no failure for this long carry nothing and are pruned.
 const FORGET_AFTER: i64 = 2 * MAX_WAIT;
-/// The scheme marker stored in `token_hash` for digest-checked tokens.
-const DIGEST_SCHEME: &str = "hmac-sha256-v1";
 
 /// When the sign-in throttle table was last pruned (process-local: pruning
 /// twice is harmless).
@@ -91,65 +87,6 @@ impl Writ {
         .insert(&self.db)
         .await?;
         Ok(generated.then_some(password))
-    }
-
-    /// Stores `WRIT_BOOTSTRAP_ADMIN_TOKEN` (as its keyed digest). A changed
-    /// value replaces the stored one: the environment is the truth.
-    pub async fn bootstrap_admin_token(&self, token: &str) -> Result<()> {
-        if token.len() < 16 || token.len() > 512 {
-            return Err(ServiceError::Invalid(
-                "WRIT_BOOTSTRAP_ADMIN_TOKEN must be 16 to 512 characters".into(),
-            ));
-        }
-        let digest = secret::token_digest(&self.token_digest_key, token);
-        let existing = admin_token::Entity::find()
-            .filter(admin_token::Column::Name.eq("bootstrap"))
-            .one(&self.db)
-            .await?;
-        match existing {
-            Some(t) if t.token_digest.as_deref() == Some(digest.as_str()) => Ok(()),
-            Some(t) => {
-                let legacy = t.token_digest.is_none();
-                let mut am: admin_token::ActiveModel = t.into();
-                am.token_hash = Set(DIGEST_SCHEME.into());
-                am.token_digest = Set(Some(digest));
-                am.update(&self.db).await?;
-                if !legacy {
-                    tracing::info!(
-                        "WRIT_BOOTSTRAP_ADMIN_TOKEN changed: the bootstrap admin token was replaced"
-                    );
-                }
-                Ok(())
-            }
-            None => {
-                admin_token::ActiveModel {
-                    id: Set(new_id()),
-                    name: Set("bootstrap".into()),
-                    token_hash: Set(DIGEST_SCHEME.into()),
-                    token_digest: Set(Some(digest)),
-                    created_at: Set(self.now()),
-                }
-                .insert(&self.db)
-                .await?;
-                Ok(())
-            }
-        }
-    }
-
-    /// Whether `token` is a stored admin API token: one HMAC and one
-    /// indexed lookup, so a bogus bearer token costs next to nothing.
-    pub async fn verify_admin_token(&self, token: &str) -> Result<bool> {
-        if token.is_empty() || token.len() > 512 {
-            return Ok(false);
-        }
-        let digest = secret::token_digest(&self.token_digest_key, token);
-        let found = admin_token::Entity::find()
-            .filter(admin_token::Column::TokenDigest.eq(digest.as_str()))
-            .one(&self.db)
-            .await?;
-        Ok(found
-            .and_then(|t| t.token_digest)
-            .is_some_and(|d| bool::from(d.as_bytes().ct_eq(digest.as_bytes()))))
     }
 
     /// Console sign-in from `source` (the peer address).

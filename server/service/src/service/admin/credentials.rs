@@ -16,7 +16,7 @@ fn view(m: credential::Model) -> CredentialView {
         identifier: m.identifier,
         name: m.name,
         description: m.description,
-        business_type: m.business_type,
+        business_type: stored_business_type(m.business_type),
         credential_type: m.credential_type,
         secure_storage: "Default Encrypted Credential".into(),
         enabled: m.enabled,
@@ -25,13 +25,21 @@ fn view(m: credential::Model) -> CredentialView {
     }
 }
 
+/// The canonical name of a business type: `saas` (the alias clients sent
+/// before the rename) is stored as `external_service`.
 fn business_type(s: &str) -> Result<String> {
-    match s.trim() {
-        "llm" | "saas" => Ok(s.trim().to_owned()),
-        _ => Err(ServiceError::Invalid(
-            "business_type must be llm (Large Language Model) or saas (External Service)".into(),
-        )),
-    }
+    BusinessType::parse(s.trim())
+        .map(|b| b.as_str().to_owned())
+        .ok_or_else(|| {
+            ServiceError::Invalid(
+                "business_type must be llm (Large Language Model) or external_service (External Service; saas is accepted as an alias)".into(),
+            )
+        })
+}
+
+/// Rows written before the rename hold `saas`: answered by the canonical name.
+fn stored_business_type(s: String) -> String {
+    BusinessType::parse(&s).map_or(s, |b| b.as_str().to_owned())
 }
 
 fn name(s: &str) -> Result<String> {

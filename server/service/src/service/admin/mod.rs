@@ -1,7 +1,9 @@
 //! What the console and the admin API change: clients and their
 //! credentials, federation, resource servers and grants, the vault's
-//! credentials and credential providers, administrators.
+//! credentials and credential providers, administrators and their API
+//! tokens.
 
+pub mod admin_tokens;
 pub mod admins;
 pub mod clients;
 pub mod credential_providers;

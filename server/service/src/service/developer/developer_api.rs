@@ -233,7 +233,10 @@ impl Writ {
             "credentialIdentifier": cred.identifier,
             "credentialName": cred.name,
             "credentialType": cred.credential_type,
-            "credentialScenarioLabel": cred.business_type,
+            // The PAM client's labels, unchanged by the admin API's rename
+            // of `saas` to `external_service`.
+            "credentialScenarioLabel": writ_types::BusinessType::parse(&cred.business_type)
+                .map_or(cred.business_type.as_str(), |b| b.scenario_label()),
             "credentialCreationType": "user_custom",
             "credentialSharingScope": "shared",
             "description": cred.description,
