@@ -52,6 +52,37 @@ def test_sdk_disabled_secret_is_invalid_client(writ, run_sdk):
     assert out.get("error_code") == "invalid_client", out
 
 
+def test_sdk_agent_disabled_between_two_calls_is_refused(writ, run_sdk):
+    """Issue 13: an admin cuts an agent off between two get_bearer_token
+    calls; the second is refused, and the token the first one got no longer
+    opens the developer API."""
+    import urllib.error
+    import urllib.request
+
+    agent, secret = writ.new_agent_with_secret("sdk-cut-off")
+    config = writ.sdk_config(agent["id"], "CLIENT_SECRET_POST")
+    first = run_sdk(config, secret["client_secret"])
+    assert "access_token" in first, first
+    issuer = writ.admin("GET", "/issuer")
+
+    def developer_api_status(token):
+        req = urllib.request.Request(
+            f"{writ.url}/v2/{issuer['instance_id']}/credentials/_/actions/obtain?credentialIdentifier=none",
+            headers={"Authorization": f"Bearer {token}", "x-acs-action": "ObtainCredential"},
+        )
+        try:
+            with urllib.request.urlopen(req, context=writ.ctx) as r:
+                return r.status
+        except urllib.error.HTTPError as e:
+            return e.code
+
+    assert developer_api_status(first["access_token"]) != 401
+    writ.admin("POST", f"/agents/{agent['id']}/disable", {})
+    second = run_sdk(config, secret["client_secret"])
+    assert second.get("error_code") == "invalid_client", second
+    assert developer_api_status(first["access_token"]) == 401
+
+
 def test_sdk_ungranted_scope_is_invalid_scope(writ, run_sdk):
     agent, secret = writ.new_agent_with_secret("sdk-ungranted")
     audience = f"https://sdk-ungranted-{agent['id'][:8]}.example"

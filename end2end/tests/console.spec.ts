@@ -404,3 +404,50 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await page.getByRole('button', { name: 'Sign out' }).click();
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test('an agent is edited, disabled and deleted from the list', async ({ page }) => {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill(process.env.WRIT_E2E_ADMIN_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/agents$/);
+  await hydrated(page);
+
+  await page.getByRole('button', { name: 'Register Agent Identity' }).click();
+  const panel = page.getByRole('region', { name: 'Register Agent Identity' });
+  await panel.getByLabel('Agent Name').fill('e2e-doomed-agent');
+  await panel.getByRole('button', { name: 'Register' }).click();
+  await expect(page.getByRole('heading', { name: 'e2e-doomed-agent' })).toBeVisible();
+
+  // The list's Actions column: Edit opens the agent's page with the edit panel.
+  await page.goto('/agents');
+  await hydrated(page);
+  let row = page.locator('table.clients tbody tr', { hasText: 'e2e-doomed-agent' });
+  await expect(row).toContainText('Enabled');
+  await expect(row.getByRole('button', { name: 'Delete' })).toBeDisabled();
+  await expect(row.getByRole('button', { name: 'Delete' })).toHaveAttribute('title', 'Disable the agent before deleting it');
+  await shot(page, 'agent-list-actions');
+  await row.getByRole('link', { name: 'Edit' }).click();
+  await hydrated(page);
+  const edit = page.getByRole('region', { name: 'Edit', exact: true });
+  await edit.getByLabel('Agent Name').fill('e2e-retired-agent');
+  await edit.getByLabel('Owner').fill('security-team');
+  await shot(page, 'agent-edit');
+  await edit.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: 'e2e-retired-agent' })).toBeVisible();
+  await expect(page.getByRole('region', { name: 'Edit', exact: true })).toHaveCount(0);
+
+  // Disable and delete from the list.
+  await page.goto('/agents');
+  await hydrated(page);
+  row = page.locator('table.clients tbody tr', { hasText: 'e2e-retired-agent' });
+  await expect(row).toContainText('security-team');
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await expect(row).toContainText('Disabled');
+  await expect(row.getByRole('button', { name: 'Delete' })).toBeEnabled();
+  await shot(page, 'agent-disabled-in-list');
+  await row.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.locator('table.clients tbody tr', { hasText: 'e2e-retired-agent' })).toHaveCount(0);
+  await shot(page, 'agent-deleted-from-list');
+});
