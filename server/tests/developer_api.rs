@@ -112,6 +112,18 @@ async fn jwt_tokens_grants_and_bearers(b: Backend) {
         .unwrap()
         .to_owned();
     assert!(g["expirationTime"].as_i64().unwrap() > 1_000_000_000_000);
+    // Generate Short Token is on: every JWT comes with one, asked for or not.
+    let mut unasked = gen_body.clone();
+    unasked
+        .as_object_mut()
+        .unwrap()
+        .remove("includeDerivedShortToken");
+    let (st, g2) = action(&s, &instance, "generateJwt", Some(&bearer), unasked).await;
+    assert_eq!(st, 200, "{g2}");
+    let short2 = g2["jwtContent"]["derivedShortToken"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!short2.is_empty() && short2 != short, "{g2}");
 
     // The provider's key is in its own JWKS, and verifies the JWT.
     let jwks: Value = s

@@ -104,11 +104,15 @@ impl Writ {
         let p = self.usable_provider(caller, ident, "jwt").await?;
         let cfg: JwtProviderConfig =
             serde_json::from_str(&p.config).map_err(|_| DevApiError::Internal)?;
-        let want_short = body
+        let asked_short = body
             .get("includeDerivedShortToken")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        if want_short && !cfg.short_token {
+        // With Generate Short Token on, every JWT comes with one (seed 002),
+        // whether the caller asks or not; asking of a provider with the
+        // switch off is a mistake worth naming.
+        let want_short = cfg.short_token;
+        if asked_short && !cfg.short_token {
             return Err(bad(format!(
                 "credential provider '{ident}' does not generate short tokens (its Generate Short Token switch is off)"
             )));
