@@ -536,6 +536,22 @@ async fn pkcs7_post(s: &TestServer, cid: &str, doc: &str) -> reqwest::Response {
         .unwrap()
 }
 
+/// The `clientDeployEnvironment` of the client's PKCS7 SDK configuration.
+async fn deploy_environment(s: &TestServer, client_path: &str) -> String {
+    let r = s
+        .admin_get(&format!(
+            "{client_path}/sdk-config?authn_method=PKCS7&federated_credential_name=instance"
+        ))
+        .await;
+    let st = r.status();
+    let config: Value = r.json().await.unwrap();
+    assert_eq!(st, 200, "{config}");
+    config["authnConfiguration"]["clientDeployEnvironment"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 async fn pkcs7_documents_from_both_clouds(b: Backend) {
     let s = spawn(b).await;
     let instance: Value = s.admin_get("/issuer").await.json().await.unwrap();
@@ -545,13 +561,17 @@ async fn pkcs7_documents_from_both_clouds(b: Backend) {
     let ecs = CloudSigner::new(KeyKind::Rsa);
     let p = created(s.admin_post("/federated-credential-providers", json!({"type": "pkcs7", "name": "ecs",
         "trust_source": "alibaba_cloud_ecs", "verification_certificate": ecs.cert_pem, "account_id": "1234567"})).await).await;
-    let (_, cid) = client_with(
+    let (ecs_app, cid) = client_with(
         &s,
         "agents",
         json!({"type": "pkcs7", "provider_id": p["id"], "name": "instance",
         "verification": {"mode": "cloud_server", "instance_id": "i-bp1abc"}}),
     )
     .await;
+    assert_eq!(
+        deploy_environment(&s, &format!("/agents/{ecs_app}")).await,
+        "ALIBABA_CLOUD_ECS"
+    );
     let doc = |aud: &str, instance_id: &str| {
         json!({"instance-id": instance_id, "owner-account-id": "1234567", "region-id": "cn-hangzhou",
         "audience": json!({"aud": aud, "signingTime": now()}).to_string()}).to_string()
@@ -588,8 +608,13 @@ async fn pkcs7_documents_from_both_clouds(b: Backend) {
     let ec2 = CloudSigner::new(KeyKind::Dsa);
     let p = created(s.admin_post("/federated-credential-providers", json!({"type": "pkcs7", "name": "ec2",
         "trust_source": "aws_ec2", "verification_certificate": ec2.cert_pem, "account_id": "123456789012"})).await).await;
-    let (_, cid) = client_with(&s, "m2m-applications", json!({"type": "pkcs7", "provider_id": p["id"], "name": "instance",
+    let (ec2_app, cid) = client_with(&s, "m2m-applications", json!({"type": "pkcs7", "provider_id": p["id"], "name": "instance",
         "verification": {"mode": "expression", "expression": "pkcs7.payload.jsonData.instanceId == 'i-0abc' && pkcs7.payload.jsonData.region == 'eu-west-1'"}})).await;
+    // Its SDK configuration names the cloud it runs on, with no hand edit.
+    assert_eq!(
+        deploy_environment(&s, &format!("/m2m-applications/{ec2_app}")).await,
+        "AWS_EC2"
+    );
     // Launched an hour ago: AWS documents expire a maximum age after launch.
     let launched = time::OffsetDateTime::from_unix_timestamp(now() - 3600)
         .unwrap()

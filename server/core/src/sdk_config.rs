@@ -116,12 +116,24 @@ impl AuthnConfiguration {
         }
     }
 
-    /// PKCS#7: the only environment the SDK can fetch a document in.
-    pub fn pkcs7_ecs(federated_credential_name: &str) -> Self {
+    /// PKCS#7 on the provider's cloud: `ALIBABA_CLOUD_ECS` or `AWS_EC2`, the
+    /// SDK's names for the instance-metadata service it fetches the signed
+    /// document from. (The Python SDK fetches only on ECS today; the AWS
+    /// name is still the right one for SDKs that do, and no hand edit is
+    /// needed when it does.)
+    pub fn pkcs7(
+        federated_credential_name: &str,
+        cloud: crate::federation::pkcs7::TrustSource,
+    ) -> Self {
+        use crate::federation::pkcs7::TrustSource;
+        let environment = match cloud {
+            TrustSource::AlibabaCloudEcs => "ALIBABA_CLOUD_ECS",
+            TrustSource::AwsEc2 => "AWS_EC2",
+        };
         Self {
             authn_method: "PKCS7".into(),
             application_federated_credential_name: Some(federated_credential_name.to_owned()),
-            client_deploy_environment: Some("ALIBABA_CLOUD_ECS".into()),
+            client_deploy_environment: Some(environment.into()),
             private_key_env_var_name: None,
             ..Self::for_method(SdkAuthnMethod::PrivateKeyJwt, "")
         }

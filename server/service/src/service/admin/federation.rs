@@ -471,7 +471,7 @@ impl Writ {
 
     /// `client-config.json` for a federated credential: OIDC (KUBERNETES
     /// token file), PCA (certificate and chain inline, key from an env var)
-    /// or PKCS7 (ALIBABA_CLOUD_ECS, the SDK's one PKCS#7 environment). Long
+    /// or PKCS7 (ALIBABA_CLOUD_ECS or AWS_EC2, by the provider's cloud). Long
     /// because the three shapes differ field by field, as the SDK reads them.
     pub async fn sdk_config_federated(
         &self,
@@ -552,7 +552,13 @@ impl Writ {
                     env.to_owned(),
                 )
             }
-            ProviderKind::Pkcs7 => (AuthnConfiguration::pkcs7_ecs(&cred.name), String::new()),
+            ProviderKind::Pkcs7 => {
+                let provider = self.provider_model(&cred.provider_id).await?;
+                let cloud = serde_json::from_str::<Pkcs7ProviderConfig>(&provider.config)
+                    .map_err(|_| ServiceError::Internal)?
+                    .trust_source;
+                (AuthnConfiguration::pkcs7(&cred.name, cloud), String::new())
+            }
         };
         Ok(SdkConfigView {
             json: self.render_sdk_config(&c.client_id, scope, authn)?,
