@@ -265,6 +265,8 @@ pub async fn sdk_config(
     scope: String,
     federated_credential: String,
     oidc_token_file_env_var: String,
+    /// PCA: the workload's client certificate (PEM), put into the file.
+    client_x509_certificate: String,
 ) -> Result<SdkConfigView, ServerFnError> {
     ssr::admin()
         .await?
@@ -275,6 +277,7 @@ pub async fn sdk_config(
                 scope: Some(scope),
                 federated_credential_name: Some(federated_credential),
                 oidc_token_file_env_var: Some(oidc_token_file_env_var),
+                client_x509_certificate: Some(client_x509_certificate),
                 ..Default::default()
             },
         )
@@ -761,6 +764,7 @@ pub async fn create_credential(
             business_type,
             identifier,
             api_key,
+            ..Default::default()
         })
         .await
         .map_err(ssr::err)
@@ -784,6 +788,7 @@ pub async fn update_credential(
                 description: Some(description),
                 business_type: Some(business_type),
                 api_key: Some(api_key),
+                ..Default::default()
             },
         )
         .await

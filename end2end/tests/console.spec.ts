@@ -37,6 +37,7 @@ function makePki() {
   const key = createPrivateKey(read('leaf.key'));
   const b64 = (b: Buffer | string) => Buffer.from(b).toString('base64url');
   return {
+    leafKeyPath: path.join(dir, 'leaf.key'),
     root: read('root.pem'),
     intermediate: read('int.pem'),
     leaf: read('leaf.pem'),
@@ -450,4 +451,74 @@ test('an agent is edited, disabled and deleted from the list', async ({ page }) 
   await row.getByRole('button', { name: 'Delete' }).click();
   await expect(page.locator('table.clients tbody tr', { hasText: 'e2e-retired-agent' })).toHaveCount(0);
   await shot(page, 'agent-deleted-from-list');
+});
+
+/** The admin API, as an operator's script would call it (curl, Writ's CA). */
+function adminApi(method: string, apiPath: string, body?: unknown) {
+  const args = ['-sS', '--fail-with-body', '--cacert', process.env.WRIT_E2E_CA!, '-X', method,
+    '-H', `Authorization: Bearer ${process.env.WRIT_E2E_ADMIN_TOKEN}`, '-H', 'Content-Type: application/json',
+    `${process.env.WRIT_E2E_URL}/api/admin/v1${apiPath}`];
+  if (body !== undefined) args.push('--data', JSON.stringify(body));
+  const r = spawnSync('curl', args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${method} ${apiPath}: ${r.stdout}${r.stderr}`);
+  return r.stdout ? JSON.parse(r.stdout) : null;
+}
+
+test('a PCA client-config.json downloaded from the console works with no edit', async ({ page }) => {
+  const pki = makePki();
+  const suffix = randomUUID().slice(0, 8);
+  const provider = adminApi('POST', '/federated-credential-providers', {
+    type: 'pca', name: `download-pca-${suffix}`, root_certificate: pki.root, intermediate_certificates: [pki.intermediate] });
+  const app = adminApi('POST', '/m2m-applications', { name: `pca-download-${suffix}` });
+  adminApi('POST', `/m2m-applications/${app.id}/federated-credentials`, {
+    type: 'pca', provider_id: provider.id, name: 'pca-download',
+    verification: { mode: 'certificate', cn: 'etl-worker' } });
+
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill(process.env.WRIT_E2E_ADMIN_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/agents$/);
+  await page.goto(`/m2m/${app.id}`);
+  await hydrated(page);
+  await page.getByRole('tab', { name: 'SDK Configuration' }).click();
+  await page.locator('select[name="authn_method"]').selectOption('PCA');
+  await page.locator('input[name="federated_credential_name"]').fill('pca-download');
+  await page.getByLabel('Client certificate (PEM)').fill(pki.leaf);
+  await expect(page.locator('pre.config')).toContainText('"clientX509Certificate": "-----BEGIN CERTIFICATE-----');
+  // The scope field offers what the application was granted.
+  await expect(page.locator('datalist#granted-scopes option')).toHaveCount(1);
+  await shot(page, 'sdk-config-pca');
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'Download' }).click(),
+  ]);
+  const saved = path.join(__dirname, '..', 'artifacts', 'client-config-pca.json');
+  await download.saveAs(saved);
+  const config = JSON.parse(fs.readFileSync(saved, 'utf8'));
+  expect(config.authnConfiguration.clientX509Certificate.trim()).toBe(pki.leaf.trim());
+
+  // The unmodified SDK, with only the key exported as the file says.
+  const keyPem = fs.readFileSync(pki.leafKeyPath, 'utf8');
+  const sdk = spawnSync(process.env.WRIT_E2E_PYTHON!, [path.join(__dirname, '..', 'sdk', 'sdk_get_token.py')], {
+    env: { ...process.env, CLOUD_IDAAS_CONFIG_PATH: saved, SSL_CERT_FILE: process.env.WRIT_E2E_CA!,
+      [config.authnConfiguration.privateKeyEnvVarName]: keyPem },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const out = JSON.parse(sdk.stdout.trim().split('\n').pop()!);
+  expect(out.access_token, sdk.stdout + sdk.stderr).toBeTruthy();
+
+  // Public keys: a PEM file uploaded as well as pasted.
+  await page.locator('.flowchart .node.agent').click();
+  await page.getByRole('tab', { name: 'Certificates Credential' }).click();
+  const keyFile = path.join(path.dirname(pki.leafKeyPath), 'uploaded-public.pem');
+  fs.writeFileSync(keyFile, generateKeyPairSync('ec', { namedCurve: 'P-384' }).publicKey
+    .export({ type: 'spki', format: 'pem' }).toString());
+  await page.getByLabel('Or upload a PEM / CRT file').setInputFiles(keyFile);
+  await expect(page.getByLabel('Public key')).toHaveValue(/BEGIN PUBLIC KEY/);
+  await page.getByRole('button', { name: 'Manually Add' }).click();
+  await expect(page.locator('table.public-keys tbody tr').first()).toContainText('EC P-384');
+  await shot(page, 'public-key-uploaded');
 });

@@ -17,6 +17,8 @@ pub struct DataDir {
     /// Present when Writ made its own CA.
     pub ca_path: Option<PathBuf>,
     pub tls_sha1_fingerprint: Option<String>,
+    /// What RAM's Get Fingerprint reads: the top certificate served.
+    pub ram_fingerprint: Option<writ_core::tls::ChainTop>,
     /// Text of `<data dir>/master.key`.
     pub master_key_file: String,
 }
@@ -86,7 +88,9 @@ pub fn prepare(
             (cert, key, Some(ca))
         }
     };
-    let tls_sha1_fingerprint = writ_core::tls::sha1_fingerprint(&read(&tls_cert)?);
+    let served = read(&tls_cert)?;
+    let tls_sha1_fingerprint = writ_core::tls::sha1_fingerprint(&served);
+    let ram_fingerprint = writ_core::tls::chain_top(&served);
     let master_key_file = read(&master_path)?;
     Ok(DataDir {
         master_key_file,
@@ -95,5 +99,6 @@ pub fn prepare(
         tls_key,
         ca_path,
         tls_sha1_fingerprint,
+        ram_fingerprint,
     })
 }

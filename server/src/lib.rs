@@ -101,6 +101,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         instance_id: cfg.instance_id.clone(),
         signing_key: data.signing_key,
         tls_sha1_fingerprint: data.tls_sha1_fingerprint,
+        ram_fingerprint: data.ram_fingerprint,
         clock,
         clock_skew_secs: cfg.clock_skew_secs,
         jwks_refetch_secs: cfg.jwks_refetch_secs,

@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 on_both_backends!(
     client_secret_jwt_only_for_secrets_that_allow_it,
     credentials_vault_and_developer_api,
-    business_types_and_their_developer_api_labels
+    business_types_and_their_developer_api_labels,
+    access_key_pairs_are_sealed_and_obtained_whole,
 );
 
 fn hs256(secret: &str, client_id: &str, aud: &str) -> String {
@@ -536,5 +537,80 @@ async fn business_types_and_their_developer_api_labels(b: Backend) {
     assert_eq!(view["business_type"], "external_service");
     let (_, body) = obtain(&s, &instance, Some(&bearer), legacy_ident).await;
     assert_eq!(body["credentialScenarioLabel"], "saas");
+    s.stop().await;
+}
+
+/// Issue 13: the AK/SK type of seed 002: AccessKey ID and Secret sealed
+/// together, never shown back, obtained whole by a granted workload.
+async fn access_key_pairs_are_sealed_and_obtained_whole(b: Backend) {
+    let s = spawn(b).await;
+    let instance: Value = s.admin_get("/issuer").await.json().await.unwrap();
+    let instance = instance["instance_id"].as_str().unwrap().to_owned();
+    let secret = format!("ak-secret-{}", uuid::Uuid::new_v4().simple());
+    let r = s
+        .admin_post(
+            "/credentials",
+            json!({"name": "Cloud account", "business_type": "external_service", "identifier": "cloud-ak",
+                "credential_type": "ak_sk", "access_key_id": "LTAI5tWritTest", "access_key_secret": secret}),
+        )
+        .await;
+    let st = r.status();
+    let cred: Value = r.json().await.unwrap();
+    assert_eq!(st, 201, "{cred}");
+    assert_eq!(cred["credential_type"], "ak_sk");
+    assert!(!cred.to_string().contains(&secret));
+    assert!(
+        !cred.to_string().contains("LTAI5tWritTest"),
+        "the id is sealed too"
+    );
+    let cid = cred["id"].as_str().unwrap();
+    for bad in [
+        json!({"name": "x", "business_type": "llm", "identifier": "x1", "credential_type": "ak_sk", "access_key_id": "id"}),
+        json!({"name": "x", "business_type": "llm", "identifier": "x2", "credential_type": "ak_sk", "access_key_secret": "s"}),
+        json!({"name": "x", "business_type": "llm", "identifier": "x3", "credential_type": "password", "api_key": "k"}),
+    ] {
+        let r = s.admin_post("/credentials", bad.clone()).await;
+        let st = r.status();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(st, 400, "{bad}: {body}");
+    }
+
+    let (client_id, _, bearer) = s.agent_with_pam_bearer("ak-reader").await;
+    assert_eq!(
+        s.admin_post(
+            &format!("/credentials/{cid}/grants"),
+            json!({"client_id": client_id})
+        )
+        .await
+        .status(),
+        201
+    );
+    let (st, body) = obtain(&s, &instance, Some(&bearer), "cloud-ak").await;
+    assert_eq!(st, 200, "{body}");
+    assert_eq!(body["credentialType"], "ak_sk");
+    let pair = &body["credentialContent"]["akSkContent"];
+    assert_eq!(pair["accessKeyId"], "LTAI5tWritTest");
+    assert_eq!(pair["accessKeySecret"], secret.as_str());
+
+    // A new pair replaces the old one whole; half a pair is refused.
+    let r = s
+        .admin_patch(
+            &format!("/credentials/{cid}"),
+            json!({"access_key_id": "LTAI5tOther"}),
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let r = s
+        .admin_patch(
+            &format!("/credentials/{cid}"),
+            json!({"access_key_id": "LTAI5tRotated", "access_key_secret": "rotated-secret"}),
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let (_, body) = obtain(&s, &instance, Some(&bearer), "cloud-ak").await;
+    assert_eq!(
+        body["credentialContent"]["akSkContent"],
+        json!({"accessKeyId": "LTAI5tRotated", "accessKeySecret": "rotated-secret"})
+    );
     s.stop().await;
 }

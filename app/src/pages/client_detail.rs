@@ -357,6 +357,9 @@ fn PublicKeys(client: String) -> impl IntoView {
             <textarea name="public_key" class="mono" prop:value=move || key_text.get() on:input=move |ev| key_text.set(event_target_value(&ev))
                 placeholder="-----BEGIN PUBLIC KEY-----"></textarea>
         </label>
+        <label>"Or upload a PEM / CRT file"
+            <input type="file" name="public_key_file" accept=".pem,.crt,.cer,.pub,.json" on:change=move |ev| read_file_into(ev, key_text)/>
+        </label>
         <button class="primary" on:click=move |_| { add.dispatch(AddPublicKey { client: cid.get_value(), key: key_text.get() }); }>"Manually Add"</button>
         {move || add.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
@@ -479,6 +482,9 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
     // OIDC: the token file at the Kubernetes default path, or named by
     // ACK RRSA's ALIBABA_CLOUD_OIDC_TOKEN_FILE.
     let token_env = RwSignal::new(String::new());
+    // PCA: the workload's certificate goes into the file, so the download
+    // works with no hand edit.
+    let certificate = RwSignal::new(String::new());
     let id = StoredValue::new(client.id.clone());
     let is_federated = move || matches!(method.get().as_str(), "OIDC" | "PCA" | "PKCS7");
     let config = Resource::new(
@@ -488,19 +494,27 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                 method.get(),
                 scope.get(),
                 federated.get(),
-                token_env.get(),
+                (token_env.get(), certificate.get()),
             )
         },
-        |(c, m, s, f, e)| api::sdk_config(c, m, s, f, e),
+        |(c, m, s, f, (e, x))| api::sdk_config(c, m, s, f, e, x),
     );
+    // The scopes this client may ask for, offered beside free text.
+    let granted = Resource::new(move || id.get_value(), api::client_grants);
     let href = move || {
+        let cert = if method.get() == "PCA" {
+            certificate.get()
+        } else {
+            String::new()
+        };
         format!(
-            "/console/clients/{}/client-config.json?authn_method={}&scope={}&federated_credential_name={}&oidc_token_file_env_var={}",
+            "/console/clients/{}/client-config.json?authn_method={}&scope={}&federated_credential_name={}&oidc_token_file_env_var={}&client_x509_certificate={}",
             id.get_value(),
             method.get(),
             urlencode(&scope.get()),
             urlencode(&federated.get()),
-            urlencode(&token_env.get())
+            urlencode(&token_env.get()),
+            urlencode(&cert)
         )
     };
     view! {
@@ -528,7 +542,27 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                     </select>
                 </label>
             </Show>
-            <label>"Scope" <input type="text" name="scope" bind:value=scope/></label>
+            <Show when=move || method.get() == "PCA">
+                <label>"Client certificate (PEM)"
+                    <textarea name="client_x509_certificate" rows="6" placeholder="-----BEGIN CERTIFICATE-----"
+                        prop:value=move || certificate.get() on:input=move |ev| certificate.set(event_target_value(&ev))></textarea>
+                    <span class="hint">"The workload's certificate, issued under the provider's intermediates; it is written into clientX509Certificate."</span>
+                </label>
+            </Show>
+            <label>"Scope" <input type="text" name="scope" list="granted-scopes" bind:value=scope/></label>
+            <datalist id="granted-scopes">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        granted_scopes(granted.await.unwrap_or_default())
+                            .into_iter()
+                            .map(|s| {
+                                let label = s.clone();
+                                view! { <option value=s>{label}</option> }
+                            })
+                            .collect_view()
+                    })}
+                </Transition>
+            </datalist>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match config.await {
@@ -538,7 +572,7 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
                                 <li>"Download the file and save it as " <code>"~/.cloud_idaas/client-config.json"</code> " (or point " <code>"CLOUD_IDAAS_CONFIG_PATH"</code> " at it)."</li>
                                 {match method.get_untracked().as_str() {
                                     "PRIVATE_KEY_JWT" => view! { <li>"Export the private key (PEM) whose public key is registered under Certificates Credential: " <code>{format!("export {}=\"$(cat private-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
-                                    "PCA" => view! { <li>"Put the workload's certificate into clientX509Certificate (the chain is the provider's intermediates), and export the certificate's private key: " <code>{format!("export {}=\"$(cat client-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
+                                    "PCA" => view! { <li>"With the workload's certificate pasted above, the file is complete (the chain is the provider's intermediates). Export the certificate's private key: " <code>{format!("export {}=\"$(cat client-key.pem)\"", c.secret_env_var)}</code></li> }.into_any(),
                                     "OIDC" => view! { <li>"The SDK reads the service-account token file: oidcTokenFilePath, else the file named by oidcTokenFilePathEnvVarName (ACK RRSA sets ALIBABA_CLOUD_OIDC_TOKEN_FILE in the pod), else the default projected token path."</li> }.into_any(),
                                     "PKCS7" => view! { <li>"The SDK fetches the instance identity document from the ECS metadata service with this instance's ID as audience; nothing to export."</li> }.into_any(),
                                     _ => {
@@ -555,6 +589,50 @@ fn SdkConfig(client: ClientView) -> impl IntoView {
             <a class="button primary" href=href download="client-config.json" rel="external">"Download"</a>
         </section>
     }
+}
+
+/// Reads the chosen file's text into `target`, for the admin to check before
+/// adding (the server validates it as if pasted). A file over 64 KiB is not
+/// a public key and is not read.
+fn read_file_into(ev: leptos::ev::Event, target: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
+        if file.size() > 64.0 * 1024.0 {
+            target.set("(this file is over 64 KiB: not a public key)".into());
+            return;
+        }
+        let text = file.text();
+        leptos::task::spawn_local(async move {
+            if let Ok(v) = wasm_bindgen_futures::JsFuture::from(text).await
+                && let Some(s) = v.as_string()
+            {
+                target.set(s);
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (ev, target);
+}
+
+/// `audience|.all` or `audience|permission` for each grant the client holds.
+fn granted_scopes(grants: Vec<writ_types::GrantView>) -> Vec<String> {
+    grants
+        .into_iter()
+        .flat_map(|g| {
+            let aud = g.audience;
+            g.permissions.into_iter().map(move |p| format!("{aud}|{p}"))
+        })
+        .collect()
 }
 
 fn urlencode(s: &str) -> String {
@@ -588,9 +666,16 @@ fn Audit(client: ClientView) -> impl IntoView {
                         Ok(list) if list.is_empty() => view! { <p class="muted">"No token requests yet."</p> }.into_any(),
                         Ok(list) => view! {
                             <table class="list audit">
-                                <thead><tr><th>"Time"</th><th>"Outcome"</th><th>"Reason"</th><th>"Method"</th><th>"Scope"</th><th>"Source"</th></tr></thead>
-                                <tbody>{list.into_iter().map(|e| view! {
-                                    <tr><td>{fmt_time(e.at)}</td><td>{e.outcome}</td><td>{e.reason}</td><td>{e.method}</td><td><code>{e.scope}</code></td><td>{e.source}</td></tr>
+                                <thead><tr><th>"Time"</th><th>"Outcome"</th><th>"Reason"</th><th>"Method"</th><th>"Scope"</th><th>"Source"</th><th>"Requests"</th></tr></thead>
+                                <tbody>{list.into_iter().map(|e| {
+                                    // A folded row: N refusals from one source, first to last.
+                                    let times = match e.last_at {
+                                        Some(last) if e.count > 1 => format!("{} (until {})", e.count, fmt_time(last)),
+                                        _ => e.count.to_string(),
+                                    };
+                                    view! {
+                                        <tr><td>{fmt_time(e.at)}</td><td>{e.outcome}</td><td>{e.reason}</td><td>{e.method}</td><td><code>{e.scope}</code></td><td>{e.source}</td><td class="count">{times}</td></tr>
+                                    }
                                 }).collect_view()}</tbody>
                             </table>
                         }.into_any(),

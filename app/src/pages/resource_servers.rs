@@ -127,8 +127,10 @@ fn RsView(rs: ResourceServerView) -> impl IntoView {
                             Ok(i) => view! {
                                 <CopyField label="Issuer URL" value=i.issuer/>
                                 <CopyField label="Client ID (audience identifier)" value=audience/>
-                                <CopyField label="Fingerprint (SHA-1 of the TLS certificate)" value=i.tls_sha1_fingerprint.unwrap_or_else(|| "unavailable".into())/>
-                                <CopyField label="Recompute it with" value=i.fingerprint_command/>
+                                <CopyField label="Fingerprint (what RAM's Get Fingerprint shows)" value=i.ram_fingerprint.unwrap_or_else(|| "unavailable: Writ does not serve TLS itself here".into())/>
+                                <CopyField label="Computed from the top certificate Writ serves" value=i.ram_fingerprint_certificate.unwrap_or_default()/>
+                                <CopyField label="Recompute it (Alibaba Cloud's OpenSSL procedure)" value=i.ram_fingerprint_command/>
+                                <CopyField label="SHA-1 of the server certificate itself" value=i.tls_sha1_fingerprint.unwrap_or_else(|| "unavailable".into())/>
                                 <p>"The " <code>"sub"</code> " the cloud sees (for " <code>"oidc:sub"</code> " conditions) is the client ID of the agent or application, e.g. "
                                     <code>"app_…"</code>
                                     {custom.then_some(". With custom subject identity on, attribute mapping can make it <clientId>:<activeSubjectUrn>.")}

@@ -205,6 +205,17 @@ pub struct AuditView {
     pub outcome: String,
     pub reason: String,
     pub source: String,
+    /// Requests this row stands for: repeated refusals from one source are
+    /// folded into one row under a flood.
+    #[serde(default = "one")]
+    pub count: i64,
+    /// The last of them (`at` is the first); `None` for a single request.
+    #[serde(default)]
+    pub last_at: Option<i64>,
+}
+
+fn one() -> i64 {
+    1
 }
 
 /// What the console and the admin API show about the issuer.
@@ -220,6 +231,16 @@ pub struct IssuerInfo {
     pub tls_sha1_fingerprint: Option<String>,
     /// The shell command that recomputes the fingerprint.
     pub fingerprint_command: String,
+    /// What Alibaba Cloud RAM's *Get Fingerprint* computes for the issuer
+    /// URL: SHA-1 of the top (last) certificate Writ serves, colons removed.
+    #[serde(default)]
+    pub ram_fingerprint: Option<String>,
+    /// The subject of that certificate.
+    #[serde(default)]
+    pub ram_fingerprint_certificate: Option<String>,
+    /// The documented OpenSSL procedure, as one command.
+    #[serde(default)]
+    pub ram_fingerprint_command: String,
 }
 
 /// The generated SDK configuration and how to use it.
@@ -474,8 +495,18 @@ pub struct NewCredential {
     pub business_type: String,
     /// The API key ID: what the workload asks for (`credentialIdentifier`).
     pub identifier: String,
-    /// The API key. Sealed at once; never returned.
+    /// `api_key` (default) or `ak_sk` (a long-term AccessKey ID + Secret).
+    #[serde(default)]
+    pub credential_type: Option<String>,
+    /// The API key (type `api_key`). Sealed at once; never returned.
+    #[serde(default)]
     pub api_key: String,
+    /// Type `ak_sk`: the AccessKey ID. Sealed with the secret.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// Type `ak_sk`: the AccessKey Secret. Sealed at once; never returned.
+    #[serde(default)]
+    pub access_key_secret: Option<String>,
 }
 
 /// Edit: omitted or blank fields keep their value; a new `api_key` replaces the stored one.
@@ -490,6 +521,11 @@ pub struct CredentialUpdate {
     pub business_type: Option<String>,
     #[serde(default)]
     pub api_key: Option<String>,
+    /// Type `ak_sk`: a new pair replaces the stored one (give both).
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    #[serde(default)]
+    pub access_key_secret: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,6 +10,7 @@
 pub mod admin_token;
 pub mod audit;
 pub mod clock;
+pub mod credential_value;
 pub mod discovery;
 pub mod error;
 pub mod federation;

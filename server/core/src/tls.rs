@@ -74,9 +74,56 @@ pub fn sha1_fingerprint(pem: &str) -> Option<String> {
     )
 }
 
+/// The certificate RAM's *Get Fingerprint* (and Alibaba Cloud's documented
+/// OpenSSL procedure) reads for an OIDC issuer: the top, that is the last,
+/// certificate of the chain the server sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainTop {
+    /// SHA-1 of its DER, upper-case hex with the colons removed.
+    pub fingerprint: String,
+    /// Its subject, to say which certificate that is.
+    pub subject: String,
+}
+
+/// [`ChainTop`] of the PEM chain a server sends (every certificate in
+/// `pem`, leaf first); `None` when it holds no certificate.
+pub fn chain_top(pem: &str) -> Option<ChainTop> {
+    let last = x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes())
+        .filter_map(Result::ok)
+        .filter(|p| p.label == "CERTIFICATE")
+        .last()?;
+    let subject = x509_parser::parse_x509_certificate(&last.contents)
+        .map(|(_, c)| c.subject().to_string())
+        .unwrap_or_default();
+    Some(ChainTop {
+        fingerprint: crate::hex::encode(&Sha1::digest(&last.contents)).to_uppercase(),
+        subject,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_chain_top_is_the_last_certificate() {
+        let pki = create_local_pki(&["localhost".into()], 1_800_000_000).unwrap();
+        let chain = format!("{}{}", pki.server_cert_pem, pki.ca_cert_pem);
+        let top = chain_top(&chain).unwrap();
+        let ca = sha1_fingerprint(&pki.ca_cert_pem).unwrap().replace(':', "");
+        assert_eq!(top.fingerprint, ca);
+        assert_eq!(top.fingerprint.len(), 40);
+        assert!(!top.subject.is_empty());
+        // A lone leaf is its own top.
+        let leaf = chain_top(&pki.server_cert_pem).unwrap();
+        assert_eq!(
+            leaf.fingerprint,
+            sha1_fingerprint(&pki.server_cert_pem)
+                .unwrap()
+                .replace(':', "")
+        );
+        assert_eq!(chain_top("no certificate here"), None);
+    }
     use x509_parser::prelude::*;
 
     #[test]

@@ -292,6 +292,7 @@ async fn on_postgresql_too() {
         instance_id: None,
         signing_key: SigningKey::generate().unwrap().0,
         tls_sha1_fingerprint: None,
+        ram_fingerprint: None,
         clock: clock.clone(),
         clock_skew_secs: 60,
         master_keys: Keyring::new(
@@ -367,4 +368,30 @@ async fn on_postgresql_too() {
     let _ = admin
         .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .await;
+}
+
+/// The console and the admin API show a folded row as what it is: how many
+/// requests, and until when.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folded_refusals_show_their_count_and_last_time() {
+    let w = open().await;
+    let c = common::agent(&w, "folded").await;
+    w.add_client_secret(&c.id, false).await.unwrap();
+    for i in 0..50 {
+        let r = w
+            .token(secret_post(
+                &c.client_id,
+                &format!("writcs_wrong{i}"),
+                PAM_ALL,
+            ))
+            .await;
+        assert_eq!(refusal(r).0, "invalid_client");
+    }
+    w.flush_audit().await;
+    let seen = w.recent_audit(&c.id, 100).await.unwrap();
+    let total: i64 = seen.iter().map(|e| e.count).sum();
+    assert_eq!(total, 50, "{seen:?}");
+    assert!(seen.len() < 50, "folded: {} rows", seen.len());
+    let folded = seen.iter().find(|e| e.count > 1).expect("a folded row");
+    assert!(folded.last_at.is_some_and(|l| l >= folded.at), "{folded:?}");
 }

@@ -238,6 +238,7 @@ async fn a_second_replica_on_the_same_database_sees_the_same_counts() {
                 instance_id: None,
                 signing_key: SigningKey::generate().unwrap().0,
                 tls_sha1_fingerprint: None,
+                ram_fingerprint: None,
                 clock,
                 clock_skew_secs: 60,
                 master_keys: Keyring::new(MasterKey::from_bytes(&master).unwrap(), Vec::new()),

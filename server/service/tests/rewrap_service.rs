@@ -20,6 +20,7 @@ async fn open_with(url: &str, primary: &[u8], older: &[&[u8]]) -> Arc<Writ> {
         instance_id: None,
         signing_key: SigningKey::generate().unwrap().0,
         tls_sha1_fingerprint: None,
+        ram_fingerprint: None,
         clock: Arc::new(writ_core::clock::ManualClock::at(common::now())),
         clock_skew_secs: 60,
         master_keys: Keyring::new(
@@ -43,6 +44,7 @@ fn api_key(identifier: &str) -> NewCredential {
         business_type: "llm".into(),
         identifier: identifier.into(),
         api_key: format!("sk-{identifier}-value"),
+        ..Default::default()
     }
 }
 

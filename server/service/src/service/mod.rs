@@ -39,6 +39,8 @@ pub struct WritOptions {
     pub instance_id: Option<String>,
     pub signing_key: SigningKey,
     pub tls_sha1_fingerprint: Option<String>,
+    /// The top certificate of the served chain (RAM's Get Fingerprint).
+    pub ram_fingerprint: Option<writ_core::tls::ChainTop>,
     pub clock: Arc<dyn Clock>,
     /// Allowed clock difference for client assertions (seconds).
     pub clock_skew_secs: i64,
@@ -59,6 +61,7 @@ pub struct Writ {
     urls: IssuerUrls,
     key: SigningKey,
     tls_sha1_fingerprint: Option<String>,
+    ram_fingerprint: Option<writ_core::tls::ChainTop>,
     secrets: VerifiedCache,
     /// argon2 runs here, off the async workers (bounded threads and queue).
     slow_hash: slow_hash::SlowHashPool,
@@ -119,6 +122,7 @@ impl Writ {
             instance_id,
             key: opts.signing_key,
             tls_sha1_fingerprint: opts.tls_sha1_fingerprint,
+            ram_fingerprint: opts.ram_fingerprint,
             secrets: VerifiedCache::default(),
             slow_hash: slow_hash::SlowHashPool::default(),
             auth_throttle: token::auth_throttle::AuthThrottle::default(),
@@ -227,6 +231,13 @@ impl Writ {
             tls_sha1_fingerprint: self.tls_sha1_fingerprint.clone(),
             fingerprint_command: format!(
                 "openssl s_client -connect {connect} -servername {host} </dev/null 2>/dev/null | openssl x509 -noout -fingerprint -sha1"
+            ),
+            ram_fingerprint: self.ram_fingerprint.as_ref().map(|t| t.fingerprint.clone()),
+            ram_fingerprint_certificate: self.ram_fingerprint.as_ref().map(|t| t.subject.clone()),
+            // Alibaba Cloud's procedure: the last certificate -showcerts
+            // prints, its SHA-1 fingerprint, the colons removed.
+            ram_fingerprint_command: format!(
+                "openssl s_client -connect {connect} -servername {host} -showcerts </dev/null 2>/dev/null | awk '/BEGIN CERTIFICATE/{{c=\"\"}} {{c=c $0 \"\\n\"}} /END CERTIFICATE/{{last=c}} END{{printf \"%s\", last}}' | openssl x509 -noout -fingerprint -sha1 | cut -d= -f2 | tr -d :"
             ),
         }
     }

@@ -64,6 +64,7 @@ pub async fn open() -> TestWrit {
         instance_id: None,
         signing_key,
         tls_sha1_fingerprint: None,
+        ram_fingerprint: None,
         clock: clock.clone(),
         clock_skew_secs: 60,
         master_keys: Keyring::new(master, Vec::new()),

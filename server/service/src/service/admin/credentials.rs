@@ -5,10 +5,9 @@ use crate::entities::{client, credential, credential_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use writ_core::credential_value::CredentialValue;
 use writ_core::names::Description;
 use writ_types::*;
-
-const MAX_API_KEY: usize = 8 * 1024;
 
 fn view(m: credential::Model) -> CredentialView {
     CredentialView {
@@ -52,15 +51,21 @@ fn name(s: &str) -> Result<String> {
     Ok(s.to_owned())
 }
 
-fn api_key(s: &str) -> Result<&str> {
-    let s = s.trim();
-    if s.is_empty() || s.len() > MAX_API_KEY {
-        return Err(ServiceError::Invalid(format!(
-            "API Key is required (at most {} KiB)",
-            MAX_API_KEY / 1024
-        )));
-    }
-    Ok(s)
+/// The value a new credential holds, by its type.
+fn new_value(input: &NewCredential) -> Result<CredentialValue> {
+    let given = |v: &Option<String>| v.as_deref().unwrap_or_default().to_owned();
+    Ok(match input.credential_type.as_deref().map(str::trim) {
+        None | Some("") | Some("api_key") => CredentialValue::api_key(&input.api_key)?,
+        Some("ak_sk") => CredentialValue::access_key(
+            &given(&input.access_key_id),
+            &given(&input.access_key_secret),
+        )?,
+        Some(_) => {
+            return Err(ServiceError::Invalid(
+                "credential_type must be api_key or ak_sk".into(),
+            ));
+        }
+    })
 }
 
 /// The API key ID: 1–128 of letters, digits, `_ - . :`.
@@ -87,6 +92,7 @@ impl Writ {
     pub async fn create_credential(&self, input: NewCredential) -> Result<CredentialView> {
         let id = new_id();
         let identifier = identifier(&input.identifier)?;
+        let value = new_value(&input)?;
         let m = credential::ActiveModel {
             identifier: Set(identifier.clone()),
             name: Set(name(&input.name)?),
@@ -94,8 +100,8 @@ impl Writ {
                 Description::parse(input.description.as_deref().unwrap_or_default())?.into_inner(),
             ),
             business_type: Set(business_type(&input.business_type)?),
-            credential_type: Set("api_key".into()),
-            sealed_value: Set(self.seal_credential(&id, api_key(&input.api_key)?)),
+            credential_type: Set(value.kind().into()),
+            sealed_value: Set(self.seal_credential(&id, &value.to_plaintext())),
             enabled: Set(true),
             created_at: Set(self.now()),
             updated_at: Set(self.now()),
@@ -155,9 +161,23 @@ impl Writ {
         if let Some(b) = given(&input.business_type) {
             am.business_type = Set(business_type(&b)?);
         }
-        // Blank or omitted keeps the stored key; a value replaces it.
-        if let Some(k) = given(&input.api_key) {
-            am.sealed_value = Set(self.seal_credential(&m.id, api_key(&k)?));
+        // Blank or omitted keeps the stored value; a value replaces it.
+        let replacement = match m.credential_type.as_str() {
+            "ak_sk" => match (given(&input.access_key_id), given(&input.access_key_secret)) {
+                (None, None) => None,
+                (Some(id), Some(secret)) => Some(CredentialValue::access_key(&id, &secret)?),
+                _ => {
+                    return Err(ServiceError::Invalid(
+                        "give both access_key_id and access_key_secret to replace the pair".into(),
+                    ));
+                }
+            },
+            _ => given(&input.api_key)
+                .map(|k| CredentialValue::api_key(&k))
+                .transpose()?,
+        };
+        if let Some(v) = replacement {
+            am.sealed_value = Set(self.seal_credential(&m.id, &v.to_plaintext()));
         }
         am.updated_at = Set(self.now());
         Ok(view(am.update(&self.db).await?))

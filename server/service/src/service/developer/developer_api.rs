@@ -226,7 +226,12 @@ impl Writ {
                 "credential '{identifier}' is disabled"
             )));
         }
-        let api_key = self.open_text(&cred.sealed_value, &format!("credential:{}", cred.id))?;
+        let opened = self.open_text(&cred.sealed_value, &format!("credential:{}", cred.id))?;
+        let value = writ_core::credential_value::CredentialValue::from_plaintext(
+            &cred.credential_type,
+            opened,
+        )
+        .ok_or(DevApiError::Internal)?;
         Ok(json!({
             "instanceId": self.instance_id,
             "credentialId": cred.id,
@@ -243,7 +248,7 @@ impl Writ {
             "status": "enabled",
             "createTime": millis(cred.created_at),
             "updateTime": millis(cred.updated_at),
-            "credentialContent": {"apiKeyContent": {"apiKey": api_key}},
+            "credentialContent": value.content(),
         }))
     }
 }

@@ -764,6 +764,8 @@ impl Writ {
                 outcome: e.outcome,
                 reason: e.reason,
                 source: e.source,
+                count: e.count,
+                last_at: e.last_at,
             })
             .collect())
     }
