@@ -129,7 +129,9 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await rsPanel.getByLabel(/Permissions/).fill('orders:read orders:write');
   await rsPanel.getByRole('button', { name: 'Create' }).click();
   await expect(page).toHaveURL(/\/resource-servers\/[0-9a-f-]{36}$/);
-  await expect(page.locator('.copy-field', { hasText: 'SHA-1 of the TLS' })).toContainText(/([0-9A-F]{2}:){19}[0-9A-F]{2}/);
+  // Seed 004: the fingerprint RAM's Get Fingerprint computes (top certificate, no colons).
+  await expect(page.locator('.copy-field', { hasText: "what RAM's Get Fingerprint shows" })).toContainText(/[0-9A-F]{40}/);
+  await expect(page.locator('.copy-field', { hasText: 'SHA-1 of the server certificate' })).toContainText(/([0-9A-F]{2}:){19}[0-9A-F]{2}/);
   await expect(page.locator('.copy-field', { hasText: 'Client ID (audience identifier)' })).toContainText(audience);
   await page.locator('select[name="client"]').selectOption(clientId);
   await page.getByRole('checkbox', { name: 'orders:read' }).check();
