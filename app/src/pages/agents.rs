@@ -101,7 +101,7 @@ pub fn ClientTable(
     };
     view! {
         <table class="list clients">
-            <thead><tr><th>"Name"</th><th>"Agent ID / Client ID"</th><th>"Owner"</th><th>"Created"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
+            <thead><tr><th>"Name"</th><th>"Agent ID / Client ID"</th><th>"Owner"</th><th>"Created"</th><th>"Status"</th><th colspan="2">"Actions"</th></tr></thead>
             <tbody>
                 {clients.into_iter().map(|c| {
                     let href = format!("{base}/{}", c.id);
