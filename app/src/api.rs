@@ -1016,3 +1016,176 @@ pub async fn rewrap_master_key() -> Result<(usize, usize), ServerFnError> {
         .map_err(ssr::err)?;
     Ok((r.rewrapped, r.already_current))
 }
+
+// --- Grants a client holds, edits and dry runs --------------------------
+
+/// The vault credentials and credential providers a client may use.
+#[server(prefix = "/console/api", endpoint = "client_asset_grants")]
+pub async fn client_asset_grants(
+    client: String,
+) -> Result<Vec<ClientAssetGrantView>, ServerFnError> {
+    ssr::admin()
+        .await?
+        .asset_grants_of_client(&client)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "revoke_credential_grant")]
+pub async fn revoke_credential_grant(
+    credential: String,
+    grant: String,
+) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .revoke_credential_grant(&credential, &grant)
+        .await
+        .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "revoke_provider_grant")]
+pub async fn revoke_provider_grant(provider: String, grant: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .revoke_provider_grant(&provider, &grant)
+        .await
+        .map_err(ssr::err)
+}
+
+/// A federated credential's edit form, as the console sends it: the
+/// verification mode with its fields, the description and the mapping
+/// (blank removes it). The name is fixed and not sent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FederatedEdit {
+    pub description: String,
+    pub mode: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub principal_id: String,
+    pub cn: String,
+    pub instance_id: String,
+    pub expression: String,
+    pub attribute_mapping: String,
+}
+
+impl FederatedEdit {
+    /// The service's update: blank fields are absent, as on create.
+    pub fn update(self) -> FederatedCredentialUpdate {
+        let some = |s: String| (!s.trim().is_empty()).then_some(s);
+        FederatedCredentialUpdate {
+            description: Some(self.description),
+            verification: Some(VerificationInput {
+                mode: self.mode,
+                namespace: some(self.namespace),
+                service_account: some(self.service_account),
+                principal_id: some(self.principal_id),
+                cn: some(self.cn),
+                instance_id: some(self.instance_id),
+                expression: some(self.expression),
+            }),
+            attribute_mapping: Some(self.attribute_mapping),
+            name: None,
+        }
+    }
+}
+
+#[server(prefix = "/console/api", endpoint = "update_federated_credential")]
+pub async fn update_federated_credential(
+    client: String,
+    credential: String,
+    edit: FederatedEdit,
+) -> Result<FederatedCredentialView, ServerFnError> {
+    ssr::admin()
+        .await?
+        .update_federated_credential(&client, &credential, edit.update())
+        .await
+        .map_err(ssr::err)
+}
+
+/// The edit panel's dry run: the pasted proof against the edited settings,
+/// nothing saved.
+#[server(prefix = "/console/api", endpoint = "test_federated_credential_update")]
+pub async fn test_federated_credential_update(
+    client: String,
+    credential: String,
+    edit: FederatedEdit,
+    assertion_type: String,
+    assertion: String,
+    client_x509: String,
+    client_x509_chain: String,
+) -> Result<FederatedTestResult, ServerFnError> {
+    let some = |s: String| (!s.trim().is_empty()).then_some(s);
+    ssr::admin()
+        .await?
+        .test_federated_credential_update(
+            &client,
+            &credential,
+            &edit.update(),
+            FederatedTestRequest {
+                client_assertion_type: assertion_type,
+                client_assertion: assertion,
+                client_x509: some(client_x509),
+                client_x509_chain: some(client_x509_chain),
+                ..Default::default()
+            },
+        )
+        .await
+        .map_err(ssr::err)
+}
+
+// --- Resource server lifecycle -------------------------------------------
+
+/// `permissions` is space- or comma-separated; removing one shrinks the
+/// grants that held it.
+#[server(prefix = "/console/api", endpoint = "update_resource_server")]
+pub async fn update_resource_server(
+    id: String,
+    permissions: String,
+    ttl: String,
+    custom_subject: bool,
+) -> Result<ResourceServerView, ServerFnError> {
+    let w = ssr::admin().await?;
+    let ttl: i64 = ttl.trim().parse().map_err(|_| {
+        ssr::status_error(
+            http::StatusCode::BAD_REQUEST,
+            "access token lifetime: enter a number of seconds",
+        )
+    })?;
+    let rs = w.get_resource_server(&id).await.map_err(ssr::err)?;
+    // The built-in server's permissions and subject are fixed: send only
+    // what may change, so saving its lifetime is not refused.
+    let (permissions, custom) = if rs.builtin {
+        (None, None)
+    } else {
+        (Some(words(&permissions)), Some(custom_subject))
+    };
+    w.update_resource_server(
+        &id,
+        ResourceServerUpdate {
+            permissions,
+            access_token_ttl_seconds: Some(ttl),
+            custom_subject_identity: custom,
+        },
+    )
+    .await
+    .map_err(ssr::err)
+}
+
+#[server(prefix = "/console/api", endpoint = "set_resource_server_enabled")]
+pub async fn set_resource_server_enabled(id: String, enabled: bool) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .set_resource_server_enabled(&id, enabled)
+        .await
+        .map_err(ssr::err)
+        .map(|_| ())
+}
+
+#[server(prefix = "/console/api", endpoint = "delete_resource_server")]
+pub async fn delete_resource_server(id: String) -> Result<(), ServerFnError> {
+    ssr::admin()
+        .await?
+        .delete_resource_server(&id)
+        .await
+        .map_err(ssr::err)
+}

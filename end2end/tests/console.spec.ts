@@ -2,6 +2,7 @@ import { test, expect, Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import * as fs from 'node:fs';
+import * as https from 'node:https';
 import * as path from 'node:path';
 
 // The seed flow, in a real Chromium against a real Writ: sign in, register an
@@ -55,6 +56,48 @@ async function hydrated(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
 
+/** Sign-In › Federated Credential Provider Management: the one "Add
+ *  Federated Credential Provider" button, the type, then Next. */
+async function openProviderForm(page: Page, kind: 'pca' | 'oidc' | 'pkcs7') {
+  await page.getByRole('button', { name: 'Add Federated Credential Provider' }).click();
+  const chooser = page.getByRole('region', { name: 'Add Federated Credential Provider' });
+  await chooser.locator('select[name="provider_type"]').selectOption(kind);
+  await chooser.getByRole('button', { name: 'Next' }).click();
+}
+
+async function signIn(page: Page) {
+  await page.goto('/login');
+  await hydrated(page);
+  await page.getByLabel('User name').fill('admin');
+  await page.getByLabel('Password').fill(process.env.WRIT_E2E_ADMIN_PASSWORD!);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/agents$/);
+  await hydrated(page);
+}
+
+/** The admin API with the bootstrap token run.sh provides, trusting Writ's CA. */
+function adminApi(method: string, apiPath: string, body?: unknown): Promise<{ status: number; json: any }> {
+  const url = new URL(`/api/admin/v1${apiPath}`, process.env.WRIT_E2E_URL);
+  const data = body === undefined ? undefined : JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, {
+      method,
+      ca: fs.readFileSync(process.env.WRIT_E2E_CA!),
+      headers: {
+        Authorization: `Bearer ${process.env.WRIT_E2E_ADMIN_TOKEN}`,
+        ...(data ? { 'Content-Type': 'application/json' } : {}),
+      },
+    }, (res) => {
+      let text = '';
+      res.on('data', (c) => { text += c; });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    if (data) req.write(data);
+    req.end();
+  });
+}
+
 test('seed flow: agent, secret, resource server, grant, SDK config', async ({ page }) => {
   const password = process.env.WRIT_E2E_ADMIN_PASSWORD!;
 
@@ -85,7 +128,7 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   await panel.getByLabel('Description').fill('Answers support tickets');
   await shot(page, 'register-agent');
   await panel.getByRole('button', { name: 'Register' }).click();
-  await expect(page).toHaveURL(/\/agents\/[0-9a-f-]{36}$/);
+  await expect(page).toHaveURL(/\/agents\/[0-9a-f-]{36}\?tab=client_secret$/);
   await expect(page.getByRole('heading', { name: 'e2e-support-agent' })).toBeVisible();
   const clientId = (await page.locator('code.client-id').textContent())!.trim();
   expect(clientId).toMatch(/^app_/);
@@ -205,7 +248,7 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   const issuerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'jwk' });
   await page.goto('/federation-providers');
   await hydrated(page);
-  await page.getByRole('button', { name: 'Add OIDC Provider' }).click();
+  await openProviderForm(page, 'oidc');
   const prov = page.getByRole('region', { name: 'Add OIDC Provider' });
   await prov.getByLabel(/^Name/).fill('cluster-east');
   await prov.getByLabel('Issuer', { exact: true }).fill('https://oidc.cluster-east.example');
@@ -257,7 +300,7 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
   const pki = makePki();
   await page.goto('/federation-providers');
   await hydrated(page);
-  await page.getByRole('button', { name: 'Add PCA Provider' }).click();
+  await openProviderForm(page, 'pca');
   const pcaPanel = page.getByRole('region', { name: 'Add PCA Provider' });
   await pcaPanel.getByLabel(/^Name/).fill('corp-pca');
   await pcaPanel.getByLabel(/Root certificate/).fill(pki.root);
@@ -456,7 +499,7 @@ test('an agent is edited, disabled and deleted from the list', async ({ page }) 
 });
 
 /** The admin API, as an operator's script would call it (curl, Writ's CA). */
-function adminApi(method: string, apiPath: string, body?: unknown) {
+function adminCurl(method: string, apiPath: string, body?: unknown) {
   const args = ['-sS', '--fail-with-body', '--cacert', process.env.WRIT_E2E_CA!, '-X', method,
     '-H', `Authorization: Bearer ${process.env.WRIT_E2E_ADMIN_TOKEN}`, '-H', 'Content-Type: application/json',
     `${process.env.WRIT_E2E_URL}/api/admin/v1${apiPath}`];
@@ -469,10 +512,10 @@ function adminApi(method: string, apiPath: string, body?: unknown) {
 test('a PCA client-config.json downloaded from the console works with no edit', async ({ page }) => {
   const pki = makePki();
   const suffix = randomUUID().slice(0, 8);
-  const provider = adminApi('POST', '/federated-credential-providers', {
+  const provider = adminCurl('POST', '/federated-credential-providers', {
     type: 'pca', name: `download-pca-${suffix}`, root_certificate: pki.root, intermediate_certificates: [pki.intermediate] });
-  const app = adminApi('POST', '/m2m-applications', { name: `pca-download-${suffix}` });
-  adminApi('POST', `/m2m-applications/${app.id}/federated-credentials`, {
+  const app = adminCurl('POST', '/m2m-applications', { name: `pca-download-${suffix}` });
+  adminCurl('POST', `/m2m-applications/${app.id}/federated-credentials`, {
     type: 'pca', provider_id: provider.id, name: 'pca-download',
     verification: { mode: 'certificate', cn: 'etl-worker' } });
 
@@ -523,4 +566,144 @@ test('a PCA client-config.json downloaded from the console works with no edit', 
   await page.getByRole('button', { name: 'Manually Add' }).click();
   await expect(page.locator('table.public-keys tbody tr').first()).toContainText('EC P-384');
   await shot(page, 'public-key-uploaded');
+test('seed 003: a provider is created once under Sign-In and attached on the agent tab', async ({ page }) => {
+  await signIn(page);
+  const pki = makePki();
+
+  // Step 1: Sign-In › Federated Credential Provider Management, one button, type, Next, form.
+  await page.goto('/federation-providers');
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: 'Federated Credential Provider Management' })).toBeVisible();
+  await page.getByRole('button', { name: 'Add Federated Credential Provider' }).click();
+  await page.locator('select[name="provider_type"]').selectOption('pca');
+  await shot(page, 'seed003-provider-type');
+  await page.getByRole('button', { name: 'Next' }).click();
+  const form = page.getByRole('region', { name: 'Add PCA Provider' });
+  await form.getByLabel(/^Name/).fill('seed003-pca');
+  await form.getByLabel(/Root certificate/).fill(pki.root);
+  await form.getByLabel(/Intermediate certificates/).fill(pki.intermediate);
+  await shot(page, 'seed003-provider-form');
+  await form.getByRole('button', { name: 'Save' }).click();
+  await expect(page.locator('table.providers tbody tr', { hasText: 'seed003-pca' })).toHaveCount(1);
+  await shot(page, 'seed003-provider-created');
+  const before = await adminApi('GET', '/federated-credential-providers');
+  expect(before.status).toBe(200);
+
+  // Step 2: an agent registered for PCA lands on its PCA tab, which attaches the provider.
+  await page.goto('/agents');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Register Agent Identity' }).click();
+  const reg = page.getByRole('region', { name: 'Register Agent Identity' });
+  await reg.getByLabel('Agent Name').fill('seed003-agent');
+  await reg.locator('select[name="auth_type"]').selectOption('pca');
+  await reg.getByRole('button', { name: 'Register' }).click();
+  await expect(page).toHaveURL(/\/agents\/[0-9a-f-]{36}\?tab=pca$/);
+  await hydrated(page);
+  const pcaTab = page.getByRole('tab', { name: 'PCA Federated Credential Provider' });
+  await expect(pcaTab).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByText('No PCA provider is attached to this client yet.')).toBeVisible();
+  await page.getByRole('button', { name: 'Add Federated Credential Provider' }).click();
+  const attach = page.getByRole('region', { name: 'Add Federated Credential Provider' });
+  await attach.locator('select[name="source"]').selectOption({ label: 'seed003-pca' });
+  await attach.getByLabel(/^Credential name/).fill('seed003-worker');
+  await expect(attach.locator('select[name="mode"] option:checked')).toHaveText('Certificate CN');
+  await attach.getByLabel('Certificate CN').fill('etl-worker');
+  await expect(attach.locator('code.expression')).toHaveText("cert.subject.CN == 'etl-worker'");
+  await shot(page, 'seed003-attach-form');
+  await attach.getByRole('button', { name: 'Save' }).click();
+  const attached = page.locator('table.attached tbody tr');
+  await expect(attached).toHaveCount(1);
+  await expect(attached).toContainText('seed003-pca');
+  await expect(attached).toContainText('seed003-worker');
+  await shot(page, 'seed003-attached');
+
+  // Attaching made the agent a federated credential, not a second provider.
+  const after = await adminApi('GET', '/federated-credential-providers');
+  expect(after.json.filter((p: any) => p.name === 'seed003-pca')).toHaveLength(1);
+  expect(after.json).toHaveLength(before.json.length);
+  await page.getByRole('tab', { name: 'Federated Credentials' }).click();
+  await expect(page.locator('table.federated')).toContainText('seed003-worker');
+  await page.goto('/federation-providers');
+  await hydrated(page);
+  await expect(page.locator('table.providers tbody tr', { hasText: 'seed003-pca' })).toHaveCount(1);
+  await shot(page, 'seed003-one-provider');
+});
+
+test('register agent: each authentication type lands on the tab that sets it up', async ({ page }) => {
+  await signIn(page);
+  const types: [string, string, string][] = [
+    ['client_secret', 'Client Secret Credential', 'Add client_secret'],
+    ['private_key_jwt', 'Certificates Credential', 'Manually Add'],
+    ['pca', 'PCA Federated Credential Provider', 'Add Federated Credential Provider'],
+    ['oidc', 'OIDC Federation Trust Source', 'Add Federated Credential Provider'],
+    ['pkcs7', 'PKCS#7 Federation Trust Source', 'Add Federated Credential Provider'],
+  ];
+  for (const [value, tab, button] of types) {
+    await page.goto('/agents');
+    await hydrated(page);
+    await page.getByRole('button', { name: 'Register Agent Identity' }).click();
+    const reg = page.getByRole('region', { name: 'Register Agent Identity' });
+    await expect(reg.locator('select[name="auth_type"] option')).toHaveCount(5);
+    await reg.getByLabel('Agent Name').fill(`auth-${value.replace('_', '-')}`);
+    await reg.locator('select[name="auth_type"]').selectOption(value);
+    await reg.getByRole('button', { name: 'Register' }).click();
+    await expect(page).toHaveURL(new RegExp(`/agents/[0-9a-f-]{36}\\?tab=${value}$`));
+    await hydrated(page);
+    await expect(page.getByRole('tab', { name: tab })).toHaveAttribute('aria-selected', 'true');
+    await expect(page.getByRole('button', { name: button })).toBeVisible();
+    await shot(page, `register-${value}`);
+  }
+  // The service stored each type; an unknown one is a clear 400.
+  const agents = await adminApi('GET', '/agents');
+  for (const [value] of types) {
+    expect(agents.json.find((a: any) => a.name === `auth-${value.replace('_', '-')}`)?.auth_type).toBe(value);
+  }
+  const bad = await adminApi('POST', '/agents', { name: 'x', owner: 'y', auth_type: 'password' });
+  expect(bad.status).toBe(400);
+  expect(JSON.stringify(bad.json)).toContain('auth_type');
+});
+
+test('grants of every kind are listed and revoked on the client page', async ({ page }) => {
+  page.on('console', (m) => { if (m.type() === 'error') console.log(`browser console: ${m.text().slice(0, 300)}`); });
+  await signIn(page);
+  await page.getByRole('button', { name: 'Register Agent Identity' }).click();
+  const reg = page.getByRole('region', { name: 'Register Agent Identity' });
+  await reg.getByLabel('Agent Name').fill('e2e-revoke-agent');
+  await reg.getByRole('button', { name: 'Register' }).click();
+  await expect(page.getByRole('heading', { name: 'e2e-revoke-agent' })).toBeVisible();
+  const clientId = (await page.locator('code.client-id').textContent())!.trim();
+  const agentUrl = page.url();
+
+  // A vault credential and a credential provider granted to it (admin API).
+  const cred = await adminApi('POST', '/credentials', {
+    name: 'Revocable key', business_type: 'llm', identifier: `revocable-${Date.now()}`, api_key: 'sk-e2e-revoke' });
+  expect(cred.status).toBe(201);
+  expect((await adminApi('POST', `/credentials/${cred.json.id}/grants`, { client_id: clientId })).status).toBe(201);
+  const prov = await adminApi('POST', '/credential-providers', {
+    type: 'jwt', name: 'Revocable JWT', identifier: `revocable-jwt-${Date.now()}`, issuer_whitelist: ['https://partner.example'] });
+  expect(prov.status).toBe(201);
+  expect((await adminApi('POST', `/credential-providers/${prov.json.id}/grants`, { client_id: clientId })).status).toBe(201);
+
+  // Through the list (client-side navigation), as an admin gets there.
+  await page.goto('/agents');
+  await hydrated(page);
+  await page.locator('table.clients tbody tr', { hasText: 'e2e-revoke-agent' }).getByRole('link', { name: 'Details' }).click();
+  await expect(page).toHaveURL(agentUrl.replace(/\?.*$/, ''));
+  await page.locator('.flowchart .node.agent').click();
+  await expect(page.getByRole('region', { name: 'May reach' })).toBeVisible();
+  const reach = page.locator('table.reach tbody tr');
+  await expect(reach).toHaveCount(3);
+  await expect(page.locator('table.reach tr[data-kind="resource_server"]')).toContainText('urn:cloud:idaas:pam');
+  await expect(page.locator('table.reach tr[data-kind="credential"]')).toContainText('Revocable key');
+  await expect(page.locator('table.reach tr[data-kind="credential_provider"]')).toContainText('Revocable JWT');
+  await shot(page, 'client-reach');
+
+  for (const kind of ['credential', 'credential_provider', 'resource_server']) {
+    await page.locator(`table.reach tr[data-kind="${kind}"]`).getByRole('button', { name: 'Revoke' }).click();
+    await expect(page.locator(`table.reach tr[data-kind="${kind}"]`)).toHaveCount(0);
+    await shot(page, `client-revoked-${kind}`);
+  }
+  await expect(page.getByText('No permissions granted.')).toBeVisible();
+  expect((await adminApi('GET', `/credentials/${cred.json.id}/grants`)).json).toHaveLength(0);
+  expect((await adminApi('GET', `/credential-providers/${prov.json.id}/grants`)).json).toHaveLength(0);
 });

@@ -168,7 +168,11 @@ fn RegisterAgentPanel(
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(created)) = action.value().get() {
-            navigate(&format!("/agents/{}", created.id), Default::default());
+            // Straight to the tab that sets the chosen method up.
+            navigate(
+                &format!("/agents/{}?tab={}", created.id, created.auth_type),
+                Default::default(),
+            );
         }
     });
     let close = on_close.clone();
@@ -184,6 +188,10 @@ fn RegisterAgentPanel(
             <label>"Authentication Type"
                 <select name="auth_type" on:change=move |ev| auth_type.set(event_target_value(&ev))>
                     <option value="client_secret" selected>"Client Secret"</option>
+                    <option value="private_key_jwt">"Public Key (private_key_jwt)"</option>
+                    <option value="pca">"PCA (private CA certificate)"</option>
+                    <option value="oidc">"OIDC (Kubernetes, GitHub Actions, cloud VM token)"</option>
+                    <option value="pkcs7">"PKCS#7 (instance identity document)"</option>
                 </select>
             </label>
             {move || problem.get().map(|p| view! { <p class="error" role="alert">{p}</p> })}

@@ -3,8 +3,9 @@
 
 use super::agents::validate_client_form;
 use crate::api::{
-    self, AddPublicKey, AddSecret, DeleteClient, DeletePublicKey, DeleteSecret, SetClientEnabled,
-    SetPublicKeyEnabled, SetSecretEnabled, UpdateClient,
+    self, AddPublicKey, AddSecret, DeleteClient, DeletePublicKey, DeleteSecret,
+    RevokeCredentialGrant, RevokeGrant, RevokeProviderGrant, SetClientEnabled, SetPublicKeyEnabled,
+    SetSecretEnabled, UpdateClient,
 };
 use crate::components::lifecycle_cells;
 use crate::components::{CopyField, Layout, StatusBadge, error_note, fmt_time};
@@ -174,9 +175,37 @@ fn EditClientPanel(client: ClientView, life: Lifecycle) -> impl IntoView {
     }
 }
 
+/// The Authentication Management sub-tab a `?tab=` value names: the
+/// Register Agent Identity panel sends the agent's authentication type
+/// there, so the admin lands where that method is set up.
+pub fn auth_sub_tab(tab: &str) -> Option<u8> {
+    Some(match tab {
+        "client_secret" => 0,
+        "private_key_jwt" | "public_key" => 1,
+        "federated" => 2,
+        "test" => 3,
+        "pca" => 4,
+        "oidc" => 5,
+        "pkcs7" => 6,
+        _ => return None,
+    })
+}
+
 #[component]
 fn ClientView(client: ClientView, life: Lifecycle) -> impl IntoView {
+    let query = use_query_map();
+    let sub = query
+        .read_untracked()
+        .get("tab")
+        .and_then(|t| auth_sub_tab(&t));
     let tab = RwSignal::new(Tab::Overview);
+    // `?tab=` opens General once the page is live: the server renders the
+    // Overview either way, so the hydrated markup matches what it sent.
+    Effect::new(move |_| {
+        if sub.is_some() {
+            tab.set(Tab::General);
+        }
+    });
     let is_agent = client.kind == ClientKind::Agent;
     let c = StoredValue::new(client.clone());
     let pk = client.id.clone();
@@ -193,6 +222,8 @@ fn ClientView(client: ClientView, life: Lifecycle) -> impl IntoView {
             <span class="badge">{if is_agent { "Agent" } else { "M2M application" }}</span>
             <StatusBadge enabled=client.enabled/>
         </div>
+        // Shown above the tabs: the page may open on any of them (`?tab=`).
+        <p class="muted">"Client ID: " <code class="client-id">{client.client_id.clone()}</code></p>
         <LifecycleBar client=client.clone() life=life/>
         <div class="flowchart" aria-label="Token flow">
             <button class="node agent" on:click=move |_| tab.set(Tab::General) title="Open General settings">
@@ -227,7 +258,7 @@ fn ClientView(client: ClientView, life: Lifecycle) -> impl IntoView {
         </div>
         {move || match tab.get() {
             Tab::Overview => view! { <Overview client=c.get_value()/> }.into_any(),
-            Tab::General => view! { <General client=c.get_value()/> }.into_any(),
+            Tab::General => view! { <General client=c.get_value() sub=sub.unwrap_or(0)/> }.into_any(),
             Tab::Sdk => view! { <SdkConfig client=c.get_value()/> }.into_any(),
             Tab::Audit => view! { <Audit client=c.get_value()/> }.into_any(),
         }}
@@ -240,7 +271,7 @@ fn Overview(client: ClientView) -> impl IntoView {
         <section class="card">
             <dl>
                 {client.agent_id.clone().map(|a| view! { <dt>"Agent ID"</dt><dd><code>{a}</code></dd> })}
-                <dt>"Client ID"</dt><dd><code class="client-id">{client.client_id.clone()}</code></dd>
+                <dt>"Client ID"</dt><dd><code>{client.client_id.clone()}</code></dd>
                 {client.owner.clone().map(|o| view! { <dt>"Owner"</dt><dd>{o}</dd> })}
                 <dt>"Description"</dt><dd>{if client.description.is_empty() { "—".to_string() } else { client.description.clone() }}</dd>
                 <dt>"Created"</dt><dd>{fmt_time(client.created_at)}</dd>
@@ -251,15 +282,13 @@ fn Overview(client: ClientView) -> impl IntoView {
 }
 
 #[component]
-fn General(client: ClientView) -> impl IntoView {
+fn General(client: ClientView, sub: u8) -> impl IntoView {
     let issuer = Resource::new(|| (), |_| api::get_issuer_info());
-    let grants = Resource::new(
-        {
-            let id = client.id.clone();
-            move || id.clone()
-        },
-        api::client_grants,
-    );
+    let heading = if client.kind == ClientKind::Agent {
+        "Authentication Management"
+    } else {
+        "Credential Management"
+    };
     view! {
         <section class="card">
             <h2>"Issuer"</h2>
@@ -278,37 +307,102 @@ fn General(client: ClientView) -> impl IntoView {
             </Suspense>
         </section>
         <section class="card">
-            <h2>"Authentication Management"</h2>
-            <AuthManagement client=client.id.clone() client_id=client.client_id.clone()/>
+            <h2>{heading}</h2>
+            <AuthManagement client=client.id.clone() client_id=client.client_id.clone() initial=sub/>
         </section>
-        <section class="card">
+        <Reach client=client.id.clone()/>
+    }
+}
+
+/// What the client may reach: resource servers with their permissions,
+/// vault credentials and credential providers, each with Revoke.
+#[component]
+fn Reach(client: String) -> impl IntoView {
+    let revoke_rs = ServerAction::<RevokeGrant>::new();
+    let revoke_cred = ServerAction::<RevokeCredentialGrant>::new();
+    let revoke_prov = ServerAction::<RevokeProviderGrant>::new();
+    let cid = StoredValue::new(client);
+    let key = move || {
+        (
+            cid.get_value(),
+            revoke_rs.version().get(),
+            revoke_cred.version().get(),
+            revoke_prov.version().get(),
+        )
+    };
+    let grants = Resource::new(key, |(c, ..)| api::client_grants(c));
+    let assets = Resource::new(key, |(c, ..)| api::client_asset_grants(c));
+    view! {
+        <section class="card" aria-label="May reach">
             <h2>"Permissions"</h2>
-            <Suspense fallback=|| ()>
+            <p class="muted">"What this client may reach. Revoke takes effect on its next request."</p>
+            {move || revoke_rs.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            {move || revoke_cred.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            {move || revoke_prov.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
-                    match grants.await {
-                        Ok(list) if list.is_empty() => view! { <p class="muted">"No permissions granted."</p> }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="grants">
-                                {list.into_iter().map(|g| view! { <li><code>{g.audience}</code>" : "{g.permissions.join(", ")}</li> }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => error_note(&e),
+                    let (rs, assets) = (grants.await, assets.await);
+                    let (rs, assets) = match (rs, assets) {
+                        (Ok(r), Ok(a)) => (r, a),
+                        (Err(e), _) | (_, Err(e)) => return error_note(&e),
+                    };
+                    if rs.is_empty() && assets.is_empty() {
+                        return view! { <p class="muted">"No permissions granted."</p> }.into_any();
                     }
+                    view! {
+                        <table class="list reach">
+                            <thead><tr><th>"Kind"</th><th>"Target"</th><th>"Permissions"</th><th>"Actions"</th></tr></thead>
+                            <tbody>
+                                {rs.into_iter().map(|g| {
+                                    let (rsid, gid) = (g.resource_server_id.clone(), g.id.clone());
+                                    view! {
+                                        <tr data-kind="resource_server">
+                                            <td>"Resource server"</td>
+                                            <td><a href=format!("/resource-servers/{}", g.resource_server_id)><code>{g.audience.clone()}</code></a></td>
+                                            <td>{g.permissions.join(", ")}</td>
+                                            <td><button class="small danger" on:click=move |_| { revoke_rs.dispatch(RevokeGrant { resource_server: rsid.clone(), grant: gid.clone() }); }>"Revoke"</button></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                                {assets.into_iter().map(|a| {
+                                    let vault = a.kind == "credential";
+                                    let (target, gid) = (a.target_id.clone(), a.grant_id.clone());
+                                    let href = if vault { format!("/credentials/{}", a.target_id) } else { format!("/credential-providers/{}", a.target_id) };
+                                    view! {
+                                        <tr data-kind=a.kind.clone()>
+                                            <td>{if vault { "Vault credential" } else { "Credential provider" }}</td>
+                                            <td><a href=href>{a.target_name.clone()}</a></td>
+                                            <td>"—"</td>
+                                            <td><button class="small danger" on:click=move |_| {
+                                                if vault {
+                                                    revoke_cred.dispatch(RevokeCredentialGrant { credential: target.clone(), grant: gid.clone() });
+                                                } else {
+                                                    revoke_prov.dispatch(RevokeProviderGrant { provider: target.clone(), grant: gid.clone() });
+                                                }
+                                            }>"Revoke"</button></td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
 
 #[component]
-fn AuthManagement(client: String, client_id: String) -> impl IntoView {
-    // 0: client secrets, 1: public keys, 2: federated credentials, 3: test
-    let tab = RwSignal::new(0u8);
+fn AuthManagement(client: String, client_id: String, initial: u8) -> impl IntoView {
+    // 0: client secrets, 1: public keys, 2: federated credentials, 3: test,
+    // 4-6: attach a PCA / OIDC / PKCS#7 provider.
+    let tab = RwSignal::new(initial);
     let client = StoredValue::new(client);
     let client_id = StoredValue::new(client_id);
     let sub_tab = move |i: u8, label: &'static str| {
         view! {
-            <button role="tab" class:active=move || tab.get() == i on:click=move |_| tab.set(i)>{label}</button>
+            <button role="tab" class:active=move || tab.get() == i aria-selected=move || (tab.get() == i).to_string()
+                on:click=move |_| tab.set(i)>{label}</button>
         }
     };
     view! {
@@ -326,9 +420,9 @@ fn AuthManagement(client: String, client_id: String) -> impl IntoView {
             1 => view! { <PublicKeys client=client.get_value()/> }.into_any(),
             2 => view! { <crate::pages::federation::FederatedCredentials client=client.get_value()/> }.into_any(),
             3 => view! { <crate::pages::federation::TestCredential client_id=client_id.get_value()/> }.into_any(),
-            4 => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Pca}/> }.into_any(),
-            5 => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Oidc}/> }.into_any(),
-            _ => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Pkcs7}/> }.into_any(),
+            4 => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Pca} client=client.get_value()/> }.into_any(),
+            5 => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Oidc} client=client.get_value()/> }.into_any(),
+            _ => view! { <crate::pages::federation::TrustSources kind={ProviderKind::Pkcs7} client=client.get_value()/> }.into_any(),
         }}
     }
 }

@@ -6,12 +6,10 @@ use crate::api::{
     self, CreateCredentialProvider, DeleteCredentialProvider, GrantCredentialProvider,
     SetCredentialProviderEnabled, UpdateCredentialProvider,
 };
-use crate::components::{
-    CopyField, Layout, StatusBadge, error_note, fmt_time, grants_card, lifecycle_cells,
-};
+use crate::components::{CopyField, Layout, error_note, fmt_time, grants_card, lifecycle_cells};
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use writ_types::CredentialProviderView;
 
 fn flow_label(f: &str) -> &'static str {
@@ -98,8 +96,16 @@ fn scope_input(scopes: RwSignal<Vec<String>>) -> impl IntoView {
 #[component]
 fn ProvidersBody() -> impl IntoView {
     let create = ServerAction::<CreateCredentialProvider>::new();
+    let toggle = ServerAction::<SetCredentialProviderEnabled>::new();
+    let delete = ServerAction::<DeleteCredentialProvider>::new();
     let list = Resource::new(
-        move || create.version().get(),
+        move || {
+            (
+                create.version().get(),
+                toggle.version().get(),
+                delete.version().get(),
+            )
+        },
         |_| api::list_credential_providers(),
     );
     let open = RwSignal::new(false);
@@ -196,21 +202,30 @@ fn ProvidersBody() -> impl IntoView {
                 </div>
             </section>
         }.into_any()}</Show>
+        {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(l) if l.is_empty() => view! { <p class="muted">"No credential providers yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list providers">
-                            <thead><tr><th>"Name"</th><th>"Identifier"</th><th>"Type"</th><th>"Status"</th><th>"Created"</th></tr></thead>
-                            <tbody>{l.into_iter().map(|p| view! {
-                                <tr>
-                                    <td><a href=format!("/credential-providers/{}", p.id)>{p.name.clone()}</a></td>
-                                    <td><code>{p.identifier.clone()}</code></td>
-                                    <td>{if p.kind == "oauth" { "OAuth" } else { "JWT" }}</td>
-                                    <td><StatusBadge enabled=p.enabled/></td>
-                                    <td>{fmt_time(p.created_at)}</td>
-                                </tr>
+                            <thead><tr><th>"Name"</th><th>"Identifier"</th><th>"Type"</th><th>"Created"</th><th>"Status"</th><th>"Actions"</th><th></th></tr></thead>
+                            <tbody>{l.into_iter().map(|p| {
+                                let (id1, id2, enabled) = (p.id.clone(), p.id.clone(), p.enabled);
+                                let href = format!("/credential-providers/{}", p.id);
+                                view! {
+                                    <tr>
+                                        <td><a href=href.clone()>{p.name.clone()}</a></td>
+                                        <td><code>{p.identifier.clone()}</code></td>
+                                        <td>{if p.kind == "oauth" { "OAuth" } else { "JWT" }}</td>
+                                        <td>{fmt_time(p.created_at)}</td>
+                                        {lifecycle_cells("provider", enabled,
+                                            move || { toggle.dispatch(SetCredentialProviderEnabled { id: id1.clone(), enabled: !enabled }); },
+                                            move || { delete.dispatch(DeleteCredentialProvider { id: id2.clone() }); })}
+                                        <td class="links"><a href=href.clone()>"Details"</a>" "<a href=format!("{href}?edit=1")>"Edit"</a></td>
+                                    </tr>
+                                }
                             }).collect_view()}</tbody>
                         </table>
                     }.into_any(),
@@ -269,6 +284,8 @@ fn facts(p: &CredentialProviderView) -> AnyView {
 #[component]
 fn ProviderDetail() -> impl IntoView {
     let params = use_params_map();
+    // The list's Edit link opens the page with the edit panel filled in.
+    let auto_edit = StoredValue::new(use_query_map().read_untracked().get("edit").is_some());
     let id = move || params.read().get("id").unwrap_or_default();
     let update = ServerAction::<UpdateCredentialProvider>::new();
     let toggle = ServerAction::<SetCredentialProviderEnabled>::new();
@@ -311,9 +328,9 @@ fn ProviderDetail() -> impl IntoView {
                         let (pid1, pid2, pid3, pid4) = (p.id.clone(), p.id.clone(), p.id.clone(), p.id.clone());
                         let enabled = p.enabled;
                         let oauth = p.kind == "oauth";
-                        let start_edit = {
+                        let fill = {
                             let p = p.clone();
-                            move |_| {
+                            move || {
                                 name.set(p.name.clone());
                                 description.set(p.description.clone());
                                 client_id.set(p.client_id.clone());
@@ -329,6 +346,14 @@ fn ProviderDetail() -> impl IntoView {
                                 editing.set(true);
                             }
                         };
+                        let start_edit = {
+                            let fill = fill.clone();
+                            move |_| fill()
+                        };
+                        if auto_edit.get_value() {
+                            auto_edit.set_value(false);
+                            fill();
+                        }
                         view! {
                             <div class="page-head">
                                 <h1>{p.name.clone()}</h1>

@@ -5,11 +5,11 @@ use crate::api::{
     self, CreateCredential, DeleteCredential, GrantCredential, RewrapMasterKey,
     SetCredentialEnabled, UpdateCredential,
 };
-use crate::components::{Layout, StatusBadge, error_note, fmt_time, grants_card, lifecycle_cells};
+use crate::components::{Layout, error_note, fmt_time, grants_card, lifecycle_cells};
 use crate::pages::credential_providers::AssetTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use writ_types::BusinessType;
 
 /// The console's name of a stored business type (`saas` reads as External service).
@@ -37,7 +37,18 @@ fn business_select(sig: RwSignal<String>) -> impl IntoView {
 #[component]
 fn CredentialsBody() -> impl IntoView {
     let create = ServerAction::<CreateCredential>::new();
-    let list = Resource::new(move || create.version().get(), |_| api::list_credentials());
+    let toggle = ServerAction::<SetCredentialEnabled>::new();
+    let delete = ServerAction::<DeleteCredential>::new();
+    let list = Resource::new(
+        move || {
+            (
+                create.version().get(),
+                toggle.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| api::list_credentials(),
+    );
     let open = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
     let (name, description, identifier, key) = (s(), s(), s(), s());
@@ -74,21 +85,30 @@ fn CredentialsBody() -> impl IntoView {
                 </div>
             </section>
         </Show>
+        {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
                     Ok(l) if l.is_empty() => view! { <p class="muted">"No credentials yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list credentials">
-                            <thead><tr><th>"Name"</th><th>"API key ID"</th><th>"Business Type"</th><th>"Status"</th><th>"Updated"</th></tr></thead>
-                            <tbody>{l.into_iter().map(|c| view! {
-                                <tr>
-                                    <td><a href=format!("/credentials/{}", c.id)>{c.name.clone()}</a></td>
-                                    <td><code>{c.identifier.clone()}</code></td>
-                                    <td>{business_label(&c.business_type)}</td>
-                                    <td><StatusBadge enabled=c.enabled/></td>
-                                    <td>{fmt_time(c.updated_at)}</td>
-                                </tr>
+                            <thead><tr><th>"Name"</th><th>"API key ID"</th><th>"Business Type"</th><th>"Updated"</th><th>"Status"</th><th>"Actions"</th><th></th></tr></thead>
+                            <tbody>{l.into_iter().map(|c| {
+                                let (id1, id2, enabled) = (c.id.clone(), c.id.clone(), c.enabled);
+                                let href = format!("/credentials/{}", c.id);
+                                view! {
+                                    <tr>
+                                        <td><a href=href.clone()>{c.name.clone()}</a></td>
+                                        <td><code>{c.identifier.clone()}</code></td>
+                                        <td>{business_label(&c.business_type)}</td>
+                                        <td>{fmt_time(c.updated_at)}</td>
+                                        {lifecycle_cells("credential", enabled,
+                                            move || { toggle.dispatch(SetCredentialEnabled { id: id1.clone(), enabled: !enabled }); },
+                                            move || { delete.dispatch(DeleteCredential { id: id2.clone() }); })}
+                                        <td class="links"><a href=href.clone()>"Details"</a>" "<a href=format!("{href}?edit=1")>"Edit"</a></td>
+                                    </tr>
+                                }
                             }).collect_view()}</tbody>
                         </table>
                     }.into_any(),
@@ -136,6 +156,8 @@ pub fn CredentialDetailPage() -> impl IntoView {
 #[component]
 fn CredentialDetail() -> impl IntoView {
     let params = use_params_map();
+    // The list's Edit link opens the page with the edit panel filled in.
+    let auto_edit = StoredValue::new(use_query_map().read_untracked().get("edit").is_some());
     let id = move || params.read().get("id").unwrap_or_default();
     let update = ServerAction::<UpdateCredential>::new();
     let toggle = ServerAction::<SetCredentialEnabled>::new();
@@ -172,9 +194,9 @@ fn CredentialDetail() -> impl IntoView {
                     Ok(c) => {
                         let (cid1, cid2, cid3, cid4) = (c.id.clone(), c.id.clone(), c.id.clone(), c.id.clone());
                         let enabled = c.enabled;
-                        let start_edit = {
+                        let fill = {
                             let c = c.clone();
-                            move |_| {
+                            move || {
                                 name.set(c.name.clone());
                                 description.set(c.description.clone());
                                 business.set(c.business_type.clone());
@@ -182,6 +204,14 @@ fn CredentialDetail() -> impl IntoView {
                                 editing.set(true);
                             }
                         };
+                        let start_edit = {
+                            let fill = fill.clone();
+                            move |_| fill()
+                        };
+                        if auto_edit.get_value() {
+                            auto_edit.set_value(false);
+                            fill();
+                        }
                         view! {
                             <div class="page-head">
                                 <h1>{c.name.clone()}</h1>

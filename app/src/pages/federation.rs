@@ -4,15 +4,17 @@
 
 use crate::api::{
     self, AddFederatedCredential, CreateOidcProvider, CreatePcaProvider, CreatePkcs7Provider,
-    DeleteFederatedCredential, DeleteProvider, SetFederatedCredentialEnabled, SetProviderEnabled,
-    TestFederatedCredential, UpdateProvider,
+    DeleteFederatedCredential, DeleteProvider, FederatedEdit, SetFederatedCredentialEnabled,
+    SetProviderEnabled, TestFederatedCredential, TestFederatedCredentialUpdate,
+    UpdateFederatedCredential, UpdateProvider,
 };
 use crate::components::lifecycle_cells;
-use crate::components::{Layout, error_note, fmt_time};
+use crate::components::{Layout, StatusBadge, error_note, fmt_time};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use writ_types::{
-    FederatedProviderView, ProviderKind, SimpleModeFields, VerificationMode, simple_mode_expression,
+    FederatedCredentialView, FederatedProviderView, FederatedTestResult, ProviderKind,
+    SimpleModeFields, VerificationMode, simple_mode_expression,
 };
 
 pub const ASSERTION_PCA: &str =
@@ -28,13 +30,7 @@ fn kind_label(kind: &str) -> &'static str {
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
-    view! { <Title text="Federated Credential Providers · Writ"/><Layout><ProvidersBody only=None/></Layout> }
-}
-
-/// The agent's General tab: one provider type's trust sources, managed in place.
-#[component]
-pub fn TrustSources(kind: ProviderKind) -> impl IntoView {
-    view! { <ProvidersBody only=Some(kind)/> }
+    view! { <Title text="Federated Credential Provider Management · Writ"/><Layout><ProvidersBody/></Layout> }
 }
 
 fn text(s: RwSignal<String>, name: &'static str, placeholder: &'static str) -> impl IntoView {
@@ -44,11 +40,11 @@ fn text(s: RwSignal<String>, name: &'static str, placeholder: &'static str) -> i
     }
 }
 
-/// Provider management; `only` narrows it to one type (the agent page's tabs).
-/// Long because it is mostly `view!` markup: the list and the two-step
-/// create form with each type's fields, as the seed draws them.
+/// Sign-In › Federated Credential Provider Management: the one place
+/// providers are created. Long because it is mostly `view!` markup: the
+/// list and the two-step create form (type, then that type's fields).
 #[component]
-fn ProvidersBody(only: Option<ProviderKind>) -> impl IntoView {
+fn ProvidersBody() -> impl IntoView {
     let oidc = ServerAction::<CreateOidcProvider>::new();
     let pca = ServerAction::<CreatePcaProvider>::new();
     let pkcs7 = ServerAction::<CreatePkcs7Provider>::new();
@@ -94,27 +90,39 @@ fn ProvidersBody(only: Option<ProviderKind>) -> impl IntoView {
             open.set(None);
         }
     });
-    let opener = move |k: ProviderKind| {
-        only.is_none_or(|o| o == k).then(|| {
-            let label = format!("Add {} Provider", k.label());
-            view! { <button class="primary" on:click=move |_| open.set(Some(k))>{label}</button> }
-        })
-    };
+    // Step 1 of "Add Federated Credential Provider": the type; "Next"
+    // opens that type's form (`open`).
+    let choosing = RwSignal::new(false);
+    let choice = RwSignal::new(ProviderKind::Pca);
     view! {
+        <p class="breadcrumb muted">"Sign-In › Authentication Configuration"</p>
         <div class="page-head">
-            {match only {
-                Some(k) => view! { <h2>{match k {
-                    ProviderKind::Pca => "PCA Federated Credential Provider",
-                    ProviderKind::Oidc => "OIDC Federation Trust Source",
-                    ProviderKind::Pkcs7 => "PKCS#7 Federation Trust Source",
-                }}</h2> }.into_any(),
-                None => view! { <h1>"Federated Credential Providers"</h1> }.into_any(),
-            }}
+            <h1>"Federated Credential Provider Management"</h1>
             <div class="actions">
-                {ProviderKind::ALL.into_iter().map(opener).collect_view()}
+                <button class="primary" on:click=move |_| { open.set(None); choosing.set(true); }>"Add Federated Credential Provider"</button>
             </div>
         </div>
-        <p class="muted">"Sign-In › Authentication Configuration. A provider says which external authority Writ trusts: your private CA (PCA), an OIDC issuer (a Kubernetes cluster, GitHub Actions, a cloud's VM identity), or a cloud's signed instance identity documents (PKCS#7). Each agent or application then names, in a federated credential, which of that authority's identities it accepts."</p>
+        <p class="muted">"A provider says which external authority Writ trusts: your private CA (PCA), an OIDC issuer (a Kubernetes cluster, GitHub Actions, a cloud's VM identity), or a cloud's signed instance identity documents (PKCS#7). Create it here once; each agent or application then attaches it on its PCA / OIDC / PKCS#7 tab, naming which of that authority's identities it accepts."</p>
+        <Show when=move || choosing.get()>
+            <section class="panel" aria-label="Add Federated Credential Provider">
+                <h2>"Add Federated Credential Provider"</h2>
+                <label>"Provider type"
+                    <select name="provider_type" on:change=move |ev| {
+                        if let Some(k) = ProviderKind::parse(&event_target_value(&ev)) {
+                            choice.set(k);
+                        }
+                    }>
+                        <option value=ProviderKind::Pca.as_str() selected>"PCA (private CA certificate)"</option>
+                        <option value=ProviderKind::Oidc.as_str()>"OIDC (Kubernetes, GitHub Actions, cloud VM token)"</option>
+                        <option value=ProviderKind::Pkcs7.as_str()>"PKCS#7 (EC2 / ECS instance identity document)"</option>
+                    </select>
+                </label>
+                <div class="actions">
+                    <button class="primary" on:click=move |_| { choosing.set(false); open.set(Some(choice.get())); }>"Next"</button>
+                    <button on:click=move |_| choosing.set(false)>"Cancel"</button>
+                </div>
+            </section>
+        </Show>
         <Show when=move || open.get().is_some()>
             <section class="panel" aria-label=move || format!("Add {} Provider", open.get().unwrap_or(ProviderKind::Oidc).label())>
                 <h2>{move || format!("Add {} Provider", open.get().unwrap_or(ProviderKind::Oidc).label())}</h2>
@@ -204,11 +212,11 @@ fn ProvidersBody(only: Option<ProviderKind>) -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match list.await {
-                    Ok(l) if l.iter().all(|p| only.is_some_and(|o| o.as_str() != p.kind)) => view! { <p class="muted">"No providers yet."</p> }.into_any(),
+                    Ok(l) if l.is_empty() => view! { <p class="muted">"No providers yet."</p> }.into_any(),
                     Ok(l) => view! {
                         <table class="list providers">
                             <thead><tr><th>"Name"</th><th>"Type"</th><th>"Trust"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
-                            <tbody>{l.into_iter().filter(|p| only.is_none_or(|o| o.as_str() == p.kind)).map(|p| {
+                            <tbody>{l.into_iter().map(|p| {
                                 let (id1, id2, enabled) = (p.id.clone(), p.id.clone(), p.enabled);
                                 let edit = {
                                     let p = p.clone();
@@ -305,13 +313,306 @@ pub fn preview_expression(mode: VerificationMode, f: &[String; 5]) -> String {
     )
 }
 
-/// A client's federated credentials: the list, the add form and the Test
-/// credential panel. Long because it is mostly `view!` markup.
+/// The verification part of a federated credential's form (add, attach,
+/// edit): the mode, its fields, the generated expression, and the mapping.
+#[derive(Clone, Copy)]
+pub struct VerificationForm {
+    mode: RwSignal<VerificationMode>,
+    namespace: RwSignal<String>,
+    service_account: RwSignal<String>,
+    principal_id: RwSignal<String>,
+    cn: RwSignal<String>,
+    instance_id: RwSignal<String>,
+    expression: RwSignal<String>,
+    mapping: RwSignal<String>,
+}
+
+impl VerificationForm {
+    pub fn new() -> Self {
+        let s = || RwSignal::new(String::new());
+        Self {
+            mode: RwSignal::new(VerificationMode::Certificate),
+            namespace: s(),
+            service_account: s(),
+            principal_id: s(),
+            cn: s(),
+            instance_id: s(),
+            expression: s(),
+            mapping: s(),
+        }
+    }
+
+    /// Empties the fields and picks `kind`'s default mode.
+    pub fn reset(&self, kind: ProviderKind) {
+        self.mode.set(
+            kind.modes()
+                .first()
+                .copied()
+                .unwrap_or(VerificationMode::Expression),
+        );
+        for f in [
+            self.namespace,
+            self.service_account,
+            self.principal_id,
+            self.cn,
+            self.instance_id,
+            self.expression,
+            self.mapping,
+        ] {
+            f.set(String::new());
+        }
+    }
+
+    /// Fills the form from a stored credential. Simple modes' inputs are
+    /// not stored apart from the expression, so their fields start blank
+    /// (the current expression is shown beside them); expression mode gets
+    /// its text back.
+    fn load(&self, f: &FederatedCredentialView) {
+        let kind = ProviderKind::parse(&f.kind).unwrap_or(ProviderKind::Oidc);
+        self.reset(kind);
+        if let Some(m) = VerificationMode::parse(&f.verification_mode) {
+            self.mode.set(m);
+        }
+        if self.mode.get_untracked() == VerificationMode::Expression {
+            self.expression.set(f.verification_expression.clone());
+        }
+        self.mapping
+            .set(f.attribute_mapping.clone().unwrap_or_default());
+    }
+
+    fn fields(&self) -> [String; 5] {
+        [
+            self.namespace.get(),
+            self.service_account.get(),
+            self.principal_id.get(),
+            self.cn.get(),
+            self.instance_id.get(),
+        ]
+    }
+
+    /// What the server functions take (the description is the caller's).
+    pub fn edit(&self, description: String) -> FederatedEdit {
+        FederatedEdit {
+            description,
+            mode: self.mode.get().as_str().to_owned(),
+            namespace: self.namespace.get(),
+            service_account: self.service_account.get(),
+            principal_id: self.principal_id.get(),
+            cn: self.cn.get(),
+            instance_id: self.instance_id.get(),
+            expression: self.expression.get(),
+            attribute_mapping: self.mapping.get(),
+        }
+    }
+}
+
+impl Default for VerificationForm {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The subject a Kubernetes service account's token carries in `sub`.
+pub fn kubernetes_subject(namespace: &str, service_account: &str) -> String {
+    format!(
+        "system:serviceaccount:{}:{}",
+        namespace.trim(),
+        service_account.trim()
+    )
+}
+
+/// The mode picker and its fields, with the seed's labels. Hints sit
+/// outside the labels so each input's name stays short and unambiguous.
+fn verification_fields(kind: ProviderKind, f: VerificationForm) -> impl IntoView {
+    let mode = f.mode;
+    view! {
+        // Not a wrapping <label>: its name would then include the chosen
+        // option ("Certificate CN"), the same words as the field below.
+        <div class="field">
+            <span>"Verification"</span>
+            <select name="mode" aria-label="Verification mode" on:change=move |ev| {
+                if let Some(m) = VerificationMode::parse(&event_target_value(&ev)) {
+                    mode.set(m);
+                }
+            }>
+                {kind.modes().iter().map(|&m| view! { <option value=m.as_str() selected=move || mode.get() == m>{m.label()}</option> }).collect_view()}
+            </select>
+        </div>
+        {move || match mode.get() {
+            VerificationMode::Kubernetes => view! {
+                <label>"Namespace" <input type="text" name="namespace" bind:value=f.namespace/></label>
+                <label>"Service Account" <input type="text" name="service_account" bind:value=f.service_account/></label>
+                <p class="muted">"Generated subject, compared with the token's " <code>"sub"</code> " claim: "
+                    <code class="k8s-subject">{move || kubernetes_subject(&f.namespace.get(), &f.service_account.get())}</code></p>
+                <label>"Principal ID (optional)" <input type="text" name="principal_id" bind:value=f.principal_id/></label>
+                <p class="muted">"Principal ID pins one exact service account object: it is compared with the token's " <code>"kubernetes.io.serviceaccount.uid"</code> " claim (the account's UID), so a re-created account with the same name is refused."</p>
+            }.into_any(),
+            VerificationMode::PrincipalId => view! {
+                <label>"Principal ID" <input type="text" name="principal_id" bind:value=f.principal_id/></label>
+                <p class="muted">"Compared with the token's " <code>"sub"</code> " claim, exactly."</p>
+            }.into_any(),
+            VerificationMode::Certificate => view! { <label>"Certificate CN" <input type="text" name="cn" bind:value=f.cn/></label> }.into_any(),
+            VerificationMode::CloudServer => view! { <label>"Instance ID" <input type="text" name="instance_id" bind:value=f.instance_id/></label> }.into_any(),
+            VerificationMode::Expression => view! {
+                <label>"Expression (up to 10,240 characters)"
+                    <textarea name="expression" class="mono" maxlength="10240" prop:value=move || f.expression.get()
+                        on:input=move |ev| f.expression.set(event_target_value(&ev))
+                        placeholder="jwt.claims.'kubernetes.io'.namespace == 'payments'"></textarea>
+                </label>
+                <p class="muted">"Fields: client.clientId, cert.subject.CN, cert.san.dns, jwt.claims.sub, pkcs7.payload.jsonData.'instance-id' … — keys with dots or dashes go in single quotes."</p>
+            }.into_any(),
+        }}
+        <Show when=move || mode.get().is_simple()>
+            <p class="muted">"Generated expression: " <code class="expression">{move || preview_expression(mode.get(), &f.fields())}</code></p>
+        </Show>
+        <label>"Attribute mapping (optional expression producing activeSubjectUrn)"
+            <textarea name="attribute_mapping" class="mono" prop:value=move || f.mapping.get()
+                on:input=move |ev| f.mapping.set(event_target_value(&ev)) placeholder="'k8s:' + jwt.claims.sub"></textarea>
+        </label>
+        <p class="warning">"With custom subject identity on the resource server, the token's sub becomes <clientId>:<activeSubjectUrn>. A relying cloud's oidc:sub condition sees that value: update its trust policy too."</p>
+    }
+}
+
+fn add_credential(
+    add: ServerAction<AddFederatedCredential>,
+    client: String,
+    kind: ProviderKind,
+    provider_id: String,
+    name: String,
+    description: String,
+    f: VerificationForm,
+) {
+    let e = f.edit(description);
+    add.dispatch(AddFederatedCredential {
+        client,
+        kind: kind.as_str().to_owned(),
+        provider_id,
+        name,
+        description: e.description,
+        mode: e.mode,
+        namespace: e.namespace,
+        service_account: e.service_account,
+        principal_id: e.principal_id,
+        cn: e.cn,
+        instance_id: e.instance_id,
+        expression: e.expression,
+        attribute_mapping: e.attribute_mapping,
+    });
+}
+
+/// The agent's PCA / OIDC / PKCS#7 tab: attaches an existing provider of
+/// that type to this client, as one of its federated credentials (the
+/// source, a credential name and the verification). Providers themselves
+/// are created only under Sign-In, so one provider serves many clients.
+#[component]
+pub fn TrustSources(kind: ProviderKind, client: String) -> impl IntoView {
+    let add = ServerAction::<AddFederatedCredential>::new();
+    let cid = StoredValue::new(client);
+    let providers = Resource::new(|| (), |_| api::list_federated_providers());
+    let attached = Resource::new(
+        move || (cid.get_value(), add.version().get()),
+        |(c, _)| api::list_federated_credentials(c),
+    );
+    let open = RwSignal::new(false);
+    let s = || RwSignal::new(String::new());
+    let (source, name, description) = (s(), s(), s());
+    let form = VerificationForm::new();
+    form.reset(kind);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            open.set(false);
+        }
+    });
+    let heading = match kind {
+        ProviderKind::Pca => "PCA Federated Credential Provider",
+        ProviderKind::Oidc => "OIDC Federation Trust Source",
+        ProviderKind::Pkcs7 => "PKCS#7 Federation Trust Source",
+    };
+    view! {
+        <div class="page-head">
+            <h2>{heading}</h2>
+            <div class="actions">
+                <button class="primary" on:click=move |_| {
+                    form.reset(kind);
+                    source.set(String::new());
+                    name.set(String::new());
+                    description.set(String::new());
+                    open.set(true);
+                }>"Add Federated Credential Provider"</button>
+            </div>
+        </div>
+        <p class="muted">{format!("Attach a {} provider created under Sign-In › Federated Credential Provider Management: this client then accepts the identities of that provider you name below.", kind.label())}</p>
+        <Show when=move || open.get()>
+            <section class="panel" aria-label="Add Federated Credential Provider">
+                <h3>"Add Federated Credential Provider"</h3>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match providers.await {
+                            Ok(ps) if ps.iter().all(|p| p.kind != kind.as_str()) => view! {
+                                <p class="notice-inline">{format!("No {} provider exists yet: ", kind.label())}
+                                    <a href="/federation-providers">"create one under Sign-In › Federated Credential Provider Management"</a>" first."</p>
+                            }.into_any(),
+                            Ok(ps) => view! {
+                                <label>"Source"
+                                    <select name="source" on:change=move |ev| source.set(event_target_value(&ev))>
+                                        <option value="">"Choose a provider…"</option>
+                                        {ps.into_iter().filter(|p| p.kind == kind.as_str()).map(|p| view! { <option value=p.id.clone()>{p.name.clone()}</option> }).collect_view()}
+                                    </select>
+                                </label>
+                            }.into_any(),
+                            Err(e) => error_note(&e),
+                        }
+                    })}
+                </Suspense>
+                <label>"Credential name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="credential_name" bind:value=name/></label>
+                <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
+                {verification_fields(kind, form)}
+                {move || add.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                <div class="actions">
+                    <button class="primary" on:click=move |_| {
+                        add_credential(add, cid.get_value(), kind, source.get(), name.get(), description.get(), form);
+                    }>"Save"</button>
+                    <button on:click=move |_| open.set(false)>"Cancel"</button>
+                </div>
+            </section>
+        </Show>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let names: std::collections::HashMap<String, String> = providers.await.unwrap_or_default()
+                    .into_iter().map(|p| (p.id, p.name)).collect();
+                match attached.await {
+                    Ok(l) if l.iter().all(|f| f.kind != kind.as_str()) => view! {
+                        <p class="muted">{format!("No {} provider is attached to this client yet.", kind.label())}</p>
+                    }.into_any(),
+                    Ok(l) => view! {
+                        <table class="list providers attached">
+                            <thead><tr><th>"Source"</th><th>"Credential name"</th><th>"Verification"</th><th>"Status"</th></tr></thead>
+                            <tbody>{l.into_iter().filter(|f| f.kind == kind.as_str()).map(|f| view! {
+                                <tr>
+                                    <td>{names.get(&f.provider_id).cloned().unwrap_or_else(|| f.provider_id.clone())}</td>
+                                    <td>{f.name.clone()}</td>
+                                    <td><code>{f.verification_expression.clone()}</code></td>
+                                    <td><StatusBadge enabled=f.enabled/></td>
+                                </tr>
+                            }).collect_view()}</tbody>
+                        </table>
+                        <p class="muted">"Edit, disable or delete them on the Federated Credentials tab."</p>
+                    }.into_any(),
+                    Err(e) => error_note(&e),
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// A client's federated credentials: the list (each with Edit), the add
+/// form and the edit panel. Long because it is mostly `view!` markup.
 #[component]
 pub fn FederatedCredentials(client: String) -> impl IntoView {
     let add = ServerAction::<AddFederatedCredential>::new();
     let toggle = ServerAction::<SetFederatedCredentialEnabled>::new();
     let delete = ServerAction::<DeleteFederatedCredential>::new();
+    let update = ServerAction::<UpdateFederatedCredential>::new();
     let cid = StoredValue::new(client);
     let list = Resource::new(
         move || {
@@ -320,6 +621,7 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 add.version().get(),
                 toggle.version().get(),
                 delete.version().get(),
+                update.version().get(),
             )
         },
         |(c, ..)| api::list_federated_credentials(c),
@@ -330,23 +632,18 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
     let step2 = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
     let (provider, name, description) = (s(), s(), s());
-    let mode = RwSignal::new(VerificationMode::Certificate);
-    let (namespace, service_account, principal_id, cn, instance_id) = (s(), s(), s(), s(), s());
-    let (expression, mapping) = (s(), s());
+    let form = VerificationForm::new();
+    let editing = RwSignal::new(None::<FederatedCredentialView>);
     Effect::new(move |_| {
         if let Some(Ok(_)) = add.value().get() {
             step2.set(false);
         }
     });
-    let fields = move || {
-        [
-            namespace.get(),
-            service_account.get(),
-            principal_id.get(),
-            cn.get(),
-            instance_id.get(),
-        ]
-    };
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = update.value().get() {
+            editing.set(None);
+        }
+    });
     view! {
         <section class="panel" aria-label="Add Application Federated Credential">
             <h3>"Add Application Federated Credential"</h3>
@@ -373,46 +670,10 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 </Suspense>
                 <label>"Name (a-z, 0-9, _ and -; cannot change later)" <input type="text" name="credential_name" bind:value=name/></label>
                 <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
-                <label>"Verification"
-                    <select name="mode" on:change=move |ev| {
-                        if let Some(m) = VerificationMode::parse(&event_target_value(&ev)) {
-                            mode.set(m);
-                        }
-                    }>
-                        {move || kind.get().modes().iter().map(|&m| view! { <option value=m.as_str() selected=move || mode.get() == m>{m.label()}</option> }).collect_view()}
-                    </select>
-                </label>
-                {move || match mode.get() {
-                    VerificationMode::Kubernetes => view! {
-                        <label>"Namespace" <input type="text" name="namespace" bind:value=namespace/></label>
-                        <label>"Service Account" <input type="text" name="service_account" bind:value=service_account/></label>
-                        <label>"Principal ID (optional: the account's UID, pins the exact object)" <input type="text" name="principal_id" bind:value=principal_id/></label>
-                    }.into_any(),
-                    VerificationMode::PrincipalId => view! { <label>"Principal ID" <input type="text" name="principal_id" bind:value=principal_id/></label> }.into_any(),
-                    VerificationMode::Certificate => view! { <label>"Certificate CN" <input type="text" name="cn" bind:value=cn/></label> }.into_any(),
-                    VerificationMode::CloudServer => view! { <label>"Instance ID" <input type="text" name="instance_id" bind:value=instance_id/></label> }.into_any(),
-                    VerificationMode::Expression => view! {
-                        <label>"Expression (up to 10,240 characters)"
-                            <textarea name="expression" class="mono" maxlength="10240" prop:value=move || expression.get()
-                                on:input=move |ev| expression.set(event_target_value(&ev))
-                                placeholder="jwt.claims.'kubernetes.io'.namespace == 'payments'"></textarea>
-                        </label>
-                        <p class="muted">"Fields: client.clientId, cert.subject.CN, cert.san.dns, jwt.claims.sub, pkcs7.payload.jsonData.'instance-id' … — keys with dots or dashes go in single quotes."</p>
-                    }.into_any(),
-                }}
-                <Show when=move || mode.get().is_simple()>
-                    <p class="muted">"Generated expression: " <code class="expression">{move || preview_expression(mode.get(), &fields())}</code></p>
-                </Show>
-                <label>"Attribute mapping (optional expression producing activeSubjectUrn)"
-                    <textarea name="attribute_mapping" class="mono" prop:value=move || mapping.get()
-                        on:input=move |ev| mapping.set(event_target_value(&ev)) placeholder="'k8s:' + jwt.claims.sub"></textarea>
-                </label>
-                <p class="warning">"With custom subject identity on the resource server, the token's sub becomes <clientId>:<activeSubjectUrn>. A relying cloud's oidc:sub condition sees that value: update its trust policy too."</p>
+                {move || verification_fields(kind.get(), form)}
                 <div class="actions">
                     <button class="primary" on:click=move |_| {
-                        add.dispatch(AddFederatedCredential { client: cid.get_value(), kind: kind.get().as_str().to_owned(), provider_id: provider.get(), name: name.get(), description: description.get(),
-                            mode: mode.get().as_str().to_owned(), namespace: namespace.get(), service_account: service_account.get(), principal_id: principal_id.get(),
-                            cn: cn.get(), instance_id: instance_id.get(), expression: expression.get(), attribute_mapping: mapping.get() });
+                        add_credential(add, cid.get_value(), kind.get(), provider.get(), name.get(), description.get(), form);
                     }>"Add Application Federated Credential"</button>
                     <button on:click=move |_| step2.set(false)>"Back"</button>
                 </div>
@@ -430,13 +691,13 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                     </select>
                 </label>
                 <button class="primary" on:click=move |_| {
-                    let k = kind.get();
-                    mode.set(k.modes().first().copied().unwrap_or(VerificationMode::Expression));
+                    form.reset(kind.get());
                     provider.set(String::new());
                     step2.set(true);
                 }>"Next"</button>
             </Show>
         </section>
+        {move || editing.get().map(|f| view! { <EditFederatedCredential client=cid.get_value() credential=f update=update on_close=move || editing.set(None)/> })}
         {move || toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         {move || delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
         <Transition fallback=|| ()>
@@ -448,11 +709,13 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                             <thead><tr><th>"Name"</th><th>"Type"</th><th>"Verification"</th><th>"Last used"</th><th>"Status"</th><th>"Actions"</th></tr></thead>
                             <tbody>{l.into_iter().map(|f| {
                                 let (id1, id2, enabled) = (f.id.clone(), f.id.clone(), f.enabled);
+                                let mode_label = VerificationMode::parse(&f.verification_mode).map_or("", VerificationMode::label);
+                                let row = f.clone();
                                 view! {
                                     <tr>
-                                        <td>{f.name.clone()}</td>
+                                        <td>{f.name.clone()}<br/><button class="small" on:click=move |_| editing.set(Some(row.clone()))>"Edit"</button></td>
                                         <td>{kind_label(&f.kind)}</td>
-                                        <td><code class="expression">{f.verification_expression.clone()}</code>
+                                        <td><span class="muted">{mode_label}": "</span><code class="expression">{f.verification_expression.clone()}</code>
                                             {f.attribute_mapping.clone().map(|m| view! { <br/><span class="muted">"mapping: "</span><code>{m}</code> })}</td>
                                         <td>{f.last_used_at.map(fmt_time).unwrap_or_else(|| "never".into())}</td>
                                         {lifecycle_cells("credential", enabled,
@@ -467,6 +730,85 @@ pub fn FederatedCredentials(client: String) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Edit a federated credential: description, verification and mapping (the
+/// name is fixed: it is what workloads present). "Test credential" runs the
+/// token endpoint's checks on the edited settings without saving them, so
+/// the admin sees the effect before the workloads do.
+#[component]
+fn EditFederatedCredential(
+    client: String,
+    credential: FederatedCredentialView,
+    update: ServerAction<UpdateFederatedCredential>,
+    on_close: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl IntoView {
+    let kind = ProviderKind::parse(&credential.kind).unwrap_or(ProviderKind::Oidc);
+    let form = VerificationForm::new();
+    form.load(&credential);
+    let description = RwSignal::new(credential.description.clone());
+    let test = ServerAction::<TestFederatedCredentialUpdate>::new();
+    let s = || RwSignal::new(String::new());
+    let (assertion, x509, chain) = (s(), s(), s());
+    let ids = StoredValue::new((client, credential.id.clone()));
+    let assertion_type = match kind {
+        ProviderKind::Pca => ASSERTION_PCA,
+        ProviderKind::Oidc => ASSERTION_OIDC,
+        ProviderKind::Pkcs7 => ASSERTION_PKCS7,
+    };
+    let close = on_close.clone();
+    view! {
+        <section class="panel" aria-label="Edit Federated Credential">
+            <h3>"Edit Federated Credential"</h3>
+            <label>"Name (cannot change)" <input type="text" name="edit_credential_name" value=credential.name.clone() readonly/></label>
+            <p class="muted">"Current verification: " <code>{credential.verification_expression.clone()}</code></p>
+            <label>"Description" <input type="text" name="edit_credential_description" bind:value=description maxlength="128"/></label>
+            {verification_fields(kind, form)}
+            <h4>"Test credential"</h4>
+            <p class="muted">"Paste what the workload sends: Writ runs every check the token endpoint would, against the settings above, before they are saved. Nothing is issued or stored."</p>
+            <label>"client_assertion" {text(assertion, "edit_test_assertion", "eyJ… or MIAGCSqGSIb3DQEHAqCA…")}</label>
+            {(kind == ProviderKind::Pca).then(|| view! {
+                <label>"client_x509 (PEM)" {text(x509, "edit_test_client_x509", "-----BEGIN CERTIFICATE-----")}</label>
+                <label>"client_x509_chain (PEM)" {text(chain, "edit_test_client_x509_chain", "-----BEGIN CERTIFICATE-----")}</label>
+            })}
+            {move || test.value().get().map(|r| match r {
+                Ok(r) => test_result(r).into_any(),
+                Err(e) => error_note(&e),
+            })}
+            {move || update.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            <div class="actions">
+                <button on:click=move |_| {
+                    let (client, credential) = ids.get_value();
+                    test.dispatch(TestFederatedCredentialUpdate { client, credential, edit: form.edit(description.get()),
+                        assertion_type: assertion_type.to_owned(), assertion: assertion.get(), client_x509: x509.get(), client_x509_chain: chain.get() });
+                }>"Test credential"</button>
+                <button class="primary" on:click=move |_| {
+                    let (client, credential) = ids.get_value();
+                    update.dispatch(UpdateFederatedCredential { client, credential, edit: form.edit(description.get()) });
+                }>"Save changes"</button>
+                <button on:click=move |_| close()>"Cancel"</button>
+            </div>
+        </section>
+    }
+}
+
+/// A dry run's outcome: passed or refused, each check, the resulting `sub`.
+fn test_result(r: FederatedTestResult) -> impl IntoView {
+    view! {
+        <div class="test-result">
+            <p class=if r.passed { "status on" } else { "status off" }>
+                {if r.passed { "Passed: a token would be issued" } else { "Refused: no token would be issued" }}
+            </p>
+            <ul class="checks">
+                {r.checks.into_iter().map(|c| view! {
+                    <li class=if c.passed { "check pass" } else { "check fail" }>
+                        <strong>{if c.passed { "✓ " } else { "✗ " }}{c.name}</strong>": "{c.reason}
+                    </li>
+                }).collect_view()}
+            </ul>
+            {r.subject.map(|s| view! { <p>"Resulting sub: " <code class="subject">{s}</code></p> })}
+        </div>
     }
 }
 
@@ -502,21 +844,7 @@ pub fn TestCredential(client_id: String) -> impl IntoView {
             {move || match run.value().get() {
                 None => ().into_any(),
                 Some(Err(e)) => error_note(&e).into_any(),
-                Some(Ok(r)) => view! {
-                    <div class="test-result">
-                        <p class=if r.passed { "status on" } else { "status off" }>
-                            {if r.passed { "Passed: a token would be issued" } else { "Refused: no token would be issued" }}
-                        </p>
-                        <ul class="checks">
-                            {r.checks.into_iter().map(|c| view! {
-                                <li class=if c.passed { "check pass" } else { "check fail" }>
-                                    <strong>{if c.passed { "✓ " } else { "✗ " }}{c.name}</strong>": "{c.reason}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                        {r.subject.map(|s| view! { <p>"Resulting sub: " <code class="subject">{s}</code></p> })}
-                    </div>
-                }.into_any(),
+                Some(Ok(r)) => test_result(r).into_any(),
             }}
         </section>
     }

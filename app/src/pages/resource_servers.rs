@@ -2,8 +2,11 @@
 //! cloud needs to trust Writ as an OIDC IdP, and permission grants.
 
 use super::agents::DESCRIPTION_MAX;
-use crate::api::{self, CreateResourceServer, GrantPermissions, RevokeGrant};
-use crate::components::{CopyField, Layout, error_note};
+use crate::api::{
+    self, CreateResourceServer, DeleteResourceServer, GrantPermissions, RevokeGrant,
+    SetResourceServerEnabled, UpdateResourceServer,
+};
+use crate::components::{CopyField, Layout, StatusBadge, error_note, lifecycle_cells};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -88,16 +91,107 @@ pub fn ResourceServerDetailPage() -> impl IntoView {
 fn ResourceServerDetail() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").unwrap_or_default();
-    let rs = Resource::new(id, api::get_resource_server);
+    let life = RsLifecycle {
+        update: ServerAction::new(),
+        toggle: ServerAction::new(),
+        delete: ServerAction::new(),
+        editing: RwSignal::new(false),
+    };
+    let rs = Resource::new(
+        move || {
+            (
+                id(),
+                life.update.version().get(),
+                life.toggle.version().get(),
+            )
+        },
+        |(id, ..)| api::get_resource_server(id),
+    );
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = life.delete.value().get() {
+            navigate("/resource-servers", Default::default());
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = life.update.value().get() {
+            life.editing.set(false);
+        }
+    });
     view! {
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match rs.await {
-                    Ok(rs) => view! { <RsView rs=rs/> }.into_any(),
+                    Ok(rs) => view! { <RsLifecycleBar rs=rs.clone() life=life/><RsView rs=rs/> }.into_any(),
                     Err(e) => error_note(&e),
                 }
             })}
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// Edit, status and delete of the resource server this page shows.
+#[derive(Clone, Copy)]
+struct RsLifecycle {
+    update: ServerAction<UpdateResourceServer>,
+    toggle: ServerAction<SetResourceServerEnabled>,
+    delete: ServerAction<DeleteResourceServer>,
+    editing: RwSignal<bool>,
+}
+
+/// Status, the status switch and Delete (greyed while enabled), and the
+/// Edit panel; the built-in server says why it has neither switch nor Delete.
+#[component]
+fn RsLifecycleBar(rs: ResourceServerView, life: RsLifecycle) -> impl IntoView {
+    let enabled = rs.enabled;
+    let (id1, id2, id3) = (rs.id.clone(), rs.id.clone(), rs.id.clone());
+    let builtin = rs.builtin;
+    let permissions = RwSignal::new(rs.permissions.join(" "));
+    let ttl = RwSignal::new(rs.access_token_ttl_seconds.to_string());
+    let custom = RwSignal::new(rs.custom_subject);
+    view! {
+        <section class="card lifecycle" aria-label="Status">
+            {if builtin {
+                view! {
+                    <p><StatusBadge enabled=enabled/>" "<button class="small" on:click=move |_| life.editing.set(true)>"Edit"</button></p>
+                    <p class="hint">"Built in: the developer API's resource server cannot be disabled or deleted (the vault and the credential providers depend on it), and its permissions and subject are fixed. Only its token lifetime can change."</p>
+                }.into_any()
+            } else {
+                view! {
+                    <table class="list"><tbody><tr>
+                        {lifecycle_cells("resource server", enabled,
+                            move || { life.toggle.dispatch(SetResourceServerEnabled { id: id1.clone(), enabled: !enabled }); },
+                            move || { life.delete.dispatch(DeleteResourceServer { id: id2.clone() }); })}
+                        <td><button class="small" on:click=move |_| life.editing.set(true)>"Edit"</button></td>
+                    </tr></tbody></table>
+                    {(!enabled).then(|| view! { <p class="hint">"Disabled: the token endpoint refuses this audience."</p> })}
+                }.into_any()
+            }}
+            {move || life.toggle.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+            {move || life.delete.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+        </section>
+        <Show when=move || life.editing.get()>
+            <section class="panel" aria-label="Edit Resource Server">
+                <h2>"Edit"</h2>
+                {(!builtin).then(|| view! {
+                    <label>"Permissions (space-separated; removing one takes it from every grant)"
+                        <input type="text" name="edit_permissions" bind:value=permissions/></label>
+                })}
+                <label>"Access token lifetime (seconds)" <input type="text" name="edit_ttl" bind:value=ttl/></label>
+                {(!builtin).then(|| view! {
+                    <label class="check"><input type="checkbox" name="edit_custom_subject" prop:checked=move || custom.get()
+                        on:change=move |ev| custom.set(event_target_checked(&ev))/>" Custom subject identity"</label>
+                })}
+                {move || life.update.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
+                <div class="actions">
+                    <button class="primary" on:click={
+                        let id = id3.clone();
+                        move |_| { life.update.dispatch(UpdateResourceServer { id: id.clone(), permissions: permissions.get(), ttl: ttl.get(), custom_subject: custom.get() }); }
+                    }>"Save"</button>
+                    <button on:click=move |_| life.editing.set(false)>"Cancel"</button>
+                </div>
+            </section>
+        </Show>
     }
 }
 

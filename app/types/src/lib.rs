@@ -64,7 +64,9 @@ pub struct NewAgent {
     pub owner: String,
     #[serde(default)]
     pub description: Option<String>,
-    /// Only `client_secret` for now.
+    /// The method the agent is set up with first: `client_secret` (the
+    /// default), `private_key_jwt`, `pca`, `oidc` or `pkcs7`. Any other
+    /// value is refused with 400.
     #[serde(default)]
     pub auth_type: Option<String>,
 }
@@ -554,6 +556,20 @@ pub struct CredentialGrantView {
     pub client_pk: String,
     pub client_id: String,
     pub client_name: String,
+    pub created_at: i64,
+}
+
+/// One vault credential or credential provider a client may use: the
+/// client page's "May reach" list, each entry revocable by `grant_id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct ClientAssetGrantView {
+    pub grant_id: String,
+    /// `credential` (vault) or `credential_provider`.
+    pub kind: String,
+    /// The credential's or provider's id.
+    pub target_id: String,
+    pub target_name: String,
     pub created_at: i64,
 }
 

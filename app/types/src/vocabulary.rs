@@ -107,8 +107,8 @@ impl VerificationMode {
         match self {
             Self::Kubernetes => "Kubernetes",
             Self::PrincipalId => "Principal ID",
-            Self::Certificate => "Certificate (CN)",
-            Self::CloudServer => "Cloud server (instance ID)",
+            Self::Certificate => "Certificate CN",
+            Self::CloudServer => "Instance ID",
             Self::Expression => "Expression",
         }
     }

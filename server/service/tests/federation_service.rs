@@ -478,3 +478,71 @@ async fn oidc_with_pasted_keys_passes_for_a_kubernetes_credential() {
         "invalid_client"
     );
 }
+
+#[tokio::test]
+async fn an_edit_is_dry_run_on_the_proposed_settings_without_saving_them() {
+    let w = open().await;
+    // The workload's certificate says "batch-worker"; the stored credential expects another CN.
+    let chain = Chain::new(
+        now(),
+        &ChainOptions {
+            leaf_cn: "batch-worker".into(),
+            ..Default::default()
+        },
+    );
+    let (pk, cid) = pca_agent(&w, &chain, "payments-agent").await;
+    let id = w.list_federated_credentials(&pk).await.unwrap()[0]
+        .id
+        .clone();
+    let stored = w.list_federated_credentials(&pk).await.unwrap();
+    let assertion = chain.assertion(&cid, &w.urls().token_endpoint, w.now());
+    let test = || FederatedTestRequest {
+        client_assertion_type: PCA.into(),
+        client_assertion: assertion.clone(),
+        client_x509: Some(chain.leaf_pem.clone()),
+        client_x509_chain: Some(chain.intermediate_pem.clone()),
+        ..Default::default()
+    };
+    // The stored settings refuse it…
+    assert!(
+        !pca_dry_run(&w, &cid, "pca-cert", &assertion, &chain)
+            .await
+            .passed
+    );
+    // …the proposed CN and mapping pass, with the mapped subject…
+    let edit: writ_types::FederatedCredentialUpdate = dto(json!({
+        "verification": {"mode": "certificate", "cn": "batch-worker"},
+        "attribute_mapping": "'pca:' + cert.subject.CN"}));
+    let r = w
+        .test_federated_credential_update(&pk, &id, &edit, test())
+        .await
+        .unwrap();
+    assert!(r.passed, "{r:?}");
+    assert_eq!(check_names(&r)[..6], PCA_CHECKS);
+    assert_eq!(
+        r.subject.as_deref(),
+        Some(format!("{cid}:pca:batch-worker").as_str())
+    );
+    // …and nothing was saved: the credential and the real token endpoint are unchanged.
+    assert_eq!(w.list_federated_credentials(&pk).await.unwrap(), stored);
+    assert!(
+        !pca_dry_run(&w, &cid, "pca-cert", &assertion, &chain)
+            .await
+            .passed
+    );
+    // A proposed edit that does not compile is refused as the save would be.
+    let bad: writ_types::FederatedCredentialUpdate =
+        dto(json!({"verification": {"mode": "expression", "expression": "cert.subject.CN =="}}));
+    assert!(
+        w.test_federated_credential_update(&pk, &id, &bad, test())
+            .await
+            .is_err()
+    );
+    // Another client's credential is not found through this client.
+    let other = agent(&w, "someone-else").await;
+    assert!(
+        w.test_federated_credential_update(&other.id, &id, &edit, test())
+            .await
+            .is_err()
+    );
+}

@@ -84,3 +84,70 @@ async fn a_vault_credential_goes_with_its_grants_in_one_step() {
         "the grant went with the credential"
     );
 }
+
+#[tokio::test]
+async fn an_agent_is_registered_with_any_of_the_five_authentication_types() {
+    let w = open().await;
+    for t in ["client_secret", "private_key_jwt", "pca", "oidc", "pkcs7"] {
+        let a = w
+            .create_agent(dto(
+                json!({"name": format!("agent-{t}"), "owner": "ops", "auth_type": t}),
+            ))
+            .await
+            .unwrap();
+        assert_eq!(a.auth_type, t);
+    }
+    let default = agent(&w, "defaulted").await;
+    assert_eq!(default.auth_type, "client_secret");
+    let refused = w
+        .create_agent(dto(
+            json!({"name": "x", "owner": "ops", "auth_type": "password"}),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ServiceError::Invalid(ref m) if m.contains("auth_type")));
+}
+
+#[tokio::test]
+async fn a_client_lists_and_loses_its_vault_and_provider_grants() {
+    let w = open().await;
+    let a = agent(&w, "reach-agent").await;
+    let c = w
+        .create_credential(dto(json!({"name": "OpenAI", "business_type": "llm",
+            "identifier": "openai", "api_key": "sk-test"})))
+        .await
+        .unwrap();
+    w.grant_credential(&c.id, &a.client_id).await.unwrap();
+    let p = w
+        .create_credential_provider(dto(json!({"type": "jwt", "name": "Partner",
+            "identifier": "partner", "issuer_whitelist": ["https://partner.example"]})))
+        .await
+        .unwrap();
+    w.grant_credential_provider(&p.id, &a.client_id)
+        .await
+        .unwrap();
+
+    let reach = w.asset_grants_of_client(&a.id).await.unwrap();
+    let kinds: Vec<(&str, &str)> = reach
+        .iter()
+        .map(|g| (g.kind.as_str(), g.target_name.as_str()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("credential", "OpenAI"), ("credential_provider", "Partner")]
+    );
+
+    w.revoke_credential_grant(&c.id, &reach[0].grant_id)
+        .await
+        .unwrap();
+    w.revoke_provider_grant(&p.id, &reach[1].grant_id)
+        .await
+        .unwrap();
+    assert!(w.asset_grants_of_client(&a.id).await.unwrap().is_empty());
+    assert!(w.list_provider_grants(&p.id).await.unwrap().is_empty());
+    // A second revoke, or one through the wrong provider, finds nothing.
+    assert!(matches!(
+        w.revoke_provider_grant(&p.id, &reach[1].grant_id).await,
+        Err(ServiceError::NotFound(_))
+    ));
+}

@@ -46,6 +46,10 @@ pub fn routes() -> Router<AppState> {
             "/credential-providers/{id}/grants",
             post(grant_provider).get(provider_grants),
         )
+        .route(
+            "/credential-providers/{id}/grants/{gid}",
+            delete(revoke_provider),
+        )
 }
 
 #[derive(serde::Deserialize, utoipa::ToSchema)]
@@ -229,4 +233,13 @@ pub async fn provider_grants(
     Path(id): Path<String>,
 ) -> ApiResult<Vec<CredentialGrantView>> {
     Ok(Json(s.writ.list_provider_grants(&id).await?))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/credential-providers/{id}/grants/{gid}", params(("id" = String, Path), ("gid" = String, Path)), responses((status = 204), (status = 404)))]
+pub async fn revoke_provider(
+    State(s): State<AppState>,
+    Path((id, gid)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    s.writ.revoke_provider_grant(&id, &gid).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -17,6 +17,17 @@ use writ_types::{
 
 pub const AUTH_CLIENT_SECRET: &str = "client_secret";
 
+/// The authentication types an agent may be registered with: which method
+/// the console sets up first. Stored as given; any client may still add the
+/// others later (the type picks the first tab, it does not restrict).
+pub const AUTH_TYPES: [&str; 5] = [
+    AUTH_CLIENT_SECRET,
+    "private_key_jwt",
+    "pca",
+    "oidc",
+    "pkcs7",
+];
+
 /// What the admin reads in "not found" messages.
 fn kind_name(kind: ClientKind) -> &'static str {
     match kind {
@@ -55,20 +66,26 @@ impl Writ {
         let name = DisplayName::parse("agent name", &input.name)?;
         let owner = DisplayName::parse("owner", &input.owner)?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
-        let auth_type = input.auth_type.unwrap_or_else(|| AUTH_CLIENT_SECRET.into());
-        if auth_type != AUTH_CLIENT_SECRET {
-            return Err(ServiceError::Invalid(
-                "authentication type: only 'client_secret' is available".into(),
-            ));
-        }
-        self.insert_client(ClientKind::Agent, name, Some(owner), description)
+        let auth_type = input
+            .auth_type
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .unwrap_or(AUTH_CLIENT_SECRET);
+        let Some(auth_type) = AUTH_TYPES.into_iter().find(|t| *t == auth_type) else {
+            return Err(ServiceError::Invalid(format!(
+                "auth_type: use one of {}",
+                AUTH_TYPES.join(", ")
+            )));
+        };
+        self.insert_client(ClientKind::Agent, name, Some(owner), description, auth_type)
             .await
     }
 
     pub async fn create_m2m_application(&self, input: NewM2mApplication) -> Result<ClientView> {
         let name = DisplayName::parse("application name", &input.name)?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
-        self.insert_client(ClientKind::M2m, name, None, description)
+        self.insert_client(ClientKind::M2m, name, None, description, AUTH_CLIENT_SECRET)
             .await
     }
 
@@ -80,6 +97,7 @@ impl Writ {
         name: DisplayName,
         owner: Option<DisplayName>,
         description: Description,
+        auth_type: &str,
     ) -> Result<ClientView> {
         let now = self.now();
         let pam = resource_server::Entity::find()
@@ -96,7 +114,7 @@ impl Writ {
             agent_id: Set((kind == ClientKind::Agent)
                 .then(|| format!("agent_{}", writ_core::random::alnum(24)))),
             description: Set(description.into_inner()),
-            auth_type: Set(AUTH_CLIENT_SECRET.into()),
+            auth_type: Set(auth_type.into()),
             enabled: Set(true),
             created_at: Set(now),
         };

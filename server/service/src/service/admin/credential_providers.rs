@@ -382,6 +382,21 @@ impl Writ {
         self.grant_views(grants).await
     }
 
+    /// Takes back a client's use of the provider (its next request for the
+    /// provider's tokens is refused).
+    pub async fn revoke_provider_grant(&self, id: &str, grant_id: &str) -> Result<()> {
+        let r = provider_grant::Entity::delete_many()
+            .filter(provider_grant::Column::ProviderId.eq(id))
+            .filter(provider_grant::Column::Id.eq(grant_id))
+            .exec(&self.db)
+            .await?;
+        if r.rows_affected == 0 {
+            return Err(ServiceError::NotFound("grant"));
+        }
+        self.changed();
+        Ok(())
+    }
+
     /// One enabled JWT provider's JWKS document (`{"keys": [..]}`), served
     /// at its own `jwks_uri`. An unknown id, an OAuth provider and a
     /// disabled one are all "not found": a disabled provider vouches for

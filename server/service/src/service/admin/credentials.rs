@@ -1,7 +1,7 @@
 //! The credential vault: API keys sealed at rest, handed at run time only
 //! to clients granted them, through the developer API's ObtainCredential.
 
-use crate::entities::{client, credential, credential_grant};
+use crate::entities::{client, credential, credential_grant, credential_provider, provider_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
 use crate::service::{Writ, new_id};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
@@ -282,6 +282,62 @@ impl Writ {
                 });
             }
         }
+        Ok(out)
+    }
+
+    /// Every vault credential and credential provider the client may use,
+    /// with the grant that allows it (the client page's "May reach" list).
+    pub async fn asset_grants_of_client(
+        &self,
+        client_pk: &str,
+    ) -> Result<Vec<ClientAssetGrantView>> {
+        self.client_model(client_pk).await?;
+        // No ORM relations are declared: the names come from a second query.
+        let creds = credential_grant::Entity::find()
+            .filter(credential_grant::Column::ClientPk.eq(client_pk))
+            .all(&self.db)
+            .await?;
+        let names: std::collections::HashMap<String, String> = credential::Entity::find()
+            .filter(credential::Column::Id.is_in(creds.iter().map(|g| g.credential_id.clone())))
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.name))
+            .collect();
+        let mut out: Vec<ClientAssetGrantView> = creds
+            .into_iter()
+            .filter_map(|g| {
+                Some(ClientAssetGrantView {
+                    target_name: names.get(&g.credential_id)?.clone(),
+                    grant_id: g.id,
+                    kind: "credential".into(),
+                    target_id: g.credential_id,
+                    created_at: g.created_at,
+                })
+            })
+            .collect();
+        let grants = provider_grant::Entity::find()
+            .filter(provider_grant::Column::ClientPk.eq(client_pk))
+            .all(&self.db)
+            .await?;
+        let names: std::collections::HashMap<String, String> = credential_provider::Entity::find()
+            .filter(
+                credential_provider::Column::Id.is_in(grants.iter().map(|g| g.provider_id.clone())),
+            )
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
+        out.extend(grants.into_iter().filter_map(|g| {
+            Some(ClientAssetGrantView {
+                target_name: names.get(&g.provider_id)?.clone(),
+                grant_id: g.id,
+                kind: "credential_provider".into(),
+                target_id: g.provider_id,
+                created_at: g.created_at,
+            })
+        }));
         Ok(out)
     }
 

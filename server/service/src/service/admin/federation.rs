@@ -406,6 +406,27 @@ impl Writ {
         let m = self
             .client_owned::<federated_credential::Entity>(client_pk, id)
             .await?;
+        let (verification, mapping) = self.proposed_rules(&m, &input).await?;
+        let mut am: federated_credential::ActiveModel = m.into();
+        if let Some(d) = &input.description {
+            am.description = Set(Description::parse(d)?.into_inner());
+        }
+        am.verification =
+            Set(serde_json::to_string(&verification).map_err(|_| ServiceError::Internal)?);
+        am.attribute_mapping = Set(mapping);
+        let m = am.update(&self.db).await?;
+        self.changed();
+        Ok(credential_view(m))
+    }
+
+    /// The verification and mapping an edit would store (fields left out
+    /// keep their stored value), compiled once so that a bad expression is
+    /// refused before anything is written or tested.
+    async fn proposed_rules(
+        &self,
+        m: &federated_credential::Model,
+        input: &FederatedCredentialUpdate,
+    ) -> Result<(Verification, Option<String>)> {
         let kind = parse_kind(&m.kind)?;
         let verification = match &input.verification {
             Some(v) => {
@@ -419,16 +440,7 @@ impl Writ {
             None => m.attribute_mapping.clone(),
         };
         CredentialRules::new(kind, verification.clone(), None, mapping.as_deref())?;
-        let mut am: federated_credential::ActiveModel = m.into();
-        if let Some(d) = &input.description {
-            am.description = Set(Description::parse(d)?.into_inner());
-        }
-        am.verification =
-            Set(serde_json::to_string(&verification).map_err(|_| ServiceError::Internal)?);
-        am.attribute_mapping = Set(mapping);
-        let m = am.update(&self.db).await?;
-        self.changed();
-        Ok(credential_view(m))
+        Ok((verification, mapping))
     }
 
     pub async fn list_federated_credentials(
@@ -572,6 +584,48 @@ impl Writ {
         &self,
         input: FederatedTestRequest,
     ) -> Result<FederatedTestResult> {
+        self.dry_run(input, None).await
+    }
+
+    /// The edit panel's "Test credential": the same dry run, against the
+    /// credential as `update` would leave it, without saving anything. The
+    /// client and the credential's name come from the stored credential
+    /// (the request's `client_id` and name are ignored); an invalid edit is
+    /// refused as [`Self::update_federated_credential`] would refuse it.
+    pub async fn test_federated_credential_update(
+        &self,
+        client_pk: &str,
+        id: &str,
+        update: &FederatedCredentialUpdate,
+        input: FederatedTestRequest,
+    ) -> Result<FederatedTestResult> {
+        let m = self
+            .client_owned::<federated_credential::Entity>(client_pk, id)
+            .await?;
+        let client = self.client_model(client_pk).await?;
+        let (verification, mapping) = self.proposed_rules(&m, update).await?;
+        let provider = self.provider_model(&m.provider_id).await?;
+        let mut proposed = m.clone();
+        proposed.verification =
+            serde_json::to_string(&verification).map_err(|_| ServiceError::Internal)?;
+        proposed.attribute_mapping = mapping;
+        let loaded = crate::service::token::load_credential(proposed, &provider)
+            .map_err(|_| ServiceError::Internal)?;
+        let input = FederatedTestRequest {
+            client_id: client.client_id,
+            application_federated_credential_name: Some(m.name),
+            ..input
+        };
+        self.dry_run(input, Some(std::sync::Arc::new(loaded))).await
+    }
+
+    /// Runs the token endpoint's federated checks on pasted inputs, against
+    /// the stored credential or `proposed`. Nothing is issued or consumed.
+    async fn dry_run(
+        &self,
+        input: FederatedTestRequest,
+        proposed: Option<std::sync::Arc<writ_core::federation::check::LoadedCredential>>,
+    ) -> Result<FederatedTestResult> {
         let kind = writ_core::grant::token_request::federated_kind(input.client_assertion_type.trim()).ok_or_else(|| {
             ServiceError::Invalid(
                 "client_assertion_type: use the PCA (x509-jwt-bearer), OIDC (id-token-bearer) or PKCS#7 (pkcs7-bearer) assertion type".into(),
@@ -591,7 +645,7 @@ impl Writ {
         let mut checks = Vec::new();
         let result = match req.federated(kind) {
             Ok((client_id, presented)) => {
-                self.federated(client_id, &presented, true, &mut checks)
+                self.federated_with(client_id, &presented, true, &mut checks, proposed)
                     .await
             }
             Err(e) => Err(e),

@@ -304,16 +304,32 @@ impl Writ {
         dry_run: bool,
         checks: &mut Vec<Check>,
     ) -> Result<Authenticated, OAuthError> {
+        self.federated_with(client_id, presented, dry_run, checks, None)
+            .await
+    }
+
+    /// [`Self::federated`], or, with `proposed`, the same checks against a
+    /// credential built from settings not yet saved (the edit panel's dry
+    /// run): the stored credential is then not read.
+    pub(crate) async fn federated_with(
+        &self,
+        client_id: &str,
+        presented: &Presented<'_>,
+        dry_run: bool,
+        checks: &mut Vec<Check>,
+        proposed: Option<Arc<LoadedCredential>>,
+    ) -> Result<Authenticated, OAuthError> {
         let client = step(
             checks,
             "client",
             self.active_client(client_id).await,
             "the client exists and is enabled",
         )?;
-        let credential = self
-            .federated_auth(&client.pk, presented.name)
-            .await?
-            .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"));
+        let credential = match proposed {
+            Some(p) => Some(p),
+            None => self.federated_auth(&client.pk, presented.name).await?,
+        }
+        .ok_or_else(|| OAuthError::invalid_client("federated_credential_unknown"));
         let credential = step(
             checks,
             "credential",
@@ -374,35 +390,7 @@ impl Writ {
                     .await
                     .map_err(db_err)?
                     .ok_or_else(|| OAuthError::invalid_client("federated_provider_unknown"))?;
-                let verification = serde_json::from_str(&cred.verification)
-                    .map_err(|_| OAuthError::server_error())?;
-                let Some(kind) = writ_types::ProviderKind::parse(&cred.kind) else {
-                    tracing::error!(credential = %cred.id, "stored federated credential has an unknown kind");
-                    return Err(OAuthError::server_error());
-                };
-                let rules = writ_core::federation::CredentialRules::new(
-                    kind,
-                    verification,
-                    provider.trust_condition.as_deref(),
-                    cred.attribute_mapping.as_deref(),
-                )
-                .map_err(|e| {
-                    tracing::error!(credential = %cred.id, field = e.field, "stored federation rule does not compile");
-                    OAuthError::server_error()
-                })?;
-                Some(Arc::new(LoadedCredential {
-                    provider_id: provider.id.clone(),
-                    credential_id: cred.id,
-                    enabled: cred.enabled,
-                    kind,
-                    provider_enabled: provider.enabled,
-                    trust: writ_core::federation::ProviderTrust::from_config(
-                        writ_types::ProviderKind::parse(&provider.kind)
-                            .ok_or_else(OAuthError::server_error)?,
-                        &provider.config,
-                    )?,
-                    rules,
-                }))
+                Some(Arc::new(load_credential(cred, &provider)?))
             }
         };
         self.hot.put_federated(client_pk, name, value.clone(), now);
@@ -586,4 +574,41 @@ fn lookup_key(s: &str, max_len: usize) -> bool {
 fn db_err(e: sea_orm::DbErr) -> OAuthError {
     tracing::error!(error = %e, "database error at the token endpoint");
     OAuthError::server_error()
+}
+
+/// A stored credential and its provider, compiled for the federated check.
+/// Shared by the token endpoint's cache fill and the edit panel's dry run
+/// on proposed settings, so both compile exactly the same way.
+pub(crate) fn load_credential(
+    cred: crate::entities::federated_credential::Model,
+    provider: &crate::entities::federated_provider::Model,
+) -> Result<LoadedCredential, OAuthError> {
+    let verification =
+        serde_json::from_str(&cred.verification).map_err(|_| OAuthError::server_error())?;
+    let Some(kind) = writ_types::ProviderKind::parse(&cred.kind) else {
+        tracing::error!(credential = %cred.id, "stored federated credential has an unknown kind");
+        return Err(OAuthError::server_error());
+    };
+    let rules = writ_core::federation::CredentialRules::new(
+                    kind,
+                    verification,
+                    provider.trust_condition.as_deref(),
+                    cred.attribute_mapping.as_deref(),
+                )
+                .map_err(|e| {
+                    tracing::error!(credential = %cred.id, field = e.field, "stored federation rule does not compile");
+                    OAuthError::server_error()
+                })?;
+    Ok(LoadedCredential {
+        provider_id: provider.id.clone(),
+        credential_id: cred.id,
+        enabled: cred.enabled,
+        kind,
+        provider_enabled: provider.enabled,
+        trust: writ_core::federation::ProviderTrust::from_config(
+            writ_types::ProviderKind::parse(&provider.kind).ok_or_else(OAuthError::server_error)?,
+            &provider.config,
+        )?,
+        rules,
+    })
 }
