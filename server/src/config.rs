@@ -29,6 +29,9 @@ pub struct Config {
     /// `WRIT_AUDIT_RETENTION_DAYS`: audit rows older than this are deleted
     /// in the background (hourly); 0 keeps them for ever.
     pub audit_retention_days: i64,
+    /// `WRIT_TRUSTED_PROXIES`: load balancers whose `X-Forwarded-For` names
+    /// the client (addresses or CIDR ranges); empty: the TCP peer is the client.
+    pub trusted_proxies: writ_core::client_address::TrustedProxies,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -120,6 +123,10 @@ impl Config {
                         ConfigError("WRIT_JWKS_REFETCH_SECS must be 0 to 3600 seconds".into())
                     })?,
             },
+            trusted_proxies: writ_core::client_address::TrustedProxies::parse(
+                &var("WRIT_TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| ConfigError(e.to_string()))?,
             audit_retention_days: match var("WRIT_AUDIT_RETENTION_DAYS") {
                 None => 90,
                 Some(v) => v
@@ -156,6 +163,7 @@ impl Config {
             clock_skew_secs: 60,
             jwks_refetch_secs: 30,
             audit_retention_days: 90,
+            trusted_proxies: Default::default(),
         }
     }
 }

@@ -18,6 +18,8 @@ pub use config::Config;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub writ: Arc<Writ>,
+    /// Whose `X-Forwarded-For` names the client (see `routes::client_address`).
+    pub trusted_proxies: Arc<writ_core::client_address::TrustedProxies>,
 }
 
 /// The longest a client may take to send its request headers.
@@ -122,6 +124,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let state = AppState {
         leptos_options,
         writ: writ.clone(),
+        trusted_proxies: Arc::new(cfg.trusted_proxies.clone()),
     };
     let app = routes::router(state);
 

@@ -9,6 +9,7 @@
 
 pub mod admin_token;
 pub mod audit;
+pub mod client_address;
 pub mod clock;
 pub mod credential_value;
 pub mod discovery;

@@ -5,7 +5,7 @@
 use super::errors::{ApiError, bad_request};
 use crate::AppState;
 use axum::Router;
-use axum::extract::{ConnectInfo, Path, Query, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -49,12 +49,12 @@ pub fn router(state: AppState) -> Router {
 /// Hands the peer address to server functions (the sign-in throttle is
 /// keyed by user and source) without the app crate naming axum's types.
 async fn peer_source(
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    axum::Extension(client): axum::Extension<super::ClientAddr>,
     mut req: Request,
     next: Next,
 ) -> Response {
     req.extensions_mut()
-        .insert(writ_service::ClientSource(peer.ip().to_string()));
+        .insert(writ_service::ClientSource(client.source()));
     next.run(req).await
 }
 

@@ -4,13 +4,13 @@
 
 use super::errors::DevApiHttpError;
 use crate::AppState;
-use axum::extract::{ConnectInfo, Path, Query, State};
+use axum::Extension;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
-use std::net::SocketAddr;
 use writ_service::DevApiError;
 
 pub fn router() -> Router<AppState> {
@@ -88,7 +88,7 @@ fn auth(headers: &HeaderMap) -> Option<&str> {
 /// derived-short-token exchange and validate carry no Authorization.
 async fn token_action(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<super::ClientAddr>,
     Path((instance_id, action)): Path<(String, String)>,
     headers: HeaderMap,
     body: JsonBody,
@@ -114,9 +114,7 @@ async fn token_action(
     };
     let out = match (action.as_str(), &caller) {
         ("generateJwt", Some(c)) => w.generate_jwt(c, &body).await,
-        ("fetchOAuthAccessToken", Some(c)) => {
-            w.fetch_oauth_token(c, &body, &peer.ip().to_string()).await
-        }
+        ("fetchOAuthAccessToken", Some(c)) => w.fetch_oauth_token(c, &body, &client.source()).await,
         ("obtainJwt", Some(c)) => w.obtain_jwt(c, &body).await,
         ("revoke" | "reinstate", Some(c)) => {
             w.set_token_revoked(c, &body, action == "revoke").await
@@ -147,7 +145,7 @@ struct ObtainQuery {
 
 async fn obtain_credential(
     State(s): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<super::ClientAddr>,
     Path(instance_id): Path<String>,
     headers: HeaderMap,
     q: Result<Query<ObtainQuery>, axum::extract::rejection::QueryRejection>,
@@ -167,7 +165,7 @@ async fn obtain_credential(
         .obtain_credential(
             &caller,
             q.credential_identifier.as_deref().unwrap_or_default(),
-            &peer.ip().to_string(),
+            &client.source(),
         )
         .await
         .map_err(DevApiHttpError)?;

@@ -23,6 +23,36 @@ pub const REQUEST_DEADLINE: Duration = Duration::from_secs(30);
 
 pub use errors::{ApiError, OAuthHttpError};
 
+/// Where a request comes from, for throttles and the audit log: the peer,
+/// or behind a trusted load balancer the client it names.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl ClientAddr {
+    pub fn source(&self) -> String {
+        self.0.to_string()
+    }
+}
+
+/// Computes [`ClientAddr`] once per request (core `client_address`).
+async fn client_address(
+    axum::extract::State(trusted): axum::extract::State<
+        std::sync::Arc<writ_core::client_address::TrustedProxies>,
+    >,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    mut req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(HeaderValue::as_bytes);
+    let client = trusted.client(peer.ip(), forwarded);
+    req.extensions_mut().insert(ClientAddr(client));
+    next.run(req).await
+}
+
 pub fn router(state: AppState) -> Router {
     let issuer_path = format!("/api/v2/{}/oauth2", writ_core::AUTHORIZATION_SERVER_ID);
     Router::new()
@@ -32,7 +62,11 @@ pub fn router(state: AppState) -> Router {
         .merge(provider_keys::router())
         .route("/healthz", axum::routing::get(|| async { "ok" }))
         .with_state(state.clone())
-        .merge(console::router(state))
+        .merge(console::router(state.clone()))
+        .layer(axum::middleware::from_fn_with_state(
+            state.trusted_proxies.clone(),
+            client_address,
+        ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             REQUEST_DEADLINE,

@@ -3,13 +3,13 @@
 
 use super::errors::OAuthHttpError;
 use crate::AppState;
+use axum::Extension;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use std::net::SocketAddr;
 use writ_core::OAuthError;
 use writ_core::grant::token_request::TokenRequest;
 
@@ -28,13 +28,13 @@ pub fn router() -> Router<AppState> {
 /// Any method but POST: an OAuth error body (and `Allow`), not a bare 405.
 async fn token_wrong_method(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<super::ClientAddr>,
 ) -> Response {
     let error =
         OAuthError::invalid_request("method_not_allowed", "the token endpoint accepts POST only");
     state
         .writ
-        .audit_unparsed_refusal(&error, &peer.ip().to_string())
+        .audit_unparsed_refusal(&error, &client.source())
         .await;
     let mut r = OAuthHttpError { error }.into_response();
     *r.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
@@ -45,7 +45,7 @@ async fn token_wrong_method(
 
 async fn token(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(client): Extension<super::ClientAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -53,7 +53,7 @@ async fn token(
     // authenticated: Basic is the HTTP scheme this endpoint accepts
     // (RFC 6749 §2.3.1; §5.2), so no per-request choice (see `OAuthHttpError`).
     let fail = |error: OAuthError| OAuthHttpError { error }.into_response();
-    let source = peer.ip().to_string();
+    let source = client.source();
     // Refusals the service never sees are audited here, then answered.
     let refuse = |error: OAuthError| {
         let writ = state.writ.clone();
