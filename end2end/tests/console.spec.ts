@@ -566,6 +566,8 @@ test('a PCA client-config.json downloaded from the console works with no edit', 
   await page.getByRole('button', { name: 'Manually Add' }).click();
   await expect(page.locator('table.public-keys tbody tr').first()).toContainText('EC P-384');
   await shot(page, 'public-key-uploaded');
+});
+
 test('seed 003: a provider is created once under Sign-In and attached on the agent tab', async ({ page }) => {
   await signIn(page);
   const pki = makePki();
