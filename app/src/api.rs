@@ -339,6 +339,7 @@ pub async fn create_resource_server(
         permissions,
         access_token_ttl_seconds: Some(ttl),
         custom_subject: Some(custom_subject),
+        delegation: None,
     })
     .await
     .map_err(ssr::err)

@@ -17,6 +17,7 @@ mod m20261205_000010_audit_retention;
 mod m20261205_000011_secret_screens;
 mod m20261205_000012_admin_tokens;
 mod m20261205_000013_resource_server_status;
+mod m20261212_000014_token_exchange;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000011_secret_screens::Migration),
             Box::new(m20261205_000012_admin_tokens::Migration),
             Box::new(m20261205_000013_resource_server_status::Migration),
+            Box::new(m20261212_000014_token_exchange::Migration),
         ]
     }
 }

@@ -137,10 +137,51 @@ pub struct ResourceServerView {
     /// Disabled, its audience is refused at the token endpoint.
     #[serde(default = "enabled_by_default")]
     pub enabled: bool,
+    /// RFC 8693 token exchange: whether agents may act for people here.
+    #[serde(default)]
+    pub delegation: DelegationView,
 }
 
 fn enabled_by_default() -> bool {
     true
+}
+
+/// A resource server's delegation policy (RFC 8693 token exchange).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct DelegationView {
+    pub enabled: bool,
+    /// CEL over the person's `jwt.claims.*` producing the list of
+    /// permission names they may delegate here.
+    pub permissions_expression: Option<String>,
+    /// Most agents a delegated token's `act` chain may hold.
+    pub max_chain_depth: i64,
+}
+
+impl Default for DelegationView {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            permissions_expression: None,
+            max_chain_depth: 2,
+        }
+    }
+}
+
+/// A resource server's delegation settings on create or edit: fields left
+/// out stay as they are (off, no expression, depth 2 on create).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct DelegationInput {
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// e.g. `jwt.claims.groups.exists(g, g == 'readers') ? ['read'] : []`
+    #[serde(default)]
+    pub permissions_expression: Option<String>,
+    /// 1 to 8.
+    #[serde(default)]
+    pub max_chain_depth: Option<i64>,
 }
 
 /// An edit of a resource server: fields left out stay as they are.
@@ -155,6 +196,8 @@ pub struct ResourceServerUpdate {
     pub access_token_ttl_seconds: Option<i64>,
     #[serde(default, alias = "custom_subject")]
     pub custom_subject_identity: Option<bool>,
+    #[serde(default)]
+    pub delegation: Option<DelegationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +213,9 @@ pub struct NewResourceServer {
     /// makes `sub` = `<clientId>:<activeSubjectUrn>`.
     #[serde(default, alias = "custom_subject_identity")]
     pub custom_subject: Option<bool>,
+    /// Token exchange; off when left out.
+    #[serde(default)]
+    pub delegation: Option<DelegationInput>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -214,6 +260,10 @@ pub struct AuditView {
     /// The last of them (`at` is the first); `None` for a single request.
     #[serde(default)]
     pub last_at: Option<i64>,
+    /// Token exchange: the person (`subject.iss`, `subject.sub`) and the
+    /// agents acting for them (`actors`, most recent first), as JSON.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<String>,
 }
 
 fn one() -> i64 {
@@ -329,6 +379,51 @@ pub struct NewFederatedProvider {
     /// Optional CEL condition every token or document of this provider must meet.
     #[serde(default)]
     pub trust_condition: Option<String>,
+}
+
+/// A trusted issuer of people's tokens (an OIDC provider) for token exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct NewUserIdentityProvider {
+    /// `[a-z0-9_-]`, 1-64 characters.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The exact `iss` of the people's tokens.
+    pub issuer: String,
+    /// The `aud` the people's tokens must carry (e.g. Writ's client id at the IdP).
+    pub audience: String,
+    /// Verification keys pasted as a JWKS object. One key source: `jwks`,
+    /// `jwks_uri`, or `discovery: true` (from the issuer).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default)]
+    pub jwks_uri: Option<String>,
+    #[serde(default)]
+    pub discovery: Option<bool>,
+    /// Allow http and loopback/private addresses for fetches (local testing only).
+    #[serde(default)]
+    pub allow_insecure_local_endpoints: Option<bool>,
+    /// Optional CEL condition over `jwt.claims.*` every person's token must meet.
+    #[serde(default)]
+    pub trust_condition: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(ToSchema))]
+pub struct UserIdentityProviderView {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub enabled: bool,
+    pub issuer: String,
+    pub audience: String,
+    /// `pasted`, `jwks_uri` or `discovery`.
+    pub key_source: String,
+    pub jwks_uri: Option<String>,
+    pub trust_condition: Option<String>,
+    pub created_at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

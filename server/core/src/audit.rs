@@ -29,6 +29,9 @@ pub struct TokenAudit {
     pub source: String,
     /// The credential that authenticated the request: its `last used` moves.
     pub credential: Option<CredentialRef>,
+    /// Token exchange: the person and the agents acting for them, as JSON
+    /// (`token_exchange::audit_record`); `None` for other grants.
+    pub delegation: Option<String>,
 }
 
 /// Which stored credential authenticated a client, by kind and id.

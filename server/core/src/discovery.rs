@@ -46,7 +46,7 @@ pub fn metadata(urls: &IssuerUrls) -> Metadata<'_> {
         issuer: &urls.issuer,
         token_endpoint: &urls.token_endpoint,
         jwks_uri: &urls.jwks_uri,
-        grant_types_supported: &["client_credentials"],
+        grant_types_supported: crate::grant::GRANT_TYPES,
         // The same constants the token endpoint's authentication is named
         // and checked by (`grant`), so metadata cannot promise more or less.
         token_endpoint_auth_methods_supported: crate::grant::TOKEN_ENDPOINT_AUTH_METHODS,
@@ -68,6 +68,8 @@ pub fn metadata(urls: &IssuerUrls) -> Metadata<'_> {
             "client_id",
             "scope",
             "agent_id",
+            // RFC 8693 §4.1: who acts for the subject, on exchanged tokens.
+            "act",
         ],
     }
 }

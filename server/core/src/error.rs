@@ -12,6 +12,9 @@ pub enum OAuthErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// RFC 8693 §2.2.2: the requested resource is unknown or not one the
+    /// token exchange may target.
+    InvalidTarget,
     ServerError,
     /// Too busy to check the credentials now (the bounded pool for slow
     /// hashes is full); the client should retry. HTTP 503.
@@ -27,6 +30,7 @@ impl OAuthErrorCode {
             Self::UnauthorizedClient => "unauthorized_client",
             Self::UnsupportedGrantType => "unsupported_grant_type",
             Self::InvalidScope => "invalid_scope",
+            Self::InvalidTarget => "invalid_target",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
         }
@@ -72,6 +76,11 @@ impl OAuthError {
             reason,
             "client authentication failed",
         )
+    }
+    /// RFC 6749 §5.2: the grant (for token exchange, the subject token)
+    /// is invalid, expired or not trusted.
+    pub fn invalid_grant(reason: &'static str, d: impl Into<String>) -> Self {
+        Self::new(OAuthErrorCode::InvalidGrant, reason, d)
     }
     pub fn invalid_scope(reason: &'static str, d: impl Into<String>) -> Self {
         Self::new(OAuthErrorCode::InvalidScope, reason, d)

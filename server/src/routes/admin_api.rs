@@ -24,6 +24,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
           enable_public_key, delete_public_key, add_federated_credential, list_federated_credentials,
           disable_federated_credential, enable_federated_credential, delete_federated_credential, update_federated_credential,
+          create_user_idp, list_user_idps, get_user_idp, update_user_idp, disable_user_idp, enable_user_idp, delete_user_idp,
           create_provider, list_providers, disable_provider, enable_provider, delete_provider, update_provider, test_federated, rewrap, rotate, sdk_config, client_audit, client_grants,
           create_resource_server, list_resource_servers, get_resource_server, update_resource_server,
           disable_resource_server, enable_resource_server, delete_resource_server, create_grant, list_grants, revoke_grant,
@@ -35,7 +36,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
           credentials_api::provider_details, credentials_api::update_provider, credentials_api::provider_grants,
           credentials_api::revoke_provider),
     components(schemas(ClientKind, ClientView, ClientUpdate, NewAgent, NewM2mApplication, SecretView, NewSecret, ResourceServerView,
-                       NewResourceServer, ResourceServerUpdate, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
+                       NewResourceServer, ResourceServerUpdate, DelegationView, DelegationInput, NewUserIdentityProvider, UserIdentityProviderView, GrantView, NewGrant, AuditView, IssuerInfo, SdkConfigView, PublicKeyView, NewPublicKey,
                        NewFederatedProvider, FederatedProviderView, NewFederatedCredential, FederatedCredentialView, FederatedCredentialUpdate, VerificationInput,
                        FederatedTestRequest, FederatedTestResult, FederatedCheckView, NewSecretRequest,
                        NewCredential, CredentialUpdate, CredentialView, CredentialProviderUpdate, CredentialGrantView, credentials_api::NewCredentialGrant,
@@ -124,6 +125,24 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route(
             "/{collection}/{id}/federated-credentials/{fid}",
             delete(delete_federated_credential).patch(update_federated_credential),
+        )
+        .route(
+            "/user-identity-providers",
+            post(create_user_idp).get(list_user_idps),
+        )
+        .route(
+            "/user-identity-providers/{id}",
+            get(get_user_idp)
+                .patch(update_user_idp)
+                .delete(delete_user_idp),
+        )
+        .route(
+            "/user-identity-providers/{id}/disable",
+            post(disable_user_idp),
+        )
+        .route(
+            "/user-identity-providers/{id}/enable",
+            post(enable_user_idp),
         )
         .route(
             "/federated-credential-providers",
@@ -538,6 +557,78 @@ async fn delete_federated_credential(
 ) -> Result<StatusCode, ApiError> {
     let client = client_of(&s, &c, &id).await?;
     s.writ.delete_federated_credential(&client.id, &fid).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/user-identity-providers", request_body = NewUserIdentityProvider,
+    responses((status = 201, body = UserIdentityProviderView), (status = 400), (status = 409)))]
+async fn create_user_idp(
+    State(s): State<AppState>,
+    b: Result<Json<NewUserIdentityProvider>, JsonRejection>,
+) -> Result<(StatusCode, Json<UserIdentityProviderView>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(s.writ.create_user_identity_provider(body(b)?).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/user-identity-providers", responses((status = 200, body = Vec<UserIdentityProviderView>)))]
+async fn list_user_idps(State(s): State<AppState>) -> ApiResult<Vec<UserIdentityProviderView>> {
+    Ok(Json(s.writ.list_user_identity_providers().await?))
+}
+
+#[utoipa::path(get, path = "/api/admin/v1/user-identity-providers/{id}", params(("id" = String, Path)), responses((status = 200, body = UserIdentityProviderView)))]
+async fn get_user_idp(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserIdentityProviderView> {
+    Ok(Json(s.writ.get_user_identity_provider(&id).await?))
+}
+
+/// Edits a user identity provider: a JSON merge patch (RFC 7396) over the
+/// create body's fields; `null` clears one. The name is fixed once saved.
+#[utoipa::path(patch, path = "/api/admin/v1/user-identity-providers/{id}", params(("id" = String, Path)),
+    request_body(content = Object, content_type = "application/merge-patch+json"),
+    responses((status = 200, body = UserIdentityProviderView), (status = 400)))]
+async fn update_user_idp(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    b: Result<Json<serde_json::Value>, JsonRejection>,
+) -> ApiResult<UserIdentityProviderView> {
+    Ok(Json(
+        s.writ.update_user_identity_provider(&id, &body(b)?).await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/user-identity-providers/{id}/disable", params(("id" = String, Path)), responses((status = 200, body = UserIdentityProviderView)))]
+async fn disable_user_idp(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserIdentityProviderView> {
+    Ok(Json(
+        s.writ
+            .set_user_identity_provider_enabled(&id, false)
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/admin/v1/user-identity-providers/{id}/enable", params(("id" = String, Path)), responses((status = 200, body = UserIdentityProviderView)))]
+async fn enable_user_idp(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<UserIdentityProviderView> {
+    Ok(Json(
+        s.writ.set_user_identity_provider_enabled(&id, true).await?,
+    ))
+}
+
+#[utoipa::path(delete, path = "/api/admin/v1/user-identity-providers/{id}", params(("id" = String, Path)),
+    responses((status = 204), (status = 409, description = "Still enabled")))]
+async fn delete_user_idp(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.writ.delete_user_identity_provider(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -101,13 +101,17 @@ async fn token(
 
     match state.writ.token(req).await {
         Ok(t) => {
-            let body = serde_json::json!({
+            let mut body = serde_json::json!({
                 "access_token": t.access_token,
                 "token_type": "Bearer",
                 "expires_in": t.expires_in,
                 "expires_at": t.expires_at,
                 "scope": t.scope,
             });
+            // RFC 8693 §2.2.1: an exchange says what it issued.
+            if let Some(issued) = t.issued_token_type {
+                body["issued_token_type"] = issued.into();
+            }
             let mut r = Json(body).into_response();
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -143,6 +143,8 @@ pub enum Produces {
     Bool,
     /// Attribute mappings (`activeSubjectUrn`).
     String,
+    /// A list of strings (a resource server's delegable permissions).
+    StringList,
 }
 
 /// An error with the position the admin should look at (1-based).
@@ -634,7 +636,9 @@ impl Expression {
         if let Ok(v) = e.evaluate(&sample(domain)) {
             let ok = matches!(
                 (produces, &v),
-                (Produces::Bool, cel::Value::Bool(_)) | (Produces::String, cel::Value::String(_))
+                (Produces::Bool, cel::Value::Bool(_))
+                    | (Produces::String, cel::Value::String(_))
+                    | (Produces::StringList, cel::Value::List(_))
             );
             if !ok {
                 return Err(at(
@@ -643,6 +647,7 @@ impl Expression {
                     match produces {
                         Produces::Bool => "the expression must produce true or false",
                         Produces::String => "the mapping must produce a string",
+                        Produces::StringList => "the expression must produce a list of strings",
                     },
                 ));
             }
@@ -675,6 +680,36 @@ impl Expression {
             Ok(_) => Err("the mapping did not produce a string".into()),
             Err(e) => Err(short_error(&e)),
         }
+    }
+
+    /// Evaluates an expression that produces a list of strings (each
+    /// 1-128 characters, at most `max` of them): anything else is an error.
+    pub fn strings(&self, input: &Input, max: usize) -> Result<Vec<String>, String> {
+        debug_assert_eq!(self.produces, Produces::StringList);
+        let list = match self.evaluate(&input.0) {
+            Ok(cel::Value::List(l)) => l,
+            Ok(_) => return Err("the expression did not produce a list".into()),
+            Err(e) => return Err(short_error(&e)),
+        };
+        if list.len() > max {
+            return Err(format!("the expression produced more than {max} items"));
+        }
+        let mut out: Vec<String> = Vec::with_capacity(list.len());
+        for v in list.iter() {
+            match v {
+                cel::Value::String(s) if !s.is_empty() && s.len() <= 128 => {
+                    if !out.iter().any(|o| o == s.as_str()) {
+                        out.push(s.to_string());
+                    }
+                }
+                _ => {
+                    return Err(
+                        "the list holds an item that is not a string of 1-128 characters".into(),
+                    );
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// One evaluation, with its own step budget.

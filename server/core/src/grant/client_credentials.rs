@@ -49,6 +49,8 @@ pub struct IssuedToken {
     pub scope: String,
     pub jti: String,
     pub audience: String,
+    /// RFC 8693 §2.2.1 `issued_token_type`: set for a token exchange.
+    pub issued_token_type: Option<&'static str>,
 }
 
 pub fn issue(
@@ -89,6 +91,7 @@ pub fn issue(
         scope,
         jti,
         audience: audience.audience.clone(),
+        issued_token_type: None,
     })
 }
 

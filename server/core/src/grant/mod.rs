@@ -3,9 +3,15 @@
 pub mod client_auth;
 pub mod client_credentials;
 pub mod jwt_bearer;
+pub mod token_exchange;
 pub mod token_request;
 
 pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+/// RFC 8693 §2.1.
+pub const GRANT_TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+
+/// Every grant type the token endpoint accepts, in the order discovery lists them.
+pub const GRANT_TYPES: &[&str] = &[GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE];
 
 /// RFC 7591 / IANA names of the client authentication methods the token
 /// endpoint accepts, in the order discovery lists them. Each is what a

@@ -29,8 +29,25 @@ pub struct TokenRequest {
     /// PCA: the client certificate and its chain (PEM).
     pub client_x509: Option<String>,
     pub client_x509_chain: Option<String>,
+    /// RFC 8693 token exchange (§2.1): the person's token and its type,
+    /// the optional actor token, and where the token is for.
+    pub subject_token: Option<String>,
+    pub subject_token_type: Option<String>,
+    pub actor_token: Option<String>,
+    pub actor_token_type: Option<String>,
+    pub requested_token_type: Option<String>,
+    pub audience: Option<String>,
+    pub resource: Option<String>,
     /// Remote address, for the audit log.
     pub source: String,
+}
+
+/// The grant a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    ClientCredentials,
+    /// RFC 8693: an agent trades a person's token for one that names both.
+    TokenExchange,
 }
 
 /// How the request says the client authenticates (nothing verified yet).
@@ -93,6 +110,13 @@ impl TokenRequest {
                 }
                 "client_x509" => &mut req.client_x509,
                 "client_x509_chain" => &mut req.client_x509_chain,
+                "subject_token" => &mut req.subject_token,
+                "subject_token_type" => &mut req.subject_token_type,
+                "actor_token" => &mut req.actor_token,
+                "actor_token_type" => &mut req.actor_token_type,
+                "requested_token_type" => &mut req.requested_token_type,
+                "audience" => &mut req.audience,
+                "resource" => &mut req.resource,
                 _ => continue,
             };
             if slot.replace(v.into_owned()).is_some() {
@@ -120,10 +144,11 @@ impl TokenRequest {
         Ok(())
     }
 
-    /// `grant_type` must be `client_credentials`.
-    pub fn check_grant_type(&self) -> Result<(), OAuthError> {
+    /// `grant_type` must be `client_credentials` or RFC 8693's token exchange.
+    pub fn check_grant_type(&self) -> Result<Grant, OAuthError> {
         match self.grant_type.as_deref() {
-            Some(super::GRANT_CLIENT_CREDENTIALS) => Ok(()),
+            Some(super::GRANT_CLIENT_CREDENTIALS) => Ok(Grant::ClientCredentials),
+            Some(super::GRANT_TOKEN_EXCHANGE) => Ok(Grant::TokenExchange),
             None | Some("") => Err(OAuthError::invalid_request(
                 "grant_type_missing",
                 "grant_type is required",
@@ -131,7 +156,7 @@ impl TokenRequest {
             Some(_) => Err(OAuthError::new(
                 OAuthErrorCode::UnsupportedGrantType,
                 "grant_type_unsupported",
-                "only grant_type=client_credentials is supported",
+                "supported grant types: client_credentials and urn:ietf:params:oauth:grant-type:token-exchange",
             )),
         }
     }

@@ -132,6 +132,12 @@ pub mod resource_server {
         pub builtin: bool,
         pub created_at: i64,
         pub enabled: bool,
+        /// Token exchange (RFC 8693) may target it.
+        pub delegation_enabled: bool,
+        /// CEL over the person's `jwt.claims.*`: the permissions they may delegate.
+        pub delegation_permissions_expression: Option<String>,
+        /// Most actors a delegated token's `act` chain may hold.
+        pub delegation_max_chain_depth: i64,
     }
     entity_boilerplate!();
 }
@@ -174,6 +180,8 @@ pub mod audit_event {
         /// The last of them (`at` is the first); NULL in rows written
         /// before folding, where it is `at`.
         pub last_at: Option<i64>,
+        /// Token exchange: the person and the agents (JSON); NULL otherwise.
+        pub delegation: Option<String>,
     }
     entity_boilerplate!();
 }
@@ -222,6 +230,26 @@ pub mod federated_provider {
         /// Type-specific settings as JSON (e.g. OIDC issuer, audience, JWKS).
         pub config: String,
         /// CEL condition every token of this provider must meet first.
+        pub trust_condition: Option<String>,
+        pub enabled: bool,
+        pub created_at: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod user_identity_provider {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "user_identity_providers")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub name: String,
+        pub description: String,
+        pub issuer: String,
+        /// `OidcProviderConfig` as JSON (issuer, audience, keys).
+        pub config: String,
+        /// CEL condition over `jwt.claims.*` every person's token must meet.
         pub trust_condition: Option<String>,
         pub enabled: bool,
         pub created_at: i64,

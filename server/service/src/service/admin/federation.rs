@@ -201,7 +201,7 @@ fn mapping_of(src: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
+pub(crate) fn merge_patch(target: &mut serde_json::Value, patch: &serde_json::Value) {
     use serde_json::Value;
     let Value::Object(p) = patch else {
         *target = patch.clone();

@@ -6,6 +6,7 @@
 use crate::entities::{
     client, client_public_key, client_secret, credential, credential_grant, credential_provider,
     federated_credential, federated_provider, permission_grant, resource_server,
+    user_identity_provider,
 };
 use crate::error::Result;
 use crate::service::Writ;
@@ -272,5 +273,16 @@ impl Lifecycle for resource_server::Entity {
             .exec(tx)
             .await?;
         Ok(())
+    }
+}
+
+/// Nothing hangs off a user identity provider: people's tokens are not stored.
+impl Lifecycle for user_identity_provider::Entity {
+    const WHAT: &'static str = "user identity provider";
+    fn is_enabled(m: &user_identity_provider::Model) -> bool {
+        m.enabled
+    }
+    fn set_enabled(am: &mut user_identity_provider::ActiveModel, enabled: bool, _now: i64) {
+        am.enabled = Set(enabled);
     }
 }

@@ -12,3 +12,4 @@ pub mod federation;
 pub(crate) mod lifecycle;
 pub mod public_keys;
 pub mod resource_servers;
+pub mod user_identity_providers;

@@ -6,9 +6,12 @@ use crate::service::{Writ, json_list, new_id};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
+use writ_core::federation::expr::{Domain, Expression, Produces};
+use writ_core::grant::token_exchange::{DEFAULT_MAX_CHAIN_DEPTH, MAX_CHAIN_DEPTH_LIMIT};
 use writ_core::names::{self, Audience, DisplayName, Permission};
 use writ_types::{
-    GrantView, NewGrant, NewResourceServer, ResourceServerUpdate, ResourceServerView,
+    DelegationInput, DelegationView, GrantView, NewGrant, NewResourceServer, ResourceServerUpdate,
+    ResourceServerView,
 };
 
 fn to_json(v: &[String]) -> String {
@@ -26,7 +29,50 @@ fn view(m: resource_server::Model) -> ResourceServerView {
         builtin: m.builtin,
         created_at: m.created_at,
         enabled: m.enabled,
+        delegation: DelegationView {
+            enabled: m.delegation_enabled,
+            permissions_expression: m.delegation_permissions_expression,
+            max_chain_depth: m.delegation_max_chain_depth,
+        },
     }
+}
+
+/// A resource server's delegation policy after `input` over `current`,
+/// checked: the expression compiles (a list of strings over
+/// `jwt.claims.*`; an error names its line and column) and is required
+/// to enable delegation; the depth is 1 to [`MAX_CHAIN_DEPTH_LIMIT`].
+fn delegation_policy(current: DelegationView, input: &DelegationInput) -> Result<DelegationView> {
+    let expression = match &input.permissions_expression {
+        Some(src) => {
+            let src = src.trim();
+            if src.is_empty() {
+                None
+            } else {
+                Expression::compile(src, Domain::Oidc, Produces::StringList).map_err(|e| {
+                    ServiceError::Invalid(format!("delegation.permissions_expression: {e}"))
+                })?;
+                Some(src.to_owned())
+            }
+        }
+        None => current.permissions_expression,
+    };
+    let depth = input.max_chain_depth.unwrap_or(current.max_chain_depth);
+    if !(1..=MAX_CHAIN_DEPTH_LIMIT).contains(&depth) {
+        return Err(ServiceError::Invalid(format!(
+            "delegation.max_chain_depth: must be 1 to {MAX_CHAIN_DEPTH_LIMIT}"
+        )));
+    }
+    let enabled = input.enabled.unwrap_or(current.enabled);
+    if enabled && expression.is_none() {
+        return Err(ServiceError::Invalid(
+            "delegation.permissions_expression: required to enable delegation (the permissions a person may delegate)".into(),
+        ));
+    }
+    Ok(DelegationView {
+        enabled,
+        permissions_expression: expression,
+        max_chain_depth: depth,
+    })
 }
 
 /// A resource server's permission values, checked.
@@ -74,6 +120,9 @@ impl Writ {
                 builtin: Set(true),
                 created_at: Set(self.now()),
                 enabled: Set(true),
+                delegation_enabled: Set(false),
+                delegation_permissions_expression: Set(None),
+                delegation_max_chain_depth: Set(DEFAULT_MAX_CHAIN_DEPTH),
             }
             .insert(&self.db)
             .await?;
@@ -94,6 +143,10 @@ impl Writ {
         }
         let perms = permission_list(&input.permissions)?;
         let ttl = names::parse_token_ttl(input.access_token_ttl_seconds.unwrap_or(3600))?;
+        let delegation = match &input.delegation {
+            Some(d) => delegation_policy(DelegationView::default(), d)?,
+            None => DelegationView::default(),
+        };
         let m = resource_server::ActiveModel {
             id: Set(new_id()),
             name: Set(name.into_inner()),
@@ -104,6 +157,9 @@ impl Writ {
             builtin: Set(false),
             created_at: Set(self.now()),
             enabled: Set(true),
+            delegation_enabled: Set(delegation.enabled),
+            delegation_permissions_expression: Set(delegation.permissions_expression),
+            delegation_max_chain_depth: Set(delegation.max_chain_depth),
         }
         .insert(&self.db)
         .await
@@ -146,7 +202,8 @@ impl Writ {
             .ok_or(ServiceError::NotFound("resource server"))
     }
 
-    /// Edits permissions, token lifetime and the custom-subject switch.
+    /// Edits permissions, token lifetime, the custom-subject switch and the
+    /// delegation policy.
     /// A permission removed here is removed from every grant in the same
     /// transaction (a grant left with none goes), so no client keeps a
     /// permission its resource server no longer has.
@@ -165,6 +222,16 @@ impl Writ {
         {
             refuse_builtin(&m, "its subject cannot be customised")?;
             am.custom_subject = Set(on);
+        }
+        if let Some(d) = &input.delegation {
+            let now = view(m.clone()).delegation;
+            let next = delegation_policy(now.clone(), d)?;
+            if next != now {
+                refuse_builtin(&m, "token exchange cannot target it")?;
+            }
+            am.delegation_enabled = Set(next.enabled);
+            am.delegation_permissions_expression = Set(next.permissions_expression);
+            am.delegation_max_chain_depth = Set(next.max_chain_depth);
         }
         let kept = match &input.permissions {
             Some(p) => {

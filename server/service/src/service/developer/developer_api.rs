@@ -178,6 +178,7 @@ impl Writ {
             },
             source: source.to_owned(),
             credential: None,
+            delegation: None,
         };
         match record.outcome {
             Outcome::Refused => {

@@ -276,6 +276,7 @@ fn capped(r: TokenAudit) -> TokenAudit {
         reason: cap(&r.reason, 64),
         source: cap(&r.source, 64),
         credential: r.credential,
+        delegation: r.delegation.map(|d| cap(&d, 2048)),
     }
 }
 
@@ -294,6 +295,7 @@ static AUDIT_EVENTS: BatchInsert = BatchInsert::new(
         ("source", ColumnKind::Text),
         ("count", ColumnKind::Integer),
         ("last_at", ColumnKind::Integer),
+        ("delegation", ColumnKind::Text),
     ],
     None,
 );
@@ -411,6 +413,7 @@ impl Pending {
                 reason: reason.to_owned(),
                 source: OVERFLOW_SOURCE.into(),
                 credential: None,
+                delegation: None,
             },
             count: t.count,
             last_at: t.last,
@@ -615,6 +618,7 @@ async fn write_rows(
                 r.rec.source,
                 r.count,
                 r.last_at,
+                r.rec.delegation,
             ])
         })
         .collect();
@@ -766,6 +770,7 @@ impl Writ {
                 source: e.source,
                 count: e.count,
                 last_at: e.last_at,
+                delegation: e.delegation,
             })
             .collect())
     }
@@ -794,6 +799,7 @@ mod tests {
             reason: reason.into(),
             source: source.into(),
             credential: None,
+            delegation: None,
         }
     }
 

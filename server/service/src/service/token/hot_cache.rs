@@ -56,6 +56,18 @@ pub struct ResourceServerInfo {
     pub permissions: Vec<String>,
     pub token_ttl_secs: i64,
     pub custom_subject: bool,
+    /// Token exchange may target it.
+    pub delegation_enabled: bool,
+    /// Its delegation policy, compiled once per load; `None` when off, or
+    /// when the stored expression no longer compiles (logged; refused).
+    pub delegation: Option<Arc<Delegation>>,
+}
+
+/// A resource server's delegation policy, ready to evaluate.
+#[derive(Debug)]
+pub struct Delegation {
+    pub permissions: writ_core::federation::expr::Expression,
+    pub max_chain_depth: i64,
 }
 
 /// A client's federated credential by name, with its provider's trust.
@@ -258,6 +270,8 @@ mod tests {
             permissions: Vec::new(),
             token_ttl_secs: 3600,
             custom_subject: false,
+            delegation_enabled: false,
+            delegation: None,
         });
         c.put_audience("urn:billing", Some(rs), 100);
         for i in 0..(2 * MAX_NEGATIVE_ENTRIES) {

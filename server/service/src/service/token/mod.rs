@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod auth_throttle;
 mod batch_insert;
+mod exchange;
 pub(crate) mod hot_cache;
 pub(crate) mod remote_keys;
 pub(crate) mod replay;
@@ -12,7 +13,7 @@ use crate::entities::{
     client, client_public_key, client_secret, permission_grant, resource_server,
 };
 use crate::service::{Writ, slow_hash};
-use hot_cache::{ClientAuth, ResourceServerInfo, StoredSecret};
+use hot_cache::{ClientAuth, Delegation, ResourceServerInfo, StoredSecret};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::sync::Arc;
 use writ_core::audit::{CredentialRef, Outcome, TokenAudit};
@@ -20,7 +21,8 @@ use writ_core::federation::Check;
 use writ_core::federation::check::{Context, LoadedCredential, Presented, step};
 use writ_core::grant::client_auth::PresentedClient;
 use writ_core::grant::client_credentials::{self, Audience, IssuedToken, TokenSubject};
-use writ_core::grant::token_request::{AuthenticationKind, MAX_CLIENT_ID};
+use writ_core::grant::token_exchange;
+use writ_core::grant::token_request::{AuthenticationKind, Grant, MAX_CLIENT_ID};
 use writ_core::scope::{Granted, ScopeRequest};
 use writ_core::{OAuthError, secret};
 
@@ -39,6 +41,7 @@ impl Writ {
             reason: String::new(),
             source: req.source.clone(),
             credential: None,
+            delegation: None,
         };
         match self.token_inner(&req, &mut audit).await {
             Ok(t) => {
@@ -79,6 +82,7 @@ impl Writ {
             reason: error.reason.into(),
             source: source.to_owned(),
             credential: None,
+            delegation: None,
         });
     }
 
@@ -87,7 +91,17 @@ impl Writ {
         req: &TokenRequest,
         audit: &mut TokenAudit,
     ) -> Result<IssuedToken, OAuthError> {
-        req.check_grant_type()?;
+        // The exchange's parameters are checked for shape before the client
+        // authenticates (cheap refusals); nothing in them is verified or
+        // fetched until it has.
+        let exchange = match req.check_grant_type()? {
+            Grant::ClientCredentials => None,
+            Grant::TokenExchange => {
+                let p = token_exchange::params(req)?;
+                Self::note_claimed_subject(p.subject_token, &req.client_id_for_audit(), audit);
+                Some(p)
+            }
+        };
         let (client, credential, active_subject) = match req.authentication_kind() {
             AuthenticationKind::Secret => {
                 let presented = req.presented_client()?;
@@ -121,6 +135,9 @@ impl Writ {
             }
         };
         audit.credential = Some(credential);
+        if let Some(params) = exchange {
+            return self.exchange(req, params, &client, audit).await;
+        }
 
         let scope = ScopeRequest::parse(req.scope.as_deref())?;
         audit.audience = scope.audience.chars().take(256).collect();
@@ -495,7 +512,10 @@ impl Writ {
             .await
             .map_err(db_err)?
             .map(|rs| {
+                let delegation = delegation_policy(&rs);
                 Arc::new(ResourceServerInfo {
+                    delegation_enabled: rs.delegation_enabled,
+                    delegation,
                     permissions: crate::service::json_list(&rs.permissions),
                     id: rs.id,
                     audience: rs.audience,
@@ -556,6 +576,27 @@ impl Writ {
                 "assertion_replayed",
                 "client assertion rejected: its jti was already used",
             ))
+        }
+    }
+}
+
+/// A resource server's delegation policy, compiled; `None` when off. A
+/// stored expression that no longer compiles (saved before a limit
+/// existed) is logged and the exchange refused, never run.
+fn delegation_policy(rs: &resource_server::Model) -> Option<Arc<Delegation>> {
+    use writ_core::federation::expr::{Domain, Expression, Produces};
+    if !rs.delegation_enabled {
+        return None;
+    }
+    let src = rs.delegation_permissions_expression.as_deref()?;
+    match Expression::compile(src, Domain::Oidc, Produces::StringList) {
+        Ok(permissions) => Some(Arc::new(Delegation {
+            permissions,
+            max_chain_depth: rs.delegation_max_chain_depth,
+        })),
+        Err(e) => {
+            tracing::error!(resource_server = %rs.id, error = %e, "stored permissions_expression does not compile");
+            None
         }
     }
 }
