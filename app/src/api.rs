@@ -1166,6 +1166,8 @@ pub async fn update_resource_server(
             permissions,
             access_token_ttl_seconds: Some(ttl),
             custom_subject_identity: custom,
+            // Delegation is edited through the admin API for now.
+            delegation: None,
         },
     )
     .await
