@@ -755,7 +755,10 @@ pub async fn create_credential(
     description: String,
     business_type: String,
     identifier: String,
+    credential_type: String,
     api_key: String,
+    access_key_id: String,
+    access_key_secret: String,
 ) -> Result<CredentialView, ServerFnError> {
     ssr::admin()
         .await?
@@ -764,8 +767,10 @@ pub async fn create_credential(
             description: Some(description),
             business_type,
             identifier,
+            credential_type: Some(credential_type),
             api_key,
-            ..Default::default()
+            access_key_id: Some(access_key_id),
+            access_key_secret: Some(access_key_secret),
         })
         .await
         .map_err(ssr::err)
@@ -779,6 +784,8 @@ pub async fn update_credential(
     description: String,
     business_type: String,
     api_key: String,
+    access_key_id: String,
+    access_key_secret: String,
 ) -> Result<CredentialView, ServerFnError> {
     ssr::admin()
         .await?
@@ -789,7 +796,8 @@ pub async fn update_credential(
                 description: Some(description),
                 business_type: Some(business_type),
                 api_key: Some(api_key),
-                ..Default::default()
+                access_key_id: Some(access_key_id),
+                access_key_secret: Some(access_key_secret),
             },
         )
         .await

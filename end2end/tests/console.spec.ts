@@ -709,3 +709,23 @@ test('grants of every kind are listed and revoked on the client page', async ({ 
   expect((await adminApi('GET', `/credentials/${cred.json.id}/grants`)).json).toHaveLength(0);
   expect((await adminApi('GET', `/credential-providers/${prov.json.id}/grants`)).json).toHaveLength(0);
 });
+
+test('an AccessKey pair is created in the vault and never shown back', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/credentials');
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create Credential' }).click();
+  const panel = page.getByRole('region', { name: 'Create Credential' });
+  await panel.locator('select[name="credential_type"]').selectOption('ak_sk');
+  await panel.getByLabel('Credential Name').fill('Cloud account (AK/SK)');
+  await panel.getByLabel(/API key ID/).fill('cloud-account-ak');
+  await panel.getByLabel('AccessKey ID').fill('LTAI5tE2eExample');
+  await panel.getByLabel('AccessKey Secret').fill('e2e-ak-secret-not-shown-again');
+  await shot(page, 'credential-ak-sk-create');
+  await panel.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('heading', { name: 'Cloud account (AK/SK)' })).toBeVisible();
+  await expect(page.locator('dl.facts')).toContainText('AccessKey (AK/SK)');
+  await expect(page.locator('body')).not.toContainText('e2e-ak-secret-not-shown-again');
+  await expect(page.locator('body')).not.toContainText('LTAI5tE2eExample');
+  await shot(page, 'credential-ak-sk-details');
+});

@@ -52,7 +52,10 @@ fn CredentialsBody() -> impl IntoView {
     let open = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
     let (name, description, identifier, key) = (s(), s(), s(), s());
+    let (ak_id, ak_secret) = (s(), s());
     let business = RwSignal::new("llm".to_string());
+    // `api_key` or `ak_sk` (seed 002's long-term AccessKey pair).
+    let kind = RwSignal::new("api_key".to_string());
     let navigate = use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(c)) = create.value().get() {
@@ -68,18 +71,39 @@ fn CredentialsBody() -> impl IntoView {
         <p class="muted">"Asset Management › Credential. Keys that would otherwise sit in code and config: Writ seals them (AES-256-GCM under the master key), never shows them again, and hands them at run time only to the agents and applications you grant."</p>
         <Show when=move || open.get()>
             <section class="panel" aria-label="Create Credential">
-                <h2>"Create Credential › API Key"</h2>
+                <h2>"Create Credential"</h2>
+                <label>"Credential Type"
+                    <select name="credential_type" on:change=move |ev| kind.set(event_target_value(&ev))>
+                        <option value="api_key" selected>"API Key"</option>
+                        <option value="ak_sk">"AccessKey (AK/SK)"</option>
+                    </select>
+                </label>
                 <label>"Credential Name" <input type="text" name="credential_name" bind:value=name maxlength="128"/></label>
                 <label>"Description" <input type="text" name="credential_description" bind:value=description maxlength="128"/></label>
                 {business_select(business)}
                 <label>"API key ID (what the workload asks for)" <input type="text" name="identifier" bind:value=identifier/></label>
-                <label>"API Key" <input type="password" name="api_key" autocomplete="off" bind:value=key/></label>
+                <Show when=move || kind.get() == "api_key">
+                    <label>"API Key" <input type="password" name="api_key" autocomplete="off" bind:value=key/></label>
+                </Show>
+                <Show when=move || kind.get() == "ak_sk">
+                    <label>"AccessKey ID" <input type="text" name="access_key_id" autocomplete="off" bind:value=ak_id/></label>
+                    <label>"AccessKey Secret" <input type="password" name="access_key_secret" autocomplete="off" bind:value=ak_secret/></label>
+                </Show>
                 <label>"Secure Storage" <input type="text" name="secure_storage" value="Default Encrypted Credential" disabled/></label>
                 <p class="warning">"The API key cannot be shown again after you save it."</p>
                 {move || create.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
                 <div class="actions">
                     <button class="primary" on:click=move |_| {
-                        create.dispatch(CreateCredential { name: name.get(), description: description.get(), business_type: business.get(), identifier: identifier.get(), api_key: key.get() });
+                        create.dispatch(CreateCredential {
+                            name: name.get(),
+                            description: description.get(),
+                            business_type: business.get(),
+                            identifier: identifier.get(),
+                            credential_type: kind.get(),
+                            api_key: key.get(),
+                            access_key_id: ak_id.get(),
+                            access_key_secret: ak_secret.get(),
+                        });
                     }>"Save"</button>
                     <button on:click=move |_| open.set(false)>"Cancel"</button>
                 </div>
@@ -174,6 +198,7 @@ fn CredentialDetail() -> impl IntoView {
     let editing = RwSignal::new(false);
     let s = || RwSignal::new(String::new());
     let (name, description, key) = (s(), s(), s());
+    let (ak_id, ak_secret) = (s(), s());
     let business = RwSignal::new("llm".to_string());
     let navigate = use_navigate();
     Effect::new(move |_| {
@@ -194,6 +219,7 @@ fn CredentialDetail() -> impl IntoView {
                     Ok(c) => {
                         let (cid1, cid2, cid3, cid4) = (c.id.clone(), c.id.clone(), c.id.clone(), c.id.clone());
                         let enabled = c.enabled;
+                        let is_pair = c.credential_type == "ak_sk";
                         let fill = {
                             let c = c.clone();
                             move || {
@@ -222,9 +248,9 @@ fn CredentialDetail() -> impl IntoView {
                                 <dl class="facts">
                                     <dt>"API key ID"</dt><dd><code class="identifier">{c.identifier.clone()}</code></dd>
                                     <dt>"Description"</dt><dd>{c.description.clone()}</dd>
-                                    <dt>"Credential type"</dt><dd>"API Key"</dd>
+                                    <dt>"Credential type"</dt><dd>{if c.credential_type == "ak_sk" { "AccessKey (AK/SK)" } else { "API Key" }}</dd>
                                     <dt>"Secure Storage"</dt><dd>{c.secure_storage.clone()}</dd>
-                                    <dt>"API Key"</dt><dd class="muted">"•••••••• (sealed; never shown again)"</dd>
+                                    <dt>{if c.credential_type == "ak_sk" { "AccessKey ID and Secret" } else { "API Key" }}</dt><dd class="muted">"•••••••• (sealed; never shown again)"</dd>
                                     <dt>"Created"</dt><dd>{fmt_time(c.created_at)}</dd>
                                     <dt>"Updated"</dt><dd>{fmt_time(c.updated_at)}</dd>
                                 </dl>
@@ -243,12 +269,19 @@ fn CredentialDetail() -> impl IntoView {
                                     <label>"Credential Name" <input type="text" name="edit_name" bind:value=name maxlength="128"/></label>
                                     <label>"Description" <input type="text" name="edit_description" bind:value=description maxlength="128"/></label>
                                     {business_select(business)}
-                                    <label>"API Key (leave blank to keep the stored key)" <input type="password" name="edit_api_key" autocomplete="off" bind:value=key/></label>
+                                    {if is_pair {
+                                        view! {
+                                            <label>"AccessKey ID (leave both blank to keep the stored pair)" <input type="text" name="edit_access_key_id" autocomplete="off" bind:value=ak_id/></label>
+                                            <label>"AccessKey Secret" <input type="password" name="edit_access_key_secret" autocomplete="off" bind:value=ak_secret/></label>
+                                        }.into_any()
+                                    } else {
+                                        view! { <label>"API Key (leave blank to keep the stored key)" <input type="password" name="edit_api_key" autocomplete="off" bind:value=key/></label> }.into_any()
+                                    }}
                                     {move || update.value().get().and_then(|r| r.err()).map(|e| error_note(&e))}
                                     <div class="actions">
                                         <button class="primary" on:click={
                                             let id = cid3.clone();
-                                            move |_| { update.dispatch(UpdateCredential { id: id.clone(), name: name.get(), description: description.get(), business_type: business.get(), api_key: key.get() }); }
+                                            move |_| { update.dispatch(UpdateCredential { id: id.clone(), name: name.get(), description: description.get(), business_type: business.get(), api_key: key.get(), access_key_id: ak_id.get(), access_key_secret: ak_secret.get() }); }
                                         }>"Save"</button>
                                         <button on:click=move |_| editing.set(false)>"Cancel"</button>
                                     </div>
