@@ -749,29 +749,12 @@ pub async fn get_credential(id: String) -> Result<CredentialView, ServerFnError>
 }
 
 /// The API key goes in once; it is sealed and never sent back.
+/// Creates a vault credential (API key or AccessKey pair) from the form.
 #[server(prefix = "/console/api", endpoint = "create_credential")]
-pub async fn create_credential(
-    name: String,
-    description: String,
-    business_type: String,
-    identifier: String,
-    credential_type: String,
-    api_key: String,
-    access_key_id: String,
-    access_key_secret: String,
-) -> Result<CredentialView, ServerFnError> {
+pub async fn create_credential(input: NewCredential) -> Result<CredentialView, ServerFnError> {
     ssr::admin()
         .await?
-        .create_credential(NewCredential {
-            name,
-            description: Some(description),
-            business_type,
-            identifier,
-            credential_type: Some(credential_type),
-            api_key,
-            access_key_id: Some(access_key_id),
-            access_key_secret: Some(access_key_secret),
-        })
+        .create_credential(input)
         .await
         .map_err(ssr::err)
 }

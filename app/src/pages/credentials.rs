@@ -10,7 +10,7 @@ use crate::pages::credential_providers::AssetTabs;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use writ_types::BusinessType;
+use writ_types::{BusinessType, NewCredential};
 
 /// The console's name of a stored business type (`saas` reads as External service).
 fn business_label(t: &str) -> &'static str {
@@ -95,14 +95,16 @@ fn CredentialsBody() -> impl IntoView {
                 <div class="actions">
                     <button class="primary" on:click=move |_| {
                         create.dispatch(CreateCredential {
-                            name: name.get(),
-                            description: description.get(),
-                            business_type: business.get(),
-                            identifier: identifier.get(),
-                            credential_type: kind.get(),
-                            api_key: key.get(),
-                            access_key_id: ak_id.get(),
-                            access_key_secret: ak_secret.get(),
+                            input: NewCredential {
+                                name: name.get(),
+                                description: Some(description.get()),
+                                business_type: business.get(),
+                                identifier: identifier.get(),
+                                credential_type: Some(kind.get()),
+                                api_key: key.get(),
+                                access_key_id: Some(ak_id.get()),
+                                access_key_secret: Some(ak_secret.get()),
+                            },
                         });
                     }>"Save"</button>
                     <button on:click=move |_| open.set(false)>"Cancel"</button>
