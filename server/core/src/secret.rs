@@ -108,6 +108,12 @@ impl VerifiedCache {
         m.finalize().into_bytes().into()
     }
 
+    /// A digest of `secret` presented for `scope` under this process's key
+    /// (a key for in-memory maps that must not hold the value itself).
+    pub fn digest(&self, scope: &str, secret: &str) -> [u8; 32] {
+        self.mac(scope, secret)
+    }
+
     /// Whether `secret` is the value that last passed argon2 for secret
     /// `id`: one HMAC and a constant-time compare, cheap enough to run
     /// before any throttle (a valid client is never slowed by an attacker).

@@ -281,3 +281,26 @@ async fn a_second_replica_on_the_same_database_sees_the_same_counts() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+/// After a restart nothing is remembered: a client whose 64 workers all
+/// reconnect at once with the right secret must not be throttled or told
+/// the server is busy; one argon2 run proves the value for all of them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn many_workers_presenting_the_right_secret_at_once_cost_one_argon2_run() {
+    let w = open().await;
+    let c = agent(&w, "herd").await;
+    let s = w.add_client_secret(&c.id, false).await.unwrap();
+    let before = w.slow_hash_runs();
+    let tasks: Vec<_> = (0..64)
+        .map(|_| {
+            let writ = w.writ.clone();
+            let req = secret_post(&c.client_id, &s.client_secret, PAM_ALL);
+            tokio::spawn(async move { writ.token(req).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap();
+        assert!(r.is_ok(), "a worker was refused: {:?}", r.err());
+    }
+    assert_eq!(w.slow_hash_runs() - before, 1, "one argon2 run for all");
+}

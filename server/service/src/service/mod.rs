@@ -65,6 +65,7 @@ pub struct Writ {
     secrets: VerifiedCache,
     /// argon2 runs here, off the async workers (bounded threads and queue).
     slow_hash: slow_hash::SlowHashPool,
+    verify_once: token::verify_once::VerifyOnce,
     auth_throttle: token::auth_throttle::AuthThrottle,
     /// Key of admin API token digests (random, sealed in `settings`).
     token_digest_key: [u8; 32],
@@ -125,6 +126,7 @@ impl Writ {
             ram_fingerprint: opts.ram_fingerprint,
             secrets: VerifiedCache::default(),
             slow_hash: slow_hash::SlowHashPool::default(),
+            verify_once: Default::default(),
             auth_throttle: token::auth_throttle::AuthThrottle::default(),
             token_digest_key,
             throttle: LoginThrottle::default(),

@@ -8,6 +8,7 @@ mod exchange;
 pub(crate) mod hot_cache;
 pub(crate) mod remote_keys;
 pub(crate) mod replay;
+pub(crate) mod verify_once;
 
 use crate::entities::{
     client, client_public_key, client_secret, permission_grant, resource_server,
@@ -213,6 +214,19 @@ impl Writ {
             .collect();
         if candidates.is_empty() {
             return Err(OAuthError::invalid_client("secret_mismatch"));
+        }
+        // One verification per presented value at a time; whoever waited
+        // finds the value proved (or not) by the one before it.
+        let _turn = self
+            .verify_once
+            .turn(self.secrets.digest(&client.pk, &p.secret))
+            .await;
+        if let Some(i) = client
+            .secrets
+            .iter()
+            .position(|s| self.secrets.is_known(&s.id, &p.secret))
+        {
+            return Ok((client.clone(), matched(i)));
         }
         let now = self.now();
         if !self.auth_throttle.try_spend(&client.client_id, source, now) {
