@@ -69,6 +69,17 @@ PROV="$("${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"type":"o
 METHODS+=(oidc_federated)
 BODY[oidc_federated]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&client_assertion_type=urn%3Acloud%3Aidaas%3Aparams%3Aoauth%3Aclient-assertion-type%3Aid-token-bearer&application_federated_credential_name=k8s&client_assertion=$(cat "$DATA/sa-token")"; AUTH[oidc_federated]=""
 
+# Token exchange (RFC 8693, issue 16): the same issuer registered as a user
+# identity provider; its token is the person's, the agent (client secret) the
+# actor; a resource server that allows delegation of `read`.
+"${C[@]}" -d "$(python3 -c 'import json,sys; print(json.dumps({"name":"bench-users","issuer":"https://oidc.bench.example","audience":"writ","jwks":json.load(open(sys.argv[1]))}))' "$DATA/jwks.json")" "$URL/api/admin/v1/user-identity-providers" >/dev/null
+DRS="$("${C[@]}" -d '{"name":"bench-delegated","audience":"https://delegated.bench.example","permissions":["read","write"],"delegation":{"enabled":true,"permissions_expression":"[\"read\"]","max_chain_depth":2}}' "$URL/api/admin/v1/resource-servers" | python3 -c 'import sys,json; print(json.load(sys.stdin)["id"])')"
+"${C[@]}" -d "{\"client_id\":\"$CID\",\"permissions\":[\"read\"]}" "$URL/api/admin/v1/resource-servers/$DRS/grants" >/dev/null
+METHODS+=(token_exchange)
+BODY[token_exchange]="grant_type=urn%3Aietf%3Aparams%3Aoauth%3Agrant-type%3Atoken-exchange&client_id=$CID&client_secret=$SECRET&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Ajwt&subject_token=$(cat "$DATA/sa-token")&scope=https%3A%2F%2Fdelegated.bench.example%7Cread"; AUTH[token_exchange]=""
+declare -A AUD
+AUD[token_exchange]="https://delegated.bench.example"
+
 # PCA: root → intermediate → leaf (P-256) from openssl, a provider with the
 # root and intermediate, a Certificate-mode credential; assertions pre-signed
 # with the leaf key, each request carrying the leaf and chain as the SDK does.
@@ -122,12 +133,12 @@ BODY[pkcs7_aws]="grant_type=client_credentials&client_id=$CID&scope=$SCOPE&clien
 for m in "${METHODS[@]}"; do
   args=(-d "${BODY[$m]}"); [ -n "${AUTH[$m]}" ] && args+=(-H "Authorization: ${AUTH[$m]}")
   tok="$(curl -sf --cacert "$DATA/ca.pem" "${args[@]}" "$TOKEN_URL" | python3 -c 'import sys,json; print(json.load(sys.stdin)["access_token"])')"
-  SSL_CERT_FILE="$DATA/ca.pem" "$PYTHON" - "$tok" "$URL" <<'PY'
+  SSL_CERT_FILE="$DATA/ca.pem" "$PYTHON" - "$tok" "$URL" "${AUD[$m]:-urn:cloud:idaas:pam}" <<'PY'
 import sys, ssl, jwt
-tok, url = sys.argv[1], sys.argv[2]
+tok, url, aud = sys.argv[1], sys.argv[2], sys.argv[3]
 ctx = ssl.create_default_context()
 key = jwt.PyJWKClient(f"{url}/api/v2/iauths_system/oauth2/jwks", ssl_context=ctx).get_signing_key_from_jwt(tok)
-jwt.decode(tok, key.key, algorithms=["ES256"], audience="urn:cloud:idaas:pam", issuer=f"{url}/api/v2/iauths_system/oauth2")
+jwt.decode(tok, key.key, algorithms=["ES256"], audience=aud, issuer=f"{url}/api/v2/iauths_system/oauth2")
 PY
 done
 
