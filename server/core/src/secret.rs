@@ -67,11 +67,12 @@ pub fn screen(key: &[u8; 32], secret: &str) -> String {
     crate::hex::encode(&m.finalize().into_bytes()[..4])
 }
 
-/// Whether `secret` may match a secret whose stored screen is `stored`
-/// (constant time). A secret stored before screens existed has none and
-/// may match anything: argon2 decides.
-pub fn passes_screen(key: &[u8; 32], secret: &str, stored: Option<&str>) -> bool {
-    stored.is_none_or(|s| bool::from(screen(key, secret).as_bytes().ct_eq(s.as_bytes())))
+/// Whether a presented secret whose [`screen`] is `presented` may match a
+/// secret whose stored screen is `stored` (constant time). The caller
+/// computes `presented` once for all of a client's secrets. A secret stored
+/// before screens existed has none and may match anything: argon2 decides.
+pub fn screen_matches(presented: &str, stored: Option<&str>) -> bool {
+    stored.is_none_or(|s| bool::from(presented.as_bytes().ct_eq(s.as_bytes())))
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -159,20 +160,22 @@ mod tests {
     #[test]
     fn screen_refuses_other_secrets_and_keys() {
         let key = [7u8; 32];
+        let passes =
+            |k: &[u8; 32], s: &str, stored: Option<&str>| screen_matches(&screen(k, s), stored);
         let s = generate_client_secret();
         let tag = screen(&key, &s);
         assert_eq!(tag.len(), 8, "{tag}");
-        assert!(passes_screen(&key, &s, Some(&tag)));
+        assert!(passes(&key, &s, Some(&tag)));
         // A secret stored before screens existed is left to argon2.
-        assert!(passes_screen(&key, "anything", None));
+        assert!(passes(&key, "anything", None));
         // Of 1,000 other secrets, none passes (2^-32 each), and the
         // same secret under another key has another screen.
         let others = (0..1000)
-            .filter(|_| passes_screen(&key, &generate_client_secret(), Some(&tag)))
+            .filter(|_| passes(&key, &generate_client_secret(), Some(&tag)))
             .count();
         assert_eq!(others, 0);
-        assert!(!passes_screen(&[8u8; 32], &s, Some(&tag)));
-        assert!(!passes_screen(&key, &s, Some("")));
+        assert!(!passes(&[8u8; 32], &s, Some(&tag)));
+        assert!(!passes(&key, &s, Some("")));
     }
 
     #[test]

@@ -201,16 +201,12 @@ impl Writ {
         {
             return Ok((client.clone(), matched(i)));
         }
-        // The screen refuses a wrong secret with one HMAC; only a secret
-        // that passes it (or an old secret without one) costs argon2.
+        // The screen refuses a wrong secret with one HMAC (computed once,
+        // whatever the number of secrets); only a secret that passes it (or
+        // an old secret without one) costs argon2.
+        let presented = secret::screen(&self.token_digest_key, &p.secret);
         let candidates: Vec<usize> = (0..client.secrets.len())
-            .filter(|&i| {
-                secret::passes_screen(
-                    &self.token_digest_key,
-                    &p.secret,
-                    client.secrets[i].screen.as_deref(),
-                )
-            })
+            .filter(|&i| secret::screen_matches(&presented, client.secrets[i].screen.as_deref()))
             .collect();
         if candidates.is_empty() {
             return Err(OAuthError::invalid_client("secret_mismatch"));
