@@ -2,8 +2,8 @@ import { test, expect, Page } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as path from 'node:path';
+import { adminApi, hydrated, signIn } from './helpers';
 
 // The seed flow, in a real Chromium against a real Writ: sign in, register an
 // agent, add a secret, create a resource server and a grant, download
@@ -52,9 +52,6 @@ function makePki() {
   };
 }
 
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
 
 /** Sign-In › Federated Credential Provider Management: the one "Add
  *  Federated Credential Provider" button, the type, then Next. */
@@ -65,38 +62,7 @@ async function openProviderForm(page: Page, kind: 'pca' | 'oidc' | 'pkcs7') {
   await chooser.getByRole('button', { name: 'Next' }).click();
 }
 
-async function signIn(page: Page) {
-  await page.goto('/login');
-  await hydrated(page);
-  await page.getByLabel('User name').fill('admin');
-  await page.getByLabel('Password').fill(process.env.WRIT_E2E_ADMIN_PASSWORD!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/agents$/);
-  await hydrated(page);
-}
 
-/** The admin API with the bootstrap token run.sh provides, trusting Writ's CA. */
-function adminApi(method: string, apiPath: string, body?: unknown): Promise<{ status: number; json: any }> {
-  const url = new URL(`/api/admin/v1${apiPath}`, process.env.WRIT_E2E_URL);
-  const data = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = https.request(url, {
-      method,
-      ca: fs.readFileSync(process.env.WRIT_E2E_CA!),
-      headers: {
-        Authorization: `Bearer ${process.env.WRIT_E2E_ADMIN_TOKEN}`,
-        ...(data ? { 'Content-Type': 'application/json' } : {}),
-      },
-    }, (res) => {
-      let text = '';
-      res.on('data', (c) => { text += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-    });
-    req.on('error', reject);
-    if (data) req.write(data);
-    req.end();
-  });
-}
 
 test('seed flow: agent, secret, resource server, grant, SDK config', async ({ page }) => {
   const password = process.env.WRIT_E2E_ADMIN_PASSWORD!;
@@ -452,13 +418,7 @@ test('seed flow: agent, secret, resource server, grant, SDK config', async ({ pa
 });
 
 test('an agent is edited, disabled and deleted from the list', async ({ page }) => {
-  await page.goto('/login');
-  await hydrated(page);
-  await page.getByLabel('User name').fill('admin');
-  await page.getByLabel('Password').fill(process.env.WRIT_E2E_ADMIN_PASSWORD!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/agents$/);
-  await hydrated(page);
+  await signIn(page);
 
   await page.getByRole('button', { name: 'Register Agent Identity' }).click();
   const panel = page.getByRole('region', { name: 'Register Agent Identity' });
@@ -498,33 +458,18 @@ test('an agent is edited, disabled and deleted from the list', async ({ page }) 
   await shot(page, 'agent-deleted-from-list');
 });
 
-/** The admin API, as an operator's script would call it (curl, Writ's CA). */
-function adminCurl(method: string, apiPath: string, body?: unknown) {
-  const args = ['-sS', '--fail-with-body', '--cacert', process.env.WRIT_E2E_CA!, '-X', method,
-    '-H', `Authorization: Bearer ${process.env.WRIT_E2E_ADMIN_TOKEN}`, '-H', 'Content-Type: application/json',
-    `${process.env.WRIT_E2E_URL}/api/admin/v1${apiPath}`];
-  if (body !== undefined) args.push('--data', JSON.stringify(body));
-  const r = spawnSync('curl', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${method} ${apiPath}: ${r.stdout}${r.stderr}`);
-  return r.stdout ? JSON.parse(r.stdout) : null;
-}
 
 test('a PCA client-config.json downloaded from the console works with no edit', async ({ page }) => {
   const pki = makePki();
   const suffix = randomUUID().slice(0, 8);
-  const provider = adminCurl('POST', '/federated-credential-providers', {
-    type: 'pca', name: `download-pca-${suffix}`, root_certificate: pki.root, intermediate_certificates: [pki.intermediate] });
-  const app = adminCurl('POST', '/m2m-applications', { name: `pca-download-${suffix}` });
-  adminCurl('POST', `/m2m-applications/${app.id}/federated-credentials`, {
+  const provider = (await adminApi('POST', '/federated-credential-providers', {
+    type: 'pca', name: `download-pca-${suffix}`, root_certificate: pki.root, intermediate_certificates: [pki.intermediate] })).json;
+  const app = (await adminApi('POST', '/m2m-applications', { name: `pca-download-${suffix}` })).json;
+  await adminApi('POST', `/m2m-applications/${app.id}/federated-credentials`, {
     type: 'pca', provider_id: provider.id, name: 'pca-download',
     verification: { mode: 'certificate', cn: 'etl-worker' } });
 
-  await page.goto('/login');
-  await hydrated(page);
-  await page.getByLabel('User name').fill('admin');
-  await page.getByLabel('Password').fill(process.env.WRIT_E2E_ADMIN_PASSWORD!);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page).toHaveURL(/\/agents$/);
+  await signIn(page);
   await page.goto(`/m2m/${app.id}`);
   await hydrated(page);
   await page.getByRole('tab', { name: 'SDK Configuration' }).click();
