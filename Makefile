@@ -11,7 +11,7 @@ VENV := end2end/.venv
 PROFILE ?= release
 JOBS ?= $(shell nproc)
 
-.PHONY: run test lint deps deps-rust deps-browser deps-python wasm-target wasm-bindgen-cli site site-dev wasm-release server-release build-release build-dev test-rust test-e2e bench clean fuzz
+.PHONY: run test lint deps deps-rust deps-browser deps-python deps-haproxy wasm-target wasm-bindgen-cli site site-dev wasm-release server-release build-release build-dev test-rust test-e2e bench clean fuzz
 
 ## Tooling -------------------------------------------------------------------
 
@@ -38,7 +38,11 @@ deps-python:
 	@if [ ! -x $(VENV)/bin/python ] || ! $(VENV)/bin/python -c 'import cloud_idaas, cloud_idaas.pam_client, jwt, pytest' 2>/dev/null; then \
 	  python3 -m venv $(VENV) && $(VENV)/bin/pip install -q --disable-pip-version-check -r end2end/sdk/requirements.txt; fi
 
-deps: deps-rust deps-browser deps-python
+# HAProxy: the load balancer in front of the replicas (`make cluster`, tests/cluster.rs).
+deps-haproxy:
+	@command -v haproxy >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy) >/dev/null
+
+deps: deps-rust deps-browser deps-python deps-haproxy
 
 ## Build ---------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ mod m20261205_000011_secret_screens;
 mod m20261205_000012_admin_tokens;
 mod m20261205_000013_resource_server_status;
 mod m20261212_000014_token_exchange;
+mod m20261213_000015_replicas;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_admin_tokens::Migration),
             Box::new(m20261205_000013_resource_server_status::Migration),
             Box::new(m20261212_000014_token_exchange::Migration),
+            Box::new(m20261213_000015_replicas::Migration),
         ]
     }
 }

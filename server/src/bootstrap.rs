@@ -1,17 +1,20 @@
-//! First start: the data directory, the signing key, the local CA and TLS
-//! certificate, the master key. Each is created once and reused after.
+//! First start: the data directory, the local CA and TLS certificate, the
+//! master key. Each is created once and reused after. (Signing keys live in
+//! the database, shared by replicas; an older data directory's
+//! `signing-key.pem` is read once, to become a new database's first key.)
 
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use writ_core::signing::SigningKey;
 
 #[derive(Debug, thiserror::Error)]
 #[error("data directory: {0}")]
 pub struct BootstrapError(pub String);
 
 pub struct DataDir {
-    pub signing_key: SigningKey,
+    /// `signing-key.pem`, in data directories made before keys moved into
+    /// the database.
+    pub legacy_signing_key_pem: Option<String>,
     pub tls_cert: PathBuf,
     pub tls_key: PathBuf,
     /// Present when Writ made its own CA.
@@ -51,12 +54,11 @@ pub fn prepare(
         .map_err(|e| BootstrapError(format!("cannot create {}: {e}", dir.display())))?;
 
     let key_path = dir.join("signing-key.pem");
-    if !key_path.exists() {
-        let (_, pem) = SigningKey::generate().map_err(|e| BootstrapError(e.to_string()))?;
-        write_private(&key_path, pem.as_bytes())?;
-    }
-    let signing_key = SigningKey::from_pkcs8_pem(&read(&key_path)?)
-        .map_err(|e| BootstrapError(format!("{}: {e}", key_path.display())))?;
+    let legacy_signing_key_pem = if key_path.exists() {
+        Some(read(&key_path)?)
+    } else {
+        None
+    };
 
     // Sealing key for the vault; made now so backups taken from day one hold it.
     let master_path = dir.join("master.key");
@@ -94,7 +96,7 @@ pub fn prepare(
     let master_key_file = read(&master_path)?;
     Ok(DataDir {
         master_key_file,
-        signing_key,
+        legacy_signing_key_pem,
         tls_cert,
         tls_key,
         ca_path,

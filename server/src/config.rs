@@ -32,6 +32,11 @@ pub struct Config {
     /// `WRIT_TRUSTED_PROXIES`: load balancers whose `X-Forwarded-For` names
     /// the client (addresses or CIDR ranges); empty: the TCP peer is the client.
     pub trusted_proxies: writ_core::client_address::TrustedProxies,
+    /// `WRIT_SIGNING_KEY_ROTATION_DAYS` (default 30; 0: on demand only).
+    pub signing_key_rotation_days: i64,
+    /// `WRIT_SIGNING_KEY_PUBLISH_LEAD_SECS` (default 3600): how long a new
+    /// signing key is in JWKS before it signs.
+    pub signing_key_publish_lead_secs: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -127,6 +132,31 @@ impl Config {
                 &var("WRIT_TRUSTED_PROXIES").unwrap_or_default(),
             )
             .map_err(|e| ConfigError(e.to_string()))?,
+            signing_key_rotation_days: match var("WRIT_SIGNING_KEY_ROTATION_DAYS") {
+                None => 30,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|d| (0..=3650).contains(d))
+                    .ok_or_else(|| {
+                        ConfigError(
+                            "WRIT_SIGNING_KEY_ROTATION_DAYS must be 0 (on demand only) to 3650 days"
+                                .into(),
+                        )
+                    })?,
+            },
+            signing_key_publish_lead_secs: match var("WRIT_SIGNING_KEY_PUBLISH_LEAD_SECS") {
+                None => 3600,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|s| (0..=604_800).contains(s))
+                    .ok_or_else(|| {
+                        ConfigError(
+                            "WRIT_SIGNING_KEY_PUBLISH_LEAD_SECS must be 0 to 604800 seconds".into(),
+                        )
+                    })?,
+            },
             audit_retention_days: match var("WRIT_AUDIT_RETENTION_DAYS") {
                 None => 90,
                 Some(v) => v
@@ -164,6 +194,8 @@ impl Config {
             jwks_refetch_secs: 30,
             audit_retention_days: 90,
             trusted_proxies: Default::default(),
+            signing_key_rotation_days: 30,
+            signing_key_publish_lead_secs: 3600,
         }
     }
 }

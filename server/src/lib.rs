@@ -3,6 +3,7 @@
 //! call [`writ_service::Writ`], and map its errors in one place per boundary.
 
 pub mod bootstrap;
+pub mod commands;
 pub mod config;
 pub mod routes;
 
@@ -79,37 +80,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let clock: Arc<dyn writ_core::Clock> = Arc::new(writ_core::SystemClock);
     let tls_files = cfg.tls_cert.clone().zip(cfg.tls_key.clone());
     let data = bootstrap::prepare(&cfg.data_dir, tls_files, &hosts, clock.now())?;
-
-    let keyring = {
-        use writ_core::vault::{Keyring, MasterKey};
-        let bad = |what: &'static str| {
-            move |e: writ_core::vault::VaultError| StartError::Config(format!("{what}: {e}"))
-        };
-        let primary = match &cfg.master_key {
-            Some(k) => MasterKey::from_text(k).map_err(bad("WRIT_MASTER_KEY"))?,
-            None => MasterKey::from_text(&data.master_key_file).map_err(bad("master.key"))?,
-        };
-        let older = cfg
-            .previous_master_keys
-            .iter()
-            .map(|k| MasterKey::from_text(k).map_err(bad("WRIT_PREVIOUS_MASTER_KEYS")))
-            .collect::<Result<Vec<_>, _>>()?;
-        Keyring::new(primary, older)
-    };
-    let writ = Writ::open(WritOptions {
-        master_keys: keyring,
-        database_url: cfg.database_url.clone(),
-        public_url: public_url.clone(),
-        instance_id: cfg.instance_id.clone(),
-        signing_key: data.signing_key,
-        tls_sha1_fingerprint: data.tls_sha1_fingerprint,
-        ram_fingerprint: data.ram_fingerprint,
-        clock,
-        clock_skew_secs: cfg.clock_skew_secs,
-        jwks_refetch_secs: cfg.jwks_refetch_secs,
-        audit_retention_days: cfg.audit_retention_days,
-    })
-    .await?;
+    let writ = open_service(&cfg, &data, &public_url, clock).await?;
     let generated_admin_password = writ.bootstrap_admin(cfg.admin_password.clone()).await?;
     if let Some(t) = &cfg.bootstrap_admin_token {
         writ.bootstrap_admin_token(t).await?;
@@ -157,6 +128,52 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         handle,
         task,
     })
+}
+
+/// The service layer over the configured database, with the master key
+/// from the environment or the data directory (`start`, and the `writ`
+/// commands that work on the database without serving).
+pub async fn open_service(
+    cfg: &Config,
+    data: &bootstrap::DataDir,
+    public_url: &str,
+    clock: Arc<dyn writ_core::Clock>,
+) -> Result<Arc<Writ>, StartError> {
+    let keyring = {
+        use writ_core::vault::{Keyring, MasterKey};
+        let bad = |what: &'static str| {
+            move |e: writ_core::vault::VaultError| StartError::Config(format!("{what}: {e}"))
+        };
+        let primary = match &cfg.master_key {
+            Some(k) => MasterKey::from_text(k).map_err(bad("WRIT_MASTER_KEY"))?,
+            None => MasterKey::from_text(&data.master_key_file).map_err(bad("master.key"))?,
+        };
+        let older = cfg
+            .previous_master_keys
+            .iter()
+            .map(|k| MasterKey::from_text(k).map_err(bad("WRIT_PREVIOUS_MASTER_KEYS")))
+            .collect::<Result<Vec<_>, _>>()?;
+        Keyring::new(primary, older)
+    };
+    Ok(Writ::open(WritOptions {
+        master_keys: keyring,
+        database_url: cfg.database_url.clone(),
+        public_url: public_url.to_owned(),
+        instance_id: cfg.instance_id.clone(),
+        legacy_signing_key_pem: data.legacy_signing_key_pem.clone(),
+        key_policy: writ_core::key_rotation::RotationPolicy::new(
+            cfg.signing_key_rotation_days * 86_400,
+            cfg.signing_key_publish_lead_secs,
+            cfg.clock_skew_secs,
+        ),
+        tls_sha1_fingerprint: data.tls_sha1_fingerprint.clone(),
+        ram_fingerprint: data.ram_fingerprint.clone(),
+        clock,
+        clock_skew_secs: cfg.clock_skew_secs,
+        jwks_refetch_secs: cfg.jwks_refetch_secs,
+        audit_retention_days: cfg.audit_retention_days,
+    })
+    .await?)
 }
 
 fn public_host(url: &str) -> Option<String> {

@@ -33,6 +33,19 @@ async fn run() -> ExitCode {
                 .unwrap_or_else(|_| "info,sqlx=warn".into()),
         )
         .init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(done) = writ_server::commands::run(&args).await {
+        return match done {
+            Ok(out) => {
+                println!("{out}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("writ: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     let cfg = match writ_server::Config::from_env() {
         Ok(c) => c,
         Err(e) => {

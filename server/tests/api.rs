@@ -938,14 +938,42 @@ async fn first_start_generates_admin_password_and_private_files() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        for f in ["master.key", "signing-key.pem", "tls-key.pem"] {
+        for f in ["master.key", "tls-key.pem"] {
             let mode = std::fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600, "{f}");
         }
     }
+    // Signing keys live in the database (sealed), shared by replicas.
+    assert!(!dir.join("signing-key.pem").exists());
     assert!(dir.join("ca.pem").exists());
     let ok = s.running.writ.login("admin", &pw, "127.0.0.1").await;
     assert!(ok.is_ok());
+    s.stop().await;
+}
+
+/// A data directory from before keys moved into the database: its
+/// `signing-key.pem` becomes the database's first key, so tokens already
+/// issued keep verifying.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_old_data_directorys_signing_key_is_imported_once() {
+    let dir = std::env::temp_dir().join(format!("writ-it-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (old, pem) = writ_core::signing::SigningKey::generate().unwrap();
+    std::fs::write(dir.join("signing-key.pem"), pem).unwrap();
+    let cfg = writ_server::Config::for_tests(dir.clone(), None);
+    let s = common::spawn_with(cfg, None).await;
+    assert_eq!(s.running.writ.signing_key().kid(), old.kid());
+    let jwks: Value = s
+        .http
+        .get(s.url("/api/v2/iauths_system/oauth2/jwks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["kid"], old.kid());
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
     s.stop().await;
 }
 

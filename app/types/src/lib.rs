@@ -3,9 +3,11 @@
 
 pub mod admin_tokens;
 pub mod errors;
+pub mod signing_keys;
 pub mod vocabulary;
 
 pub use admin_tokens::{AdminTokenView, NewAdminToken, NewAdminTokenCreated};
+pub use signing_keys::{RotateSigningKey, SigningKeyView};
 pub use vocabulary::{
     BusinessType, LifecycleState, ProviderKind, SimpleModeFields, VerificationMode,
     simple_mode_expression,

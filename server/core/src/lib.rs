@@ -18,6 +18,7 @@ pub mod federation;
 pub mod grant;
 pub mod hex;
 pub mod jwt_provider;
+pub mod key_rotation;
 pub mod names;
 pub mod oauth_provider;
 pub mod outbound;

@@ -100,6 +100,12 @@ impl SigningKey {
         &self.kid
     }
 
+    /// The `kid` a compact JWS's header names, if any (no verification:
+    /// it only picks which of Writ's keys to verify with).
+    pub fn kid_of(token: &str) -> Option<String> {
+        jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid)
+    }
+
     pub fn jwk(&self) -> &PublicJwk {
         &self.jwk
     }

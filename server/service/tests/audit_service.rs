@@ -263,7 +263,6 @@ async fn retention_deletes_rows_older_than_the_setting_and_keeps_the_rest() {
 async fn on_postgresql_too() {
     use std::sync::Arc;
     use writ_core::clock::ManualClock;
-    use writ_core::signing::SigningKey;
     use writ_core::vault::{Keyring, MasterKey};
     use writ_service::{Writ, WritOptions};
 
@@ -290,7 +289,8 @@ async fn on_postgresql_too() {
         database_url: url.clone(),
         public_url: common::PUBLIC_URL.into(),
         instance_id: None,
-        signing_key: SigningKey::generate().unwrap().0,
+        legacy_signing_key_pem: None,
+        key_policy: writ_core::key_rotation::RotationPolicy::new(30 * 86_400, 3600, 60),
         tls_sha1_fingerprint: None,
         ram_fingerprint: None,
         clock: clock.clone(),

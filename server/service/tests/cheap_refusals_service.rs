@@ -10,7 +10,6 @@ mod common;
 
 use common::{PAM_ALL, agent, open, refusal, secret_post};
 use std::sync::Arc;
-use writ_core::signing::SigningKey;
 use writ_core::vault::{Keyring, MasterKey};
 use writ_service::{ServiceError, Writ, WritOptions};
 
@@ -236,7 +235,8 @@ async fn a_second_replica_on_the_same_database_sees_the_same_counts() {
                 database_url: url,
                 public_url: common::PUBLIC_URL.into(),
                 instance_id: None,
-                signing_key: SigningKey::generate().unwrap().0,
+                legacy_signing_key_pem: None,
+                key_policy: writ_core::key_rotation::RotationPolicy::new(30 * 86_400, 3600, 60),
                 tls_sha1_fingerprint: None,
                 ram_fingerprint: None,
                 clock,

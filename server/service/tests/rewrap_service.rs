@@ -8,7 +8,6 @@ mod common;
 
 use sea_orm::{ConnectionTrait, Database};
 use std::sync::Arc;
-use writ_core::signing::SigningKey;
 use writ_core::vault::{Keyring, MasterKey};
 use writ_service::{Writ, WritOptions};
 use writ_types::NewCredential;
@@ -18,7 +17,8 @@ async fn open_with(url: &str, primary: &[u8], older: &[&[u8]]) -> Arc<Writ> {
         database_url: url.to_owned(),
         public_url: common::PUBLIC_URL.into(),
         instance_id: None,
-        signing_key: SigningKey::generate().unwrap().0,
+        legacy_signing_key_pem: None,
+        key_policy: writ_core::key_rotation::RotationPolicy::new(30 * 86_400, 3600, 60),
         tls_sha1_fingerprint: None,
         ram_fingerprint: None,
         clock: Arc::new(writ_core::clock::ManualClock::at(common::now())),

@@ -2,7 +2,7 @@
 //! Each handler is a line or two over the service layer the console uses.
 
 use super::errors::{ApiError, bad_request};
-use super::{admin_tokens_api, credentials_api};
+use super::{admin_tokens_api, credentials_api, signing_keys_api};
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
@@ -49,7 +49,9 @@ struct ApiDoc;
 /// The whole admin API's document: this file's paths and those of the
 /// route files that keep their own `OpenApi` struct.
 fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi().merge_from(admin_tokens_api::AdminTokensDoc::openapi())
+    ApiDoc::openapi()
+        .merge_from(admin_tokens_api::AdminTokensDoc::openapi())
+        .merge_from(signing_keys_api::SigningKeysDoc::openapi())
 }
 
 struct BearerAuth;
@@ -191,6 +193,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/resource-servers/{id}/grants/{gid}", delete(revoke_grant))
         .merge(super::credentials_api::routes())
         .merge(admin_tokens_api::routes())
+        .merge(signing_keys_api::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin_token));
     Router::new()
         .route("/openapi.json", get(|| async { Json(openapi()) }))

@@ -13,18 +13,19 @@ use axum::routing::get;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_sessions::cookie::SameSite;
-use tower_sessions::{Expiry, MemoryStore, Session, SessionManagerLayer};
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
 use writ_app::{App, shell};
 
 pub fn router(state: AppState) -> Router {
-    let sessions = SessionManagerLayer::new(MemoryStore::default())
-        .with_name("writ_session")
-        .with_secure(true)
-        .with_http_only(true)
-        .with_same_site(SameSite::Strict)
-        .with_expiry(Expiry::OnInactivity(
-            tower_sessions::cookie::time::Duration::hours(8),
-        ));
+    let sessions =
+        SessionManagerLayer::new(super::session_store::DatabaseSessions(state.writ.clone()))
+            .with_name("writ_session")
+            .with_secure(true)
+            .with_http_only(true)
+            .with_same_site(SameSite::Strict)
+            .with_expiry(Expiry::OnInactivity(
+                tower_sessions::cookie::time::Duration::hours(8),
+            ));
     let routes = generate_route_list(App);
     let writ = state.writ.clone();
     Router::new()

@@ -8,6 +8,8 @@ mod developer_api;
 mod errors;
 mod oauth;
 mod provider_keys;
+mod session_store;
+mod signing_keys_api;
 
 use crate::AppState;
 use axum::Router;

@@ -179,12 +179,13 @@ async fn metadata(State(state): State<AppState>) -> Response {
 /// own `jwks_uri` (`provider_keys.rs`), or a workload could mint JWTs that
 /// verify here.
 async fn jwks(State(state): State<AppState>) -> Response {
-    let keys = [state.writ.signing_key().jwk()];
+    let keys = state.writ.published_keys();
     let mut r = Json(serde_json::json!({ "keys": keys })).into_response();
-    // Short enough that a rotated key is picked up soon; long enough to spare us.
-    r.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=300"),
-    );
+    // Well inside the publish lead: a cache sees the next key before it
+    // signs; long enough to spare us.
+    let cache = format!("public, max-age={}", state.writ.jwks_max_age_secs());
+    if let Ok(v) = HeaderValue::from_str(&cache) {
+        r.headers_mut().insert(header::CACHE_CONTROL, v);
+    }
     r
 }

@@ -430,3 +430,33 @@ pub mod oauth_session {
     }
     entity_boilerplate!();
 }
+
+pub mod signing_key {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "signing_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub kid: String,
+        pub alg: String,
+        /// PKCS#8 PEM sealed with the vault keyring.
+        pub sealed_key: String,
+        pub created_at: i64,
+        /// When it may first sign (see `writ_core::key_rotation`).
+        pub not_before: i64,
+    }
+    entity_boilerplate!();
+}
+
+pub mod console_session {
+    use sea_orm::entity::prelude::*;
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "console_sessions")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: String,
+        pub data: String,
+        pub expires_at: i64,
+    }
+    entity_boilerplate!();
+}

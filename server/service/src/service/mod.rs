@@ -8,8 +8,11 @@
 //! (HTTP to third parties) and [`vault`] (the master key) serve all three.
 
 pub mod admin;
+mod cluster;
+pub mod console_sessions;
 pub mod developer;
 mod outbound;
+pub mod signing_keys;
 pub(crate) mod slow_hash;
 pub mod token;
 mod vault;
@@ -21,7 +24,6 @@ use std::sync::Arc;
 use writ_core::Clock;
 use writ_core::discovery::IssuerUrls;
 use writ_core::secret::VerifiedCache;
-use writ_core::signing::SigningKey;
 use writ_migrations::MigratorTrait;
 
 pub use admin::admins::{ClientSource, LoginThrottle};
@@ -37,7 +39,12 @@ pub struct WritOptions {
     pub public_url: String,
     /// `WRIT_INSTANCE_ID`; else the stored one; else a new `idaas_…`.
     pub instance_id: Option<String>,
-    pub signing_key: SigningKey,
+    /// The data directory's `signing-key.pem` from before keys moved into
+    /// the database: imported as the first key of a new database.
+    pub legacy_signing_key_pem: Option<String>,
+    /// When signing keys rotate (`WRIT_SIGNING_KEY_ROTATION_DAYS`,
+    /// `WRIT_SIGNING_KEY_PUBLISH_LEAD_SECS`).
+    pub key_policy: writ_core::key_rotation::RotationPolicy,
     pub tls_sha1_fingerprint: Option<String>,
     /// The top certificate of the served chain (RAM's Get Fingerprint).
     pub ram_fingerprint: Option<writ_core::tls::ChainTop>,
@@ -59,7 +66,12 @@ pub struct Writ {
     instance_id: String,
     public_url: String,
     urls: IssuerUrls,
-    key: SigningKey,
+    keys: signing_keys::SigningKeys,
+    /// Tells other replicas what this one changed (PostgreSQL only).
+    announcer: cluster::Announcer,
+    /// Dropped with the service: stops its background listeners.
+    _stop: tokio::sync::watch::Sender<()>,
+    session_prune: console_sessions::SessionPrune,
     tls_sha1_fingerprint: Option<String>,
     ram_fingerprint: Option<writ_core::tls::ChainTop>,
     secrets: VerifiedCache,
@@ -107,6 +119,20 @@ impl Writ {
         let instance_id = Self::settle_instance_id(&db, opts.instance_id).await?;
         vault::settle_master_key(&db, &opts.master_keys).await?;
         let token_digest_key = vault::settle_token_digest_key(&db, &opts.master_keys).await?;
+        let keys = signing_keys::settle(
+            &db,
+            &opts.master_keys,
+            opts.legacy_signing_key_pem.as_deref(),
+            opts.key_policy,
+            opts.clock.now(),
+        )
+        .await?;
+        let announcer = if sqlite {
+            cluster::Announcer::none()
+        } else {
+            cluster::Announcer::postgres(db.clone())
+        };
+        let (stop, stopped) = tokio::sync::watch::channel(());
         let audit = AuditSink::start(
             writer_db.clone(),
             opts.clock.clone(),
@@ -121,7 +147,10 @@ impl Writ {
             public_url: opts.public_url.trim_end_matches('/').to_owned(),
             db,
             instance_id,
-            key: opts.signing_key,
+            keys,
+            announcer,
+            _stop: stop,
+            session_prune: Default::default(),
             tls_sha1_fingerprint: opts.tls_sha1_fingerprint,
             ram_fingerprint: opts.ram_fingerprint,
             secrets: VerifiedCache::default(),
@@ -140,6 +169,10 @@ impl Writ {
             vault: opts.master_keys,
         });
         writ.ensure_builtin_resource_server().await?;
+        signing_keys::spawn_maintenance(Arc::downgrade(&writ), stopped.clone());
+        if !sqlite {
+            cluster::spawn_listener(&writ.db, Arc::downgrade(&writ), stopped);
+        }
         Ok(writ)
     }
 
@@ -205,9 +238,6 @@ impl Writ {
     pub fn public_url(&self) -> &str {
         &self.public_url
     }
-    pub fn signing_key(&self) -> &SigningKey {
-        &self.key
-    }
     pub fn now(&self) -> i64 {
         self.clock.now()
     }
@@ -248,6 +278,7 @@ impl Writ {
     /// decision the admin has just changed.
     fn changed(&self) {
         self.hot.clear();
+        self.announce(cluster::Change::Caches);
     }
 
     /// Forgets every cached lookup: the next request reads the database

@@ -91,15 +91,16 @@ pub struct RewrapReport {
     pub failed: usize,
 }
 
-/// Every sealed column: (table, column). Rows are keyed by `id`.
-const SEALED_COLUMNS: &[(&str, &str)] = &[
-    ("client_secrets", "sealed_secret"),
-    ("credentials", "sealed_value"),
-    ("credential_providers", "sealed_key"),
-    ("authentication_tokens", "sealed_jwt"),
-    ("oauth_tokens", "sealed_access_token"),
-    ("oauth_tokens", "sealed_refresh_token"),
-    ("oauth_sessions", "sealed_verifier"),
+/// Every sealed column: (table, column, the rows' key column).
+const SEALED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("client_secrets", "sealed_secret", "id"),
+    ("credentials", "sealed_value", "id"),
+    ("credential_providers", "sealed_key", "id"),
+    ("authentication_tokens", "sealed_jwt", "id"),
+    ("oauth_tokens", "sealed_access_token", "id"),
+    ("oauth_tokens", "sealed_refresh_token", "id"),
+    ("oauth_sessions", "sealed_verifier", "id"),
+    ("signing_keys", "sealed_key", "kid"),
 ];
 /// Rows read per page: memory stays flat whatever the table size.
 const PAGE: u64 = 500;
@@ -122,8 +123,8 @@ impl Writ {
             changed_meanwhile: 0,
             failed: 0,
         };
-        for (table, column) in SEALED_COLUMNS {
-            self.rewrap_column(table, column, &mut report).await?;
+        for (table, column, key) in SEALED_COLUMNS {
+            self.rewrap_column(table, column, key, &mut report).await?;
         }
         for key in [DIGEST_KEY, CHECK_KEY] {
             if let Some(row) = setting::Entity::find_by_id(key).one(&self.db).await?
@@ -148,11 +149,16 @@ impl Writ {
         &self,
         table: &str,
         column: &str,
+        key_column: &str,
         report: &mut RewrapReport,
     ) -> Result<()> {
         use sea_orm::sea_query::{Alias, Order, Query};
         use sea_orm::{ConnectionTrait, ExprTrait};
-        let (t, c, id) = (Alias::new(table), Alias::new(column), Alias::new("id"));
+        let (t, c, id) = (
+            Alias::new(table),
+            Alias::new(column),
+            Alias::new(key_column),
+        );
         let mut after = String::new();
         loop {
             let select = Query::select()
@@ -168,7 +174,7 @@ impl Writ {
                 return Ok(());
             }
             for row in &rows {
-                let row_id: String = row.try_get("", "id")?;
+                let row_id: String = row.try_get("", key_column)?;
                 let sealed: String = row.try_get("", column)?;
                 after.clone_from(&row_id);
                 let new = match self.vault.rewrap(&sealed) {

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use writ_core::clock::ManualClock;
 use writ_core::grant::client_credentials::IssuedToken;
-use writ_core::signing::SigningKey;
 use writ_core::vault::{Keyring, MasterKey};
 use writ_core::{OAuthError, PAM_AUDIENCE};
 use writ_service::service::TokenRequest;
@@ -56,13 +55,13 @@ pub async fn open() -> TestWrit {
     std::fs::create_dir_all(&dir).unwrap();
     let database_url = format!("sqlite://{}?mode=rwc", dir.join("writ.db").display());
     let clock = Arc::new(ManualClock::at(now()));
-    let (signing_key, _pem) = SigningKey::generate().unwrap();
     let master = MasterKey::from_bytes(&writ_core::random::bytes(32)).unwrap();
     let writ = Writ::open(WritOptions {
         database_url: database_url.clone(),
         public_url: PUBLIC_URL.into(),
         instance_id: None,
-        signing_key,
+        legacy_signing_key_pem: None,
+        key_policy: writ_core::key_rotation::RotationPolicy::new(30 * 86_400, 3600, 60),
         tls_sha1_fingerprint: None,
         ram_fingerprint: None,
         clock: clock.clone(),
@@ -140,7 +139,12 @@ pub fn assertion_request(
 /// issuer and the given audience.
 pub fn verified_claims(w: &Writ, token: &str, audience: &str) -> Value {
     use jsonwebtoken::{Algorithm, DecodingKey, Validation};
-    let jwk = w.signing_key().jwk();
+    let signer = w.signing_key();
+    let jwk = signer.jwk();
+    assert!(
+        w.published_keys().contains(jwk),
+        "the signing key is in JWKS"
+    );
     let key = DecodingKey::from_ec_components(&jwk.x, &jwk.y).unwrap();
     let mut v = Validation::new(Algorithm::ES256);
     v.set_issuer(&[&w.urls().issuer]);
@@ -148,7 +152,7 @@ pub fn verified_claims(w: &Writ, token: &str, audience: &str) -> Value {
     // The Writ's clock is a manual one, possibly ahead of the wall clock.
     v.validate_exp = false;
     let header = jsonwebtoken::decode_header(token).unwrap();
-    assert_eq!(header.kid.as_deref(), Some(w.signing_key().kid()));
+    assert_eq!(header.kid.as_deref(), Some(signer.kid()));
     jsonwebtoken::decode::<Value>(token, &key, &v)
         .expect("signed by this Writ, for this issuer and audience")
         .claims

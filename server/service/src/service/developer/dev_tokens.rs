@@ -135,10 +135,12 @@ impl Writ {
         let key = self.open_text(&p.sealed_key, &format!("credential_provider:{}", p.id))?;
         // Never sign a workload's JWT with the key that vouches for Writ's
         // access tokens (see `writ_core::jwt_provider`).
-        jwt_provider::check_not_writ_key(&cfg, &key, self.key.jwk()).map_err(|why| {
-            tracing::error!(provider = %p.id, why, "credential provider refused to mint");
-            DevApiError::Internal
-        })?;
+        for writ_key in self.published_keys() {
+            jwt_provider::check_not_writ_key(&cfg, &key, &writ_key).map_err(|why| {
+                tracing::error!(provider = %p.id, why, "credential provider refused to mint");
+                DevApiError::Internal
+            })?;
+        }
         let id = new_id();
         let now = self.now();
         let minted = jwt_provider::mint(

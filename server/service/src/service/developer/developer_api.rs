@@ -101,7 +101,8 @@ impl Writ {
                 )
             })?;
         let claims = self
-            .key
+            .own_key_for(token)
+            .await
             .verify_own(
                 token,
                 &self.urls.issuer,

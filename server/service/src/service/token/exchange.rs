@@ -87,7 +87,7 @@ impl Writ {
             }
             SubjectKind::Writ => te::verify_writ_token(
                 params.subject_token,
-                &self.key,
+                &*self.own_key_for(params.subject_token).await,
                 &self.urls.issuer,
                 now,
                 self.clock_skew_secs,
@@ -131,7 +131,7 @@ impl Writ {
         let act = te::act_claim(actor, subject.prior_act(), policy.max_chain_depth)?;
         let lifetime_secs = te::lifetime(rs.token_ttl_secs, subject.exp, now)?;
         te::issue(
-            &self.key,
+            &self.signing_key(),
             &self.urls.issuer,
             now,
             &Exchange {

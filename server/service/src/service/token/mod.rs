@@ -164,7 +164,7 @@ impl Writ {
             active_subject,
         };
         client_credentials::issue(
-            &self.key,
+            &self.signing_key(),
             &self.urls.issuer,
             self.now(),
             &subject,

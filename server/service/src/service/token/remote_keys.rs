@@ -160,9 +160,26 @@ impl Writ {
     /// Drops a provider's fetched keys and any remembered fetch failure
     /// (its settings changed). A fetch still in flight for the old settings
     /// finishes into the dropped slot, which no later caller reads.
+    /// Every replica forgets them (see `cluster`).
     pub(crate) fn forget_remote_keys(&self, provider_id: &str) {
+        self.forget_remote_keys_here(provider_id);
+        self.announce(crate::service::cluster::Change::RemoteKeys(
+            provider_id.to_owned(),
+        ));
+    }
+
+    /// This replica only (what hearing of another's change does).
+    pub(crate) fn forget_remote_keys_here(&self, provider_id: &str) {
         let mut m = self.jwks.0.lock().unwrap_or_else(|p| p.into_inner());
         m.remove(provider_id);
+    }
+
+    pub(crate) fn forget_all_remote_keys(&self) {
+        self.jwks
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// The provider's current keys, fetching when missing, stale, or when
