@@ -32,6 +32,35 @@ pub struct Config {
     /// `WRIT_TRUSTED_PROXIES`: load balancers whose `X-Forwarded-For` names
     /// the client (addresses or CIDR ranges); empty: the TCP peer is the client.
     pub trusted_proxies: writ_core::client_address::TrustedProxies,
+    /// `WRIT_METRICS_BIND`: a plain-HTTP listener for `/metrics`, `/healthz`
+    /// and `/readyz` without authentication (a loopback or private
+    /// address); unset: none (`/metrics` is then only on the main listener,
+    /// behind an admin API token).
+    pub metrics_bind: Option<SocketAddr>,
+    /// `WRIT_LOG_FORMAT`: human text (default) or JSON lines.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`WRIT_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, the request's span (its `request_id`) included.
+    Json,
+}
+
+impl LogFormat {
+    /// `WRIT_LOG_FORMAT`: `text` (default) or `json`. Read on its own, so
+    /// logging starts before the rest of the configuration is read.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match var("WRIT_LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(Self::Text),
+            Some("json") => Ok(Self::Json),
+            Some(_) => Err(ConfigError("WRIT_LOG_FORMAT must be text or json".into())),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +110,17 @@ impl Config {
                 "set both WRIT_TLS_CERT and WRIT_TLS_KEY, or neither".into(),
             ));
         }
+        let metrics_bind = match var("WRIT_METRICS_BIND").as_deref() {
+            None | Some("off") => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ConfigError(
+                    "WRIT_METRICS_BIND must be an address like 127.0.0.1:9464 (or off)".into(),
+                )
+            })?),
+        };
         Ok(Self {
+            metrics_bind,
+            log_format: LogFormat::from_env()?,
             data_dir,
             database_url,
             bind,
@@ -164,6 +203,8 @@ impl Config {
             jwks_refetch_secs: 30,
             audit_retention_days: 90,
             trusted_proxies: Default::default(),
+            metrics_bind: None,
+            log_format: LogFormat::Text,
         }
     }
 }

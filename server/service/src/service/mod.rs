@@ -9,6 +9,8 @@
 
 pub mod admin;
 pub mod developer;
+mod health;
+pub mod metrics;
 mod outbound;
 pub(crate) mod slow_hash;
 pub mod token;
@@ -28,6 +30,7 @@ pub use admin::admins::{ClientSource, LoginThrottle};
 pub use developer::dev_tokens::TokenQuery;
 pub use developer::developer_api::{Caller, DevApiError};
 pub use developer::oauth_flows::CallbackOutcome;
+pub use health::Readiness;
 pub use token::TokenRequest;
 pub use token::audit::AuditSink;
 
@@ -78,6 +81,10 @@ pub struct Writ {
     replay: token::replay::ReplayGuard,
     jwks: token::remote_keys::JwksCache,
     vault: writ_core::vault::Keyring,
+    /// What `/metrics` shows (this instance's own registry).
+    metrics: metrics::Metrics,
+    /// The last readiness check, reused for a moment (see `readiness`).
+    ready: health::ReadyCache,
 }
 
 impl Writ {
@@ -138,6 +145,8 @@ impl Writ {
             replay,
             jwks: token::remote_keys::JwksCache::default(),
             vault: opts.master_keys,
+            metrics: metrics::Metrics::new(),
+            ready: health::ReadyCache::default(),
         });
         writ.ensure_builtin_resource_server().await?;
         Ok(writ)
