@@ -37,6 +37,35 @@ pub struct Config {
     /// `WRIT_SIGNING_KEY_PUBLISH_LEAD_SECS` (default 3600): how long a new
     /// signing key is in JWKS before it signs.
     pub signing_key_publish_lead_secs: i64,
+    /// `WRIT_METRICS_BIND`: a plain-HTTP listener for `/metrics`, `/healthz`
+    /// and `/readyz` without authentication (a loopback or private
+    /// address); unset: none (`/metrics` is then only on the main listener,
+    /// behind an admin API token).
+    pub metrics_bind: Option<SocketAddr>,
+    /// `WRIT_LOG_FORMAT`: human text (default) or JSON lines.
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (`WRIT_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LogFormat {
+    /// One human-readable line per event (the default).
+    #[default]
+    Text,
+    /// One JSON object per line, the request's span (its `request_id`) included.
+    Json,
+}
+
+impl LogFormat {
+    /// `WRIT_LOG_FORMAT`: `text` (default) or `json`. Read on its own, so
+    /// logging starts before the rest of the configuration is read.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match var("WRIT_LOG_FORMAT").as_deref() {
+            None | Some("text") => Ok(Self::Text),
+            Some("json") => Ok(Self::Json),
+            Some(_) => Err(ConfigError("WRIT_LOG_FORMAT must be text or json".into())),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,7 +115,17 @@ impl Config {
                 "set both WRIT_TLS_CERT and WRIT_TLS_KEY, or neither".into(),
             ));
         }
+        let metrics_bind = match var("WRIT_METRICS_BIND").as_deref() {
+            None | Some("off") => None,
+            Some(v) => Some(v.parse().map_err(|_| {
+                ConfigError(
+                    "WRIT_METRICS_BIND must be an address like 127.0.0.1:9464 (or off)".into(),
+                )
+            })?),
+        };
         Ok(Self {
+            metrics_bind,
+            log_format: LogFormat::from_env()?,
             data_dir,
             database_url,
             bind,
@@ -196,6 +235,8 @@ impl Config {
             trusted_proxies: Default::default(),
             signing_key_rotation_days: 30,
             signing_key_publish_lead_secs: 3600,
+            metrics_bind: None,
+            log_format: LogFormat::Text,
         }
     }
 }

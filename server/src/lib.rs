@@ -29,6 +29,8 @@ pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_s
 /// A started server.
 pub struct Running {
     pub addr: SocketAddr,
+    /// The plain-HTTP metrics listener's address (`WRIT_METRICS_BIND`).
+    pub metrics_addr: Option<SocketAddr>,
     pub public_url: String,
     pub ca_path: Option<std::path::PathBuf>,
     pub writ: Arc<Writ>,
@@ -64,6 +66,14 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Bind(cfg.bind, e))?;
+    let metrics_listener = match cfg.metrics_bind {
+        Some(bind) => {
+            let l = std::net::TcpListener::bind(bind).map_err(|e| StartError::Bind(bind, e))?;
+            let a = l.local_addr().map_err(|e| StartError::Bind(bind, e))?;
+            Some((l, a))
+        }
+        None => None,
+    };
     let public_url = cfg
         .public_url
         .clone()
@@ -97,7 +107,7 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         writ: writ.clone(),
         trusted_proxies: Arc::new(cfg.trusted_proxies.clone()),
     };
-    let app = routes::router(state);
+    let app = routes::router(state.clone());
 
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&data.tls_cert, &data.tls_key)
         .await
@@ -114,12 +124,34 @@ pub async fn start(cfg: Config) -> Result<Running, StartError> {
         .http1()
         .timer(hyper_util::rt::TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT);
+    // The metrics listener stops with the main one: it shares its
+    // shutdown control, and its task is the same.
+    let metrics_addr = metrics_listener.as_ref().map(|(_, a)| *a);
+    let metrics_server = match metrics_listener {
+        Some((l, a)) => {
+            let mut m = axum_server::from_tcp(l)
+                .map_err(|e| StartError::Bind(a, e))?
+                .handle(axum_server::Handle::with_control(handle.control()));
+            m.http_builder()
+                .http1()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            Some((m, routes::metrics_router(state)))
+        }
+        None => None,
+    };
     let task = tokio::spawn(async move {
-        server
-            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-            .await
+        let main = server.serve(app.into_make_service_with_connect_info::<SocketAddr>());
+        match metrics_server {
+            Some((m, router)) => {
+                let (a, b) = tokio::join!(main, m.serve(router.into_make_service()));
+                a.and(b)
+            }
+            None => main.await,
+        }
     });
     Ok(Running {
+        metrics_addr,
         addr,
         public_url,
         ca_path: data.ca_path,

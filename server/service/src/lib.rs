@@ -6,6 +6,7 @@ pub mod error;
 pub mod service;
 
 pub use error::{Result, ServiceError};
+pub use service::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use service::{
-    CallbackOutcome, Caller, ClientSource, DevApiError, TokenQuery, Writ, WritOptions,
+    CallbackOutcome, Caller, ClientSource, DevApiError, Readiness, TokenQuery, Writ, WritOptions,
 };

@@ -84,20 +84,20 @@ async fn a_value_that_does_not_open_is_skipped_and_a_second_run_finishes_the_res
     let r = w.rewrap_sealed().await.unwrap();
     assert_eq!(r.failed, 1, "{r:?}");
     assert_eq!(
-        r.rewrapped, 3,
-        "two API keys and the sealed client secret: {r:?}"
+        r.rewrapped, 4,
+        "two API keys, the sealed client secret and the signing key: {r:?}"
     );
     assert_eq!(r.changed_meanwhile, 0);
 
     // Run again: nothing left to move, the bad row still reported, not fatal.
     let again = w.rewrap_sealed().await.unwrap();
     assert_eq!((again.rewrapped, again.failed), (0, 1), "{again:?}");
-    assert_eq!(again.already_current, 3);
+    assert_eq!(again.already_current, 4);
     drop(w);
 
     // Every moved value opens with the new key alone.
     let w = open_with(&url, &new, &[]).await;
     let r = w.rewrap_sealed().await.unwrap();
-    assert_eq!((r.rewrapped, r.already_current, r.failed), (0, 3, 1));
+    assert_eq!((r.rewrapped, r.already_current, r.failed), (0, 4, 1));
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -202,7 +202,12 @@ pub fn router(state: AppState) -> Router<AppState> {
         .fallback(|| async { ApiError(writ_service::ServiceError::NotFound("endpoint")) })
 }
 
-async fn require_admin_token(State(state): State<AppState>, req: Request, next: Next) -> Response {
+/// Lets the request through with a valid admin API token, else 401.
+pub(super) async fn require_admin_token(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
     let token = req
         .headers()
         .get(header::AUTHORIZATION)

@@ -9,8 +9,10 @@ use writ_core::OAuthError;
 use writ_service::{DevApiError, ServiceError};
 use writ_types::errors::{Api, ErrorKind};
 
+/// The id of the request being answered (its `x-request-id`), so an
+/// error body and the server's log lines name the same request.
 pub(crate) fn request_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
+    super::request_id::current().unwrap_or_else(super::request_id::new_id)
 }
 
 /// The status of an error kind (the table is [`ErrorKind::http_status`]).

@@ -7,7 +7,9 @@ mod credentials_api;
 mod developer_api;
 mod errors;
 mod oauth;
+mod observability;
 mod provider_keys;
+mod request_id;
 mod session_store;
 mod signing_keys_api;
 
@@ -62,7 +64,14 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/admin/v1", admin_api::router(state.clone()))
         .merge(developer_api::router())
         .merge(provider_keys::router())
-        .route("/healthz", axum::routing::get(|| async { "ok" }))
+        .route("/healthz", axum::routing::get(observability::healthz))
+        .route("/readyz", axum::routing::get(observability::readyz))
+        .route(
+            "/metrics",
+            axum::routing::get(observability::metrics).route_layer(
+                axum::middleware::from_fn_with_state(state.clone(), admin_api::require_admin_token),
+            ),
+        )
         .with_state(state.clone())
         .merge(console::router(state.clone()))
         .layer(axum::middleware::from_fn_with_state(
@@ -89,4 +98,21 @@ pub fn router(state: AppState) -> Router {
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000"),
         ))
+        .layer(axum::middleware::from_fn(request_id::layer))
+}
+
+/// The separate plain-HTTP listener of `WRIT_METRICS_BIND`: `/metrics`,
+/// `/healthz` and `/readyz` only, without authentication.
+pub fn metrics_router(state: AppState) -> Router {
+    observability::router()
+        .with_state(state)
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_DEADLINE,
+        ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(axum::middleware::from_fn(request_id::layer))
 }

@@ -11,6 +11,8 @@ pub mod admin;
 mod cluster;
 pub mod console_sessions;
 pub mod developer;
+mod health;
+pub mod metrics;
 mod outbound;
 pub mod signing_keys;
 pub(crate) mod slow_hash;
@@ -30,6 +32,7 @@ pub use admin::admins::{ClientSource, LoginThrottle};
 pub use developer::dev_tokens::TokenQuery;
 pub use developer::developer_api::{Caller, DevApiError};
 pub use developer::oauth_flows::CallbackOutcome;
+pub use health::Readiness;
 pub use token::TokenRequest;
 pub use token::audit::AuditSink;
 
@@ -90,6 +93,10 @@ pub struct Writ {
     replay: token::replay::ReplayGuard,
     jwks: token::remote_keys::JwksCache,
     vault: writ_core::vault::Keyring,
+    /// What `/metrics` shows (this instance's own registry).
+    metrics: metrics::Metrics,
+    /// The last readiness check, reused for a moment (see `readiness`).
+    ready: health::ReadyCache,
 }
 
 impl Writ {
@@ -167,6 +174,8 @@ impl Writ {
             replay,
             jwks: token::remote_keys::JwksCache::default(),
             vault: opts.master_keys,
+            metrics: metrics::Metrics::new(),
+            ready: health::ReadyCache::default(),
         });
         writ.ensure_builtin_resource_server().await?;
         signing_keys::spawn_maintenance(Arc::downgrade(&writ), stopped.clone());

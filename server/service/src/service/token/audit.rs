@@ -234,6 +234,24 @@ impl AuditSink {
         }
     }
 
+    /// Records waiting in the channel for the writer (reserved places
+    /// included), and how many it holds.
+    pub fn queue(&self) -> (usize, usize) {
+        let max = self.tx.max_capacity();
+        (max.saturating_sub(self.tx.capacity()), max)
+    }
+
+    /// Whether the writer still takes records (it stops only when its task
+    /// ends, which makes every token refused).
+    pub fn writer_running(&self) -> bool {
+        !self.tx.is_closed()
+    }
+
+    /// The writers' connection (on SQLite a pool of its own).
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
     /// Waits until every record handed over so far (and every refusal only
     /// counted) is written.
     pub async fn flush(&self) {

@@ -13,6 +13,7 @@ pub(crate) mod verify_once;
 use crate::entities::{
     client, client_public_key, client_secret, permission_grant, resource_server,
 };
+use crate::service::metrics::TokenKind;
 use crate::service::{Writ, slow_hash};
 use hot_cache::{ClientAuth, Delegation, ResourceServerInfo, StoredSecret};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -31,6 +32,7 @@ pub use writ_core::grant::token_request::TokenRequest;
 
 impl Writ {
     pub async fn token(&self, req: TokenRequest) -> Result<IssuedToken, OAuthError> {
+        let started = std::time::Instant::now();
         let mut audit = TokenAudit {
             at: self.now(),
             client_id: req.client_id.clone().unwrap_or_default(),
@@ -44,7 +46,10 @@ impl Writ {
             credential: None,
             delegation: None,
         };
-        match self.token_inner(&req, &mut audit).await {
+        let result = self.token_inner(&req, &mut audit).await;
+        // The labels are fixed before the record moves to the audit path.
+        let kind = TokenKind::new(req.grant_type.as_deref(), &audit.method);
+        let answer = match result {
             Ok(t) => {
                 audit.outcome = Outcome::Issued;
                 audit.reason = "ok".into();
@@ -65,13 +70,18 @@ impl Writ {
                 self.audit.refused(audit);
                 Err(e)
             }
-        }
+        };
+        self.metrics
+            .token(kind, answer.as_ref().err(), Some(started.elapsed()));
+        answer
     }
 
     /// Audits a request refused before it could be parsed (wrong content
     /// type, body too large or malformed): every refusal is counted, and
     /// none waits on the audit path (repeats are folded into one row).
     pub async fn audit_unparsed_refusal(&self, error: &OAuthError, source: &str) {
+        self.metrics
+            .token(TokenKind::new(None, ""), Some(error), None);
         self.audit.refused(TokenAudit {
             at: self.now(),
             client_id: String::new(),

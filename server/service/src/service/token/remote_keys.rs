@@ -212,6 +212,7 @@ impl Writ {
         let fetched = fetch_keys(cfg).await.and_then(|jwks| {
             OidcTrust::with_keys(cfg, &jwks).map_err(|_| "JWKS holds no usable key".to_string())
         });
+        self.metrics.jwks_fetch(fetched.is_ok());
         let now = self.now();
         let mut guard = slot.state();
         let s = &mut *guard;
