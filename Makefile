@@ -11,7 +11,7 @@ VENV := end2end/.venv
 PROFILE ?= release
 JOBS ?= $(shell nproc)
 
-.PHONY: run test lint deps deps-rust deps-browser deps-python deps-haproxy wasm-target wasm-bindgen-cli site site-dev wasm-release server-release build-release build-dev test-rust test-e2e bench clean fuzz
+.PHONY: run test lint deps deps-rust deps-browser deps-python deps-haproxy wasm-target wasm-bindgen-cli site site-dev wasm-release server-release build-release build-dev test-rust test-e2e bench clean fuzz cluster cluster-stop
 
 ## Tooling -------------------------------------------------------------------
 
@@ -94,6 +94,16 @@ bench: build-release deps-python
 	WRIT_BIN=$(TARGET)/release/writ WRIT_SITE_ROOT=$(TARGET)/site PYTHON=$(VENV)/bin/python bash server/bench/load.sh
 	cargo bench -p writ-core --bench core -- --quiet
 	cargo bench -p writ-core --features test-fixtures --bench federation -- --quiet
+
+# Two replicas on the local PostgreSQL behind HAProxy on https://localhost:9443
+# (scripts/cluster.sh; docs/deploy.md). They keep running; `make cluster`
+# again restarts them with a new build; `make cluster-stop` stops them and
+# keeps the data (scripts/cluster.sh reset drops it).
+cluster: build-release
+	WRIT_BIN=$(TARGET)/release/writ WRIT_SITE_ROOT=$(TARGET)/site bash scripts/cluster.sh start
+
+cluster-stop:
+	bash scripts/cluster.sh stop
 
 # Coverage-guided fuzzing of the parsers (not part of `make test` or CI):
 # cargo fuzz builds fuzz/ (its own workspace) with libFuzzer on the stable
