@@ -190,7 +190,8 @@ async fn master_key_rotation_and_wrong_key() {
         .json()
         .await
         .unwrap();
-    assert_eq!(r["rewrapped"], 1, "{r}");
+    // The sealed client secret and the signing key (sealed in the database).
+    assert_eq!(r["rewrapped"], 2, "{r}");
     let again: Value = s
         .admin_post("/master-key/rewrap", json!({}))
         .await
