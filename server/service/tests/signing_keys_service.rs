@@ -93,6 +93,14 @@ async fn the_schedule_makes_the_next_key_a_lead_before_the_period_ends() {
 async fn an_immediate_rotation_signs_at_once_and_tokens_verify_with_jwks() {
     let w = common::open().await;
     let first = w.signing_key().kid().to_owned();
+    // Made this very second, the first key is followed from the next one
+    // (equal times would be ordered by kid); a second later, at once.
+    let same_second = w.rotate_signing_key(true).await.unwrap();
+    assert_eq!(same_second.state, "next");
+    assert_eq!(same_second.not_before, w.now() + 1);
+    w.clock.advance(1);
+    assert_eq!(w.signing_key().kid(), same_second.kid);
+    w.clock.advance(1);
     let new = w.rotate_signing_key(true).await.unwrap();
     assert_eq!(new.state, "active");
     assert_ne!(new.kid, first);

@@ -291,7 +291,21 @@ impl Writ {
             return Ok(next);
         }
         let not_before = if immediate {
-            now
+            // Strictly after the key that signs now: keys with equal times
+            // are ordered by kid, which could keep the old one signing. A
+            // key made this very second is followed from the next one.
+            let latest = self
+                .keys
+                .current()
+                .times
+                .iter()
+                .map(|k| k.not_before)
+                .filter(|nb| *nb <= now)
+                .max();
+            match latest {
+                Some(l) if l >= now => l + 1,
+                _ => now,
+            }
         } else {
             now + self.keys.policy.publish_lead_secs
         };
