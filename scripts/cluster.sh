@@ -106,21 +106,25 @@ cmd_stop() {
   # HAProxy first (no new requests), then the replicas: a graceful stop
   # drains for 5 s and writes queued audit records for up to 10 s.
   stop_one "$STATE/haproxy.pid" 5
+  rm -f "$STATE/haproxy.sock"
   local n
   for n in 2 1; do stop_one "$STATE/replica-$n.pid" 20; done
 }
 
 # spawn NAME LOGFILE COMMAND...: starts COMMAND in its own session (so it
 # outlives this script and a Ctrl-C in this terminal), with MARK in its
-# argv[0], stdout and stderr appended to LOGFILE; writes NAME.pid.
+# argv[0], stdout and stderr in LOGFILE (the previous run's moved to
+# LOGFILE.1: not appended to, since HAProxy clears O_APPEND on its log fd
+# and would write over the start of the file); writes NAME.pid.
 spawn() {
   local name=$1 logfile=$2
   shift 2
+  [ ! -f "$logfile" ] || mv -f "$logfile" "$logfile.1"
   # `&` forks once; setsid, bash and the command each exec in place, so $!
   # is the command's own pid.
   # shellcheck disable=SC2016 # expanded by the inner bash, not here
   setsid bash -c 'name=$1; shift; exec -a "$name" "$@"' _ "$MARK $name" "$@" \
-    >>"$logfile" 2>&1 </dev/null &
+    >"$logfile" 2>&1 </dev/null &
   echo $! > "$STATE/$name.pid"
 }
 
@@ -242,8 +246,7 @@ cmd_start() {
     BACKEND_1="127.0.0.1:${PORTS[0]}" \
     BACKEND_2="127.0.0.1:${PORTS[1]}" \
     STATS_SOCKET="$STATE/haproxy.sock"
-  haproxy -c -q -f "$STATE/haproxy.cfg" || die "HAProxy refuses $STATE/haproxy.cfg"
-  rm -f "$STATE/haproxy.sock"
+  haproxy -c -f "$STATE/haproxy.cfg" >/dev/null || die "HAProxy refuses $STATE/haproxy.cfg"
   port_free "$FRONT_PORT"
   spawn haproxy "$STATE/haproxy.log" haproxy -db -f "$STATE/haproxy.cfg"
   wait_https haproxy "$STATE/haproxy.pid" "$URL" "$STATE/haproxy.log"
