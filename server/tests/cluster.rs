@@ -429,6 +429,10 @@ async fn an_agent_disabled_on_one_replica_is_refused_on_the_other_within_a_secon
         if r.status() == 401 {
             let body: Value = r.json().await.unwrap();
             assert_eq!(body["error"], "invalid_client");
+            println!(
+                "disable on replica 1 refused on replica 2 after {:?}",
+                disabled_at.elapsed()
+            );
             break;
         }
         assert_eq!(r.status(), 200);
@@ -518,6 +522,10 @@ async fn a_rotated_key_is_published_everywhere_before_it_signs(c: &Cluster) {
             }
         }
     }
+    println!(
+        "rotation: {tokens} tokens across the switch, {} and {} signed by the new key, every one verifiable with the other replica's JWKS fetched before it",
+        signed_by_new[0], signed_by_new[1]
+    );
     assert!(
         signed_by_new[0] > 0 && signed_by_new[1] > 0,
         "after the lead both replicas sign with the new key ({signed_by_new:?} of {tokens})"
