@@ -36,8 +36,9 @@ curl -sf --cacert "$WRIT_E2E_CA" "$WRIT_E2E_URL/healthz" >/dev/null || { cat art
 export WRIT_E2E_SPKI="$(openssl x509 -in "$DATA/tls-cert.pem" -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)"
 
 status=0
-# E2E_ONLY=browser|sdk runs one half (a quicker loop while working on it).
-[ "${E2E_ONLY:-browser}" = browser ] && { npx playwright test || status=1; }
+# E2E_ONLY=browser|sdk runs one half (a quicker loop while working on it);
+# PLAYWRIGHT_ARGS / PYTEST_ARGS narrow it further (e.g. tests/audit.spec.ts).
+[ "${E2E_ONLY:-browser}" = browser ] && { npx playwright test ${PLAYWRIGHT_ARGS:-} || status=1; }
 [ "${E2E_ONLY:-sdk}" = sdk ] && { "$VENV/bin/python" -m pytest -q sdk ${PYTEST_ARGS:-} || status=1; }
 echo "screenshots: end2end/artifacts/screenshots"
 exit $status

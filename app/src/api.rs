@@ -1183,3 +1183,28 @@ pub async fn delete_resource_server(id: String) -> Result<(), ServerFnError> {
         .await
         .map_err(ssr::err)
 }
+
+/// A page of the token audit log (the Audit page's first tab). No filter
+/// at all encodes as no field: `default` reads that as an empty query.
+#[server(prefix = "/console/api", endpoint = "search_audit")]
+pub async fn search_audit(
+    #[server(default)] query: AuditQuery,
+) -> Result<AuditPage, ServerFnError> {
+    ssr::admin()
+        .await?
+        .search_audit(&query)
+        .await
+        .map_err(ssr::err)
+}
+
+/// A page of the admin change log (the Audit page's second tab).
+#[server(prefix = "/console/api", endpoint = "search_admin_audit")]
+pub async fn search_admin_audit(
+    #[server(default)] query: AdminAuditQuery,
+) -> Result<AdminAuditPage, ServerFnError> {
+    ssr::admin()
+        .await?
+        .search_admin_audit(&query)
+        .await
+        .map_err(ssr::err)
+}

@@ -26,6 +26,7 @@ pub fn Layout(children: ChildrenFn) -> impl IntoView {
                                     <A href="/resource-servers">"Resource Servers"</A>
                                     <A href="/credentials">"Credentials"</A>
                                     <A href="/federation-providers">"Sign-In"</A>
+                                    <A href="/audit">"Audit"</A>
                                 </nav>
                                 <span class="user">{user}</span>
                                 <ActionForm action=logout>
@@ -109,6 +110,20 @@ pub fn error_note(e: &ServerFnError) -> AnyView {
     }
 }
 
+/// A query-string value, percent-encoded (RFC 3986 unreserved kept).
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 3);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
 pub fn fmt_time(t: i64) -> String {
     // UTC, to the minute: enough to tell events apart in a list.
     let days = t.div_euclid(86_400);
@@ -119,6 +134,39 @@ pub fn fmt_time(t: i64) -> String {
         secs / 3600,
         (secs % 3600) / 60
     )
+}
+
+/// A UTC date and time as typed in a `datetime-local` field
+/// (`YYYY-MM-DDTHH:MM`, optionally `:SS`; a space works for the `T`), or
+/// plain unix seconds, as unix seconds.
+pub fn parse_utc(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
+        return s.parse().ok();
+    }
+    let (date, time) = s.split_once(['T', ' '])?;
+    let mut d = date.splitn(3, '-').map(str::parse::<i64>);
+    let (y, m, day) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let mut t = time.splitn(3, ':').map(str::parse::<i64>);
+    let (h, min) = (t.next()?.ok()?, t.next()?.ok()?);
+    let sec = t.next().transpose().ok()?.unwrap_or(0);
+    let ok = (1..=12).contains(&m)
+        && (1..=31).contains(&day)
+        && (0..24).contains(&h)
+        && (0..60).contains(&min)
+        && (0..60).contains(&sec);
+    ok.then(|| days_from_civil(y, m, day) * 86_400 + h * 3600 + min * 60 + sec)
+}
+
+/// Howard Hinnant's civil-to-days algorithm (the inverse of the one below).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
 }
 
 /// Howard Hinnant's days-to-civil algorithm.
@@ -173,5 +221,24 @@ mod tests {
     fn formats_utc() {
         assert_eq!(super::fmt_time(0), "1970-01-01 00:00 UTC");
         assert_eq!(super::fmt_time(1_795_000_000), "2026-11-18 11:06 UTC");
+    }
+
+    #[test]
+    fn parses_utc_as_typed_and_round_trips_with_fmt_time() {
+        use super::parse_utc;
+        assert_eq!(parse_utc("1970-01-01T00:00"), Some(0));
+        assert_eq!(parse_utc("2026-11-18T11:06"), Some(1_794_999_960));
+        assert_eq!(parse_utc("2026-11-18 11:06:40"), Some(1_795_000_000));
+        assert_eq!(parse_utc("2000-02-29T23:59"), Some(951_868_740));
+        assert_eq!(parse_utc("1795000000"), Some(1_795_000_000));
+        for bad in [
+            "",
+            "yesterday",
+            "2026-13-01T00:00",
+            "2026-11-18",
+            "2026-11-18T25:00",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
     }
 }

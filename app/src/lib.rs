@@ -1,5 +1,7 @@
 //! Writ's console: pages, components and server functions.
 //! With `ssr` it renders on the server; with `hydrate` it runs in the browser.
+// The audit page's view types nest deeper than rustc's default query depth.
+#![recursion_limit = "256"]
 
 pub mod api;
 mod components;
@@ -83,6 +85,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/credential-providers") view=pages::credential_providers::CredentialProvidersPage/>
                 <Route path=path!("/credential-providers/:id") view=pages::credential_providers::CredentialProviderDetailPage/>
                 <Route path=path!("/resource-servers/:id") view=pages::resource_servers::ResourceServerDetailPage/>
+                <Route path=path!("/audit") view=pages::audit::AuditPage/>
             </Routes>
         </Router>
     }

@@ -40,3 +40,22 @@ export function adminApi(method: string, apiPath: string, body?: unknown): Promi
     req.end();
   });
 }
+
+/** A client_secret_post token request at Writ's token endpoint: its status. */
+export function tokenPost(clientId: string, secret: string, scope = 'urn:cloud:idaas:pam|.all'): Promise<number> {
+  const url = new URL('/api/v2/iauths_system/oauth2/token', process.env.WRIT_E2E_URL);
+  const data = new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope }).toString();
+  return new Promise((resolve, reject) => {
+    const req = https.request(url, {
+      method: 'POST',
+      ca: fs.readFileSync(process.env.WRIT_E2E_CA!),
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.write(data);
+    req.end();
+  });
+}

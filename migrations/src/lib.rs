@@ -19,6 +19,7 @@ mod m20261205_000012_admin_tokens;
 mod m20261205_000013_resource_server_status;
 mod m20261212_000014_token_exchange;
 mod m20261213_000015_replicas;
+mod m20261213_000016_admin_audit;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_resource_server_status::Migration),
             Box::new(m20261212_000014_token_exchange::Migration),
             Box::new(m20261213_000015_replicas::Migration),
+            Box::new(m20261213_000016_admin_audit::Migration),
         ]
     }
 }

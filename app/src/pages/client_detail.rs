@@ -8,7 +8,7 @@ use crate::api::{
     SetSecretEnabled, UpdateClient,
 };
 use crate::components::lifecycle_cells;
-use crate::components::{CopyField, Layout, StatusBadge, error_note, fmt_time};
+use crate::components::{CopyField, Layout, StatusBadge, error_note, fmt_time, urlencode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -727,19 +727,6 @@ fn granted_scopes(grants: Vec<writ_types::GrantView>) -> Vec<String> {
             g.permissions.into_iter().map(move |p| format!("{aud}|{p}"))
         })
         .collect()
-}
-
-fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 3);
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
 }
 
 #[component]

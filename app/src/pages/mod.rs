@@ -1,4 +1,5 @@
 pub mod agents;
+pub mod audit;
 pub mod client_detail;
 pub mod credential_providers;
 pub mod credentials;

@@ -2,11 +2,13 @@
 //! REST API. Plain serde types, so they compile to wasm too.
 
 pub mod admin_tokens;
+pub mod audit;
 pub mod errors;
 pub mod signing_keys;
 pub mod vocabulary;
 
 pub use admin_tokens::{AdminTokenView, NewAdminToken, NewAdminTokenCreated};
+pub use audit::{AdminAuditPage, AdminAuditQuery, AdminAuditView, AuditPage, AuditQuery};
 pub use signing_keys::{RotateSigningKey, SigningKeyView};
 pub use vocabulary::{
     BusinessType, LifecycleState, ProviderKind, SimpleModeFields, VerificationMode,
@@ -246,6 +248,9 @@ pub struct NewGrant {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(ToSchema))]
 pub struct AuditView {
+    /// The row's id: the audit search's paging cursor.
+    #[serde(default)]
+    pub id: i64,
     pub at: i64,
     pub client_id: String,
     pub method: String,

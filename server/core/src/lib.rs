@@ -7,8 +7,10 @@
 //! drawn from the operating system here (see [`random`], [`signing`],
 //! [`tls`]), and tests check their shape rather than their bytes.
 
+pub mod admin_audit;
 pub mod admin_token;
 pub mod audit;
+pub mod audit_search;
 pub mod client_address;
 pub mod clock;
 pub mod credential_value;

@@ -8,5 +8,6 @@ pub mod service;
 pub use error::{Result, ServiceError};
 pub use service::metrics::CONTENT_TYPE as METRICS_CONTENT_TYPE;
 pub use service::{
-    CallbackOutcome, Caller, ClientSource, DevApiError, Readiness, TokenQuery, Writ, WritOptions,
+    Actor, ActorKind, CallbackOutcome, Caller, ClientSource, DevApiError, Readiness, TokenQuery,
+    Writ, WritOptions,
 };

@@ -2,7 +2,7 @@
 //! Each handler is a line or two over the service layer the console uses.
 
 use super::errors::{ApiError, bad_request};
-use super::{admin_tokens_api, credentials_api, signing_keys_api};
+use super::{admin_tokens_api, audit_api, credentials_api, signing_keys_api};
 use crate::AppState;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
@@ -18,7 +18,7 @@ type ApiResult<T> = Result<Json<T>, ApiError>;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Writ admin API", description = "Manage agents, M2M applications, client secrets, resource servers and grants."),
+    info(title = "Writ admin API", description = "Manage agents, M2M applications, client secrets, resource servers and grants; search the token audit log and the admin change log."),
     paths(issuer, create_agent, list_agents, create_m2m, list_m2m, get_client, update_client, disable_client,
           enable_client, delete_client, add_secret, list_secrets,
           disable_secret, enable_secret, delete_secret, add_public_key, list_public_keys, disable_public_key,
@@ -52,6 +52,7 @@ fn openapi() -> utoipa::openapi::OpenApi {
     ApiDoc::openapi()
         .merge_from(admin_tokens_api::AdminTokensDoc::openapi())
         .merge_from(signing_keys_api::SigningKeysDoc::openapi())
+        .merge_from(audit_api::AuditDoc::openapi())
 }
 
 struct BearerAuth;
@@ -194,6 +195,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(super::credentials_api::routes())
         .merge(admin_tokens_api::routes())
         .merge(signing_keys_api::routes())
+        .merge(audit_api::routes())
         .route_layer(middleware::from_fn_with_state(state, require_admin_token));
     Router::new()
         .route("/openapi.json", get(|| async { Json(openapi()) }))
@@ -202,7 +204,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .fallback(|| async { ApiError(writ_service::ServiceError::NotFound("endpoint")) })
 }
 
-/// Lets the request through with a valid admin API token, else 401.
+/// Lets a live admin token through, and names its caller for the admin
+/// change log: the handler runs as that token ([`writ_service::Actor`]).
 pub(super) async fn require_admin_token(
     State(state): State<AppState>,
     req: Request,
@@ -219,9 +222,18 @@ pub(super) async fn require_admin_token(
         .map(str::trim)
         .unwrap_or_default()
         .to_owned();
-    match state.writ.verify_admin_token(&token).await {
-        Ok(true) => next.run(req).await,
-        Ok(false) => ApiError(writ_service::ServiceError::Unauthenticated).into_response(),
+    let source = req
+        .extensions()
+        .get::<super::ClientAddr>()
+        .map(super::ClientAddr::source)
+        .unwrap_or_default();
+    match state.writ.authenticate_admin_token(&token).await {
+        Ok(Some(t)) => {
+            writ_service::Actor::api_token(&t.id, &t.name, &source)
+                .scope(next.run(req))
+                .await
+        }
+        Ok(None) => ApiError(writ_service::ServiceError::Unauthenticated).into_response(),
         Err(e) => ApiError(e).into_response(),
     }
 }

@@ -1,10 +1,13 @@
 //! The console: Leptos pages and server functions behind a session cookie
 //! (`Secure; HttpOnly; SameSite=Strict`), an Origin check on every state-
-//! changing request (CSRF), and the `client-config.json` download.
+//! changing request (CSRF), the signed-in user named as the actor of the
+//! changes a request makes (the admin change log), and two downloads that
+//! only read: `client-config.json` and the audit export (JSON lines).
 
 use super::errors::{ApiError, bad_request};
 use crate::AppState;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -33,11 +36,13 @@ pub fn router(state: AppState) -> Router {
             "/console/clients/{id}/client-config.json",
             get(download_config),
         )
+        .route("/console/audit/export", get(download_audit))
         .leptos_routes_with_context(&state, routes, move || provide_context(writ.clone()), {
             let opts = state.leptos_options.clone();
             move || shell(opts.clone())
         })
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), console_actor))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             same_origin_writes,
@@ -57,6 +62,54 @@ async fn peer_source(
     req.extensions_mut()
         .insert(writ_service::ClientSource(client.source()));
     next.run(req).await
+}
+
+/// Names the signed-in user as the actor of whatever a state-changing
+/// request (a server function) changes: the handler runs in
+/// [`writ_service::Actor::scope`]. Reads (GET) need no actor; a request
+/// without a signed-in user runs without one (and every server function
+/// that changes anything refuses it).
+async fn console_actor(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let session = req.extensions().get::<Session>().cloned();
+    let source = req
+        .extensions()
+        .get::<super::ClientAddr>()
+        .map(super::ClientAddr::source)
+        .unwrap_or_default();
+    let admin = match session {
+        Some(s) => signed_in(&state, &s).await.ok(),
+        None => None,
+    };
+    match admin {
+        Some(a) => {
+            writ_service::Actor::console(&a.id, &a.username, &source)
+                .scope(next.run(req))
+                .await
+        }
+        None => next.run(req).await,
+    }
+}
+
+/// The signed-in console user, or 401.
+async fn signed_in(
+    state: &AppState,
+    session: &Session,
+) -> Result<writ_service::service::admin::admins::AdminIdentity, ApiError> {
+    let id: Option<String> = session
+        .get(writ_app::SESSION_ADMIN_KEY)
+        .await
+        .map_err(|_| bad_request("session"))?;
+    let Some(id) = id else {
+        return Err(ApiError(writ_service::ServiceError::Unauthenticated));
+    };
+    state
+        .writ
+        .admin_by_id(&id)
+        .await?
+        .ok_or(ApiError(writ_service::ServiceError::Unauthenticated))
 }
 
 /// CSRF defence in depth beside SameSite=Strict: a state-changing request
@@ -115,4 +168,18 @@ async fn download_config(
     );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(r)
+}
+
+/// The audit page's "Export JSON lines": `GET /api/admin/v1/audit/export`
+/// for a signed-in console user (the session cookie, not a bearer token).
+/// A GET that only reads: a cross-site page cannot send the cookie
+/// (SameSite=Strict) nor read the answer (no CORS).
+async fn download_audit(
+    State(state): State<AppState>,
+    session: Session,
+    q: Result<Query<writ_types::AuditQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    signed_in(&state, &session).await?;
+    let q = super::audit_api::query(q)?;
+    super::audit_api::ndjson_export(state.writ.clone(), q).await
 }

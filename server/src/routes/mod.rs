@@ -2,6 +2,7 @@
 
 mod admin_api;
 mod admin_tokens_api;
+mod audit_api;
 mod console;
 mod credentials_api;
 mod developer_api;

@@ -186,6 +186,33 @@ pub mod audit_event {
     entity_boilerplate!();
 }
 
+pub mod admin_audit {
+    use sea_orm::entity::prelude::*;
+    /// One admin change: who, what, on which resource, before and after.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "admin_audit")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub at: i64,
+        /// `console`, `api_token` or `system`.
+        pub actor_kind: String,
+        /// The console user name or the admin API token's name.
+        pub actor: String,
+        pub actor_id: String,
+        /// `<resource_type>.<verb>`.
+        pub action: String,
+        pub resource_type: String,
+        pub resource_id: String,
+        /// Redacted JSON (`writ_core::admin_audit::redact`); NULL on create.
+        pub before: Option<String>,
+        /// Redacted JSON; NULL on delete.
+        pub after: Option<String>,
+        pub source: String,
+    }
+    entity_boilerplate!();
+}
+
 pub mod client_public_key {
     use sea_orm::entity::prelude::*;
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

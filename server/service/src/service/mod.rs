@@ -29,6 +29,7 @@ use writ_core::secret::VerifiedCache;
 use writ_migrations::MigratorTrait;
 
 pub use admin::admins::{ClientSource, LoginThrottle};
+pub use admin::audit_log::{Actor, ActorKind};
 pub use developer::dev_tokens::TokenQuery;
 pub use developer::developer_api::{Caller, DevApiError};
 pub use developer::oauth_flows::CallbackOutcome;

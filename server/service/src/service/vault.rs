@@ -142,6 +142,13 @@ impl Writ {
             }
         }
         self.changed();
+        // Recorded once it is done (it is many transactions, not one).
+        use crate::service::admin::audit_log::{Change, snapshot};
+        self.record_change(
+            &self.db,
+            Change::new("master_key", "rewrap", self.vault.primary_id()).after(snapshot(&report)),
+        )
+        .await?;
         Ok(report)
     }
 

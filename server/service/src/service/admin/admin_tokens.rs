@@ -15,9 +15,13 @@
 
 use crate::entities::admin_token;
 use crate::error::{Result, ServiceError};
+use crate::service::admin::audit_log::{Change, snapshot, with_field};
 use crate::service::{Writ, new_id};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionTrait,
+};
 use subtle::ConstantTimeEq;
 use writ_core::admin_token::{self as rules, BOOTSTRAP_NAME};
 use writ_core::secret;
@@ -30,6 +34,13 @@ const DIGEST_SCHEME: &str = "hmac-sha256-v1";
 const LAST_USED_GRANULARITY: i64 = 60;
 /// Longer than any id Writ makes (a UUID): refused before any query.
 const MAX_ID_LEN: usize = 64;
+
+/// A live admin API token, as its caller is named in the admin change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdminTokenIdentity {
+    pub id: String,
+    pub name: String,
+}
 
 fn view(m: admin_token::Model) -> AdminTokenView {
     AdminTokenView {
@@ -77,10 +88,17 @@ impl Writ {
         match existing {
             Some(t) => {
                 let legacy = t.token_digest.is_none();
+                let change =
+                    Change::new("admin_token", "update", &t.id).before(snapshot(&view(t.clone())));
                 let mut am: admin_token::ActiveModel = t.into();
                 am.token_hash = Set(DIGEST_SCHEME.into());
                 am.token_digest = Set(Some(digest));
-                am.update(&self.db).await?;
+                let tx = self.db.begin().await?;
+                let t = am.update(&tx).await?;
+                // A new value, by the environment (the actor is Writ itself).
+                self.record_change(&tx, change.after(snapshot(&view(t))))
+                    .await?;
+                tx.commit().await?;
                 if !legacy {
                     tracing::info!(
                         "WRIT_BOOTSTRAP_ADMIN_TOKEN changed: the bootstrap admin token was replaced"
@@ -88,20 +106,24 @@ impl Writ {
                 }
             }
             None => {
-                self.insert_admin_token(BOOTSTRAP_NAME.into(), digest, None)
+                let tx = self.db.begin().await?;
+                self.insert_admin_token(&tx, BOOTSTRAP_NAME.into(), digest, None)
                     .await?;
+                tx.commit().await?;
             }
         }
         Ok(())
     }
 
-    async fn insert_admin_token(
+    /// Inserts a token and records its creation, on `db` (a transaction).
+    async fn insert_admin_token<C: ConnectionTrait>(
         &self,
+        db: &C,
         name: String,
         digest: String,
         expires_at: Option<i64>,
     ) -> Result<admin_token::Model> {
-        Ok(admin_token::ActiveModel {
+        let m = admin_token::ActiveModel {
             id: Set(new_id()),
             name: Set(name),
             token_hash: Set(DIGEST_SCHEME.into()),
@@ -111,8 +133,14 @@ impl Writ {
             last_used_at: Set(None),
             revoked_at: Set(None),
         }
-        .insert(&self.db)
-        .await?)
+        .insert(db)
+        .await?;
+        self.record_change(
+            db,
+            Change::new("admin_token", "create", &m.id).after(snapshot(&view(m.clone()))),
+        )
+        .await?;
+        Ok(m)
     }
 
     /// A new admin API token: 256 random bits, stored as its keyed digest
@@ -122,9 +150,11 @@ impl Writ {
         let expires_at = rules::expires_at(self.now(), input.expires_in_seconds)?;
         let token = rules::generate();
         let digest = secret::token_digest(&self.token_digest_key, &token);
+        let tx = self.db.begin().await?;
         let m = self
-            .insert_admin_token(name.into_inner(), digest, expires_at)
+            .insert_admin_token(&tx, name.into_inner(), digest, expires_at)
             .await?;
+        tx.commit().await?;
         Ok(NewAdminTokenCreated { id: m.id, token })
     }
 
@@ -156,15 +186,27 @@ impl Writ {
             .ok_or(ServiceError::NotFound("admin token"))?;
         // Conditional on still being live: of two concurrent revokes, one
         // answers 204 and the other 404, as if they had come in turn.
+        let now = self.now();
+        let tx = self.db.begin().await?;
         let done = admin_token::Entity::update_many()
-            .col_expr(admin_token::Column::RevokedAt, Expr::value(self.now()))
+            .col_expr(admin_token::Column::RevokedAt, Expr::value(now))
             .filter(admin_token::Column::Id.eq(id))
             .filter(admin_token::Column::RevokedAt.is_null())
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
         if done.rows_affected == 0 {
             return Err(ServiceError::NotFound("admin token"));
         }
+        let before = snapshot(&view(found.clone()));
+        let after = with_field(before.clone(), "revoked_at", now);
+        self.record_change(
+            &tx,
+            Change::new("admin_token", "revoke", id)
+                .before(before)
+                .after(after),
+        )
+        .await?;
+        tx.commit().await?;
         if found.name == BOOTSTRAP_NAME {
             tracing::info!(
                 "the bootstrap admin token was revoked; it stays revoked after a restart with the same WRIT_BOOTSTRAP_ADMIN_TOKEN"
@@ -177,8 +219,17 @@ impl Writ {
     /// lookup, so a bogus bearer token costs next to nothing. Revocation and
     /// expiry are read from the row on every call.
     pub async fn verify_admin_token(&self, token: &str) -> Result<bool> {
+        Ok(self.authenticate_admin_token(token).await?.is_some())
+    }
+
+    /// The live admin API token `token` is (see [`Self::verify_admin_token`]):
+    /// its id and name name the caller in the admin change log.
+    pub async fn authenticate_admin_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<AdminTokenIdentity>> {
         if token.is_empty() || token.len() > 512 {
-            return Ok(false);
+            return Ok(None);
         }
         let digest = secret::token_digest(&self.token_digest_key, token);
         let found = admin_token::Entity::find()
@@ -186,7 +237,7 @@ impl Writ {
             .one(&self.db)
             .await?;
         let Some(t) = found else {
-            return Ok(false);
+            return Ok(None);
         };
         let matches = t
             .token_digest
@@ -194,10 +245,13 @@ impl Writ {
             .is_some_and(|d| bool::from(d.as_bytes().ct_eq(digest.as_bytes())));
         let now = self.now();
         if !matches || t.revoked_at.is_some() || !rules::is_live(t.expires_at, now) {
-            return Ok(false);
+            return Ok(None);
         }
         self.note_admin_token_use(&t, now).await;
-        Ok(true)
+        Ok(Some(AdminTokenIdentity {
+            id: t.id,
+            name: t.name,
+        }))
     }
 
     /// Records `last_used_at`, at most once a [`LAST_USED_GRANULARITY`]. A

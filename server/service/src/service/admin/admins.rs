@@ -11,7 +11,9 @@ use crate::entities::{admin, login_throttle};
 use crate::error::{Result, ServiceError};
 use crate::service::{Writ, new_id};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
 use sha2::{Digest, Sha256};
 use std::sync::atomic::{AtomicI64, Ordering};
 use writ_core::secret;
@@ -78,14 +80,23 @@ impl Writ {
             None => (writ_core::random::token(18), true),
         };
         let hash = secret::hash(&password).map_err(|_| ServiceError::Internal)?;
-        admin::ActiveModel {
+        let tx = self.db.begin().await?;
+        let a = admin::ActiveModel {
             id: Set(new_id()),
             username: Set("admin".into()),
             password_hash: Set(hash),
             created_at: Set(self.now()),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await?;
+        let after =
+            serde_json::json!({"id": a.id, "username": a.username, "created_at": a.created_at});
+        self.record_change(
+            &tx,
+            super::audit_log::Change::new("admin", "create", &a.id).after(after),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(generated.then_some(password))
     }
 

@@ -3,6 +3,7 @@
 
 use crate::entities::{client, client_secret, permission_grant, resource_server};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot, with_field};
 use crate::service::{Writ, new_id};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -36,6 +37,14 @@ fn kind_name(kind: ClientKind) -> &'static str {
     }
 }
 
+/// The admin change log's resource type for a client of `kind`.
+pub(crate) fn audit_type(kind: &str) -> &'static str {
+    match ClientKind::parse(kind) {
+        Some(ClientKind::Agent) => "agent",
+        _ => "m2m_application",
+    }
+}
+
 pub(crate) fn view(m: client::Model) -> ClientView {
     ClientView {
         kind: ClientKind::parse(&m.kind).unwrap_or(ClientKind::M2m),
@@ -51,7 +60,7 @@ pub(crate) fn view(m: client::Model) -> ClientView {
     }
 }
 
-fn secret_view(m: client_secret::Model) -> SecretView {
+pub(crate) fn secret_view(m: client_secret::Model) -> SecretView {
     SecretView {
         id: m.id,
         hint: m.hint,
@@ -132,9 +141,15 @@ impl Writ {
         }
         .insert(&txn)
         .await?;
+        let v = view(created);
+        self.record_change(
+            &txn,
+            Change::new(audit_type(kind.as_str()), "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
         txn.commit().await?;
         self.changed();
-        Ok(view(created))
+        Ok(v)
     }
 
     pub async fn list_clients(&self, kind: ClientKind) -> Result<Vec<ClientView>> {
@@ -182,6 +197,8 @@ impl Writ {
         input: ClientUpdate,
     ) -> Result<ClientView> {
         let c = self.client_model_of_kind(id, kind).await?;
+        let change =
+            Change::new(audit_type(&c.kind), "update", &c.id).before(snapshot(&view(c.clone())));
         let mut am: client::ActiveModel = c.into();
         if let Some(name) = &input.name {
             let field = match kind {
@@ -204,9 +221,12 @@ impl Writ {
         if let Some(d) = &input.description {
             am.description = Set(Description::parse(d)?.into_inner());
         }
-        let m = am.update(&self.db).await?;
+        let tx = self.db.begin().await?;
+        let m = view(am.update(&tx).await?);
+        self.record_change(&tx, change.after(snapshot(&m))).await?;
+        tx.commit().await?;
         self.changed();
-        Ok(view(m))
+        Ok(m)
     }
 
     /// Disables or enables a client. Disabled, every token request it makes
@@ -269,9 +289,10 @@ impl Writ {
             .chars()
             .take(4)
             .collect();
+        let tx = self.db.begin().await?;
         let m = client_secret::ActiveModel {
             id: Set(id),
-            client_pk: Set(c.id),
+            client_pk: Set(c.id.clone()),
             secret_hash: Set(hash),
             sealed_secret: Set(sealed),
             hint: Set(hint),
@@ -280,8 +301,13 @@ impl Writ {
             last_used_at: Set(None),
             screen: Set(Some(secret::screen(&self.token_digest_key, &value))),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await?;
+        let after = with_field(snapshot(&secret_view(m.clone())), "client_pk", c.id);
+        let after = with_field(after, "allow_client_secret_jwt", allow_client_secret_jwt);
+        self.record_change(&tx, Change::new("secret", "create", &m.id).after(after))
+            .await?;
+        tx.commit().await?;
         self.changed();
         Ok(NewSecret {
             id: m.id,

@@ -7,8 +7,11 @@
 
 use crate::entities::{credential_provider, oauth_session, oauth_token, provider_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot, with_field};
 use crate::service::{Writ, new_id};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use writ_core::jwt_provider::{self, JwtProviderConfig, ReservedIssuers};
 use writ_core::names::Description;
 use writ_core::oauth_provider::{ClientAuth, OAuthProviderConfig, OAuthProviderInput};
@@ -44,7 +47,7 @@ impl Writ {
         format!("{}/oauth/callback", self.public_url)
     }
 
-    fn provider_view(&self, m: credential_provider::Model) -> CredentialProviderView {
+    pub(crate) fn provider_view(&self, m: credential_provider::Model) -> CredentialProviderView {
         let jwt: Option<JwtProviderConfig> = (m.kind == "jwt")
             .then(|| serde_json::from_str(&m.config).ok())
             .flatten();
@@ -184,6 +187,7 @@ impl Writ {
                 ));
             }
         };
+        let tx = self.db.begin().await?;
         let m = credential_provider::ActiveModel {
             kind: Set(input.kind.clone()),
             identifier: Set(identifier.to_owned()),
@@ -199,7 +203,7 @@ impl Writ {
             updated_at: Set(self.now()),
             id: Set(id),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -207,7 +211,14 @@ impl Writ {
                 format!("a credential provider with identifier '{identifier}' already exists"),
             )
         })?;
-        Ok(self.provider_view(m))
+        let v = self.provider_view(m);
+        self.record_change(
+            &tx,
+            Change::new("credential_provider", "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(v)
     }
 
     pub async fn list_credential_providers(&self) -> Result<Vec<CredentialProviderView>> {
@@ -233,7 +244,10 @@ impl Writ {
         input: CredentialProviderUpdate,
     ) -> Result<CredentialProviderView> {
         let m = self.credential_provider_model(id).await?;
+        let change = Change::new("credential_provider", "update", &m.id)
+            .before(snapshot(&self.provider_view(m.clone())));
         let mut am: credential_provider::ActiveModel = m.clone().into();
+        let mut secret_replaced = false;
         if let Some(n) = input.name.as_deref().filter(|n| !n.trim().is_empty()) {
             am.name = Set(provider_name(n)?);
         }
@@ -295,6 +309,7 @@ impl Writ {
                         .vault
                         .seal(secret.as_bytes(), &format!("credential_provider:{}", m.id)));
                     reconnect = true;
+                    secret_replaced = true;
                 }
                 reconnect |= cfg.client_id != old.client_id
                     || cfg.token_endpoint != old.token_endpoint
@@ -304,11 +319,20 @@ impl Writ {
             }
         }
         am.updated_at = Set(self.now());
-        let updated = am.update(&self.db).await?;
+        let tx = self.db.begin().await?;
+        let updated = self.provider_view(am.update(&tx).await?);
+        // The client secret itself is never recorded: only that it changed.
+        let after = with_field(
+            snapshot(&updated),
+            "client_secret_replaced",
+            secret_replaced,
+        );
+        self.record_change(&tx, change.after(after)).await?;
+        tx.commit().await?;
         if reconnect {
             self.forget_oauth_state(&m.id).await?;
         }
-        Ok(self.provider_view(updated))
+        Ok(updated)
     }
 
     /// Drops an OAuth provider's cached tokens and open sessions.
@@ -351,13 +375,14 @@ impl Writ {
     pub async fn grant_credential_provider(&self, id: &str, client_id: &str) -> Result<()> {
         let p = self.credential_provider_model(id).await?;
         let c = self.client_by_client_id(client_id).await?;
-        provider_grant::ActiveModel {
+        let tx = self.db.begin().await?;
+        let m = provider_grant::ActiveModel {
             id: Set(new_id()),
             provider_id: Set(p.id),
-            client_pk: Set(c.id),
+            client_pk: Set(c.id.clone()),
             created_at: Set(self.now()),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -365,6 +390,12 @@ impl Writ {
                 format!("'{}' may already use this provider", c.client_id),
             )
         })?;
+        self.record_change(
+            &tx,
+            Change::new("provider_grant", "create", &m.id).after(provider_grant_snapshot(&m)),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -385,14 +416,27 @@ impl Writ {
     /// Takes back a client's use of the provider (its next request for the
     /// provider's tokens is refused).
     pub async fn revoke_provider_grant(&self, id: &str, grant_id: &str) -> Result<()> {
+        let found = provider_grant::Entity::find_by_id(grant_id.to_owned())
+            .filter(provider_grant::Column::ProviderId.eq(id))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("grant"))?;
+        let tx = self.db.begin().await?;
         let r = provider_grant::Entity::delete_many()
             .filter(provider_grant::Column::ProviderId.eq(id))
             .filter(provider_grant::Column::Id.eq(grant_id))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
         if r.rows_affected == 0 {
             return Err(ServiceError::NotFound("grant"));
         }
+        self.record_change(
+            &tx,
+            Change::new("provider_grant", "delete", grant_id)
+                .before(provider_grant_snapshot(&found)),
+        )
+        .await?;
+        tx.commit().await?;
         self.changed();
         Ok(())
     }
@@ -418,6 +462,16 @@ impl Writ {
             .collect();
         Ok(serde_json::json!({ "keys": keys }))
     }
+}
+
+/// A provider grant as the admin change log keeps it.
+fn provider_grant_snapshot(g: &provider_grant::Model) -> serde_json::Value {
+    serde_json::json!({
+        "id": g.id,
+        "provider_id": g.provider_id,
+        "client_pk": g.client_pk,
+        "created_at": g.created_at,
+    })
 }
 
 fn provider_name(name: &str) -> Result<String> {

@@ -3,13 +3,16 @@
 
 use crate::entities::{client, credential, credential_grant, credential_provider, provider_grant};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot, with_field};
 use crate::service::{Writ, new_id};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use writ_core::credential_value::CredentialValue;
 use writ_core::names::Description;
 use writ_types::*;
 
-fn view(m: credential::Model) -> CredentialView {
+pub(crate) fn view(m: credential::Model) -> CredentialView {
     CredentialView {
         id: m.id,
         identifier: m.identifier,
@@ -93,6 +96,7 @@ impl Writ {
         let id = new_id();
         let identifier = identifier(&input.identifier)?;
         let value = new_value(&input)?;
+        let tx = self.db.begin().await?;
         let m = credential::ActiveModel {
             identifier: Set(identifier.clone()),
             name: Set(name(&input.name)?),
@@ -107,7 +111,7 @@ impl Writ {
             updated_at: Set(self.now()),
             id: Set(id),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -115,7 +119,14 @@ impl Writ {
                 format!("a credential with API key ID '{identifier}' already exists"),
             )
         })?;
-        Ok(view(m))
+        let v = view(m);
+        self.record_change(
+            &tx,
+            Change::new("credential", "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(v)
     }
 
     pub async fn list_credentials(&self) -> Result<Vec<CredentialView>> {
@@ -145,6 +156,7 @@ impl Writ {
         input: CredentialUpdate,
     ) -> Result<CredentialView> {
         let m = self.credential_model(id).await?;
+        let change = Change::new("credential", "update", &m.id).before(snapshot(&view(m.clone())));
         let mut am: credential::ActiveModel = m.clone().into();
         let given = |v: &Option<String>| {
             v.as_deref()
@@ -176,11 +188,18 @@ impl Writ {
                 .map(|k| CredentialValue::api_key(&k))
                 .transpose()?,
         };
+        let replaced = replacement.is_some();
         if let Some(v) = replacement {
             am.sealed_value = Set(self.seal_credential(&m.id, &v.to_plaintext()));
         }
         am.updated_at = Set(self.now());
-        Ok(view(am.update(&self.db).await?))
+        let tx = self.db.begin().await?;
+        let v = view(am.update(&tx).await?);
+        // The value itself is never recorded: only that it was replaced.
+        let after = with_field(snapshot(&v), "value_replaced", replaced);
+        self.record_change(&tx, change.after(after)).await?;
+        tx.commit().await?;
+        Ok(v)
     }
 
     pub async fn set_credential_enabled(&self, id: &str, enabled: bool) -> Result<CredentialView> {
@@ -203,13 +222,14 @@ impl Writ {
     ) -> Result<CredentialGrantView> {
         let cred = self.credential_model(credential_id).await?;
         let c = self.client_by_client_id(client_id).await?;
+        let tx = self.db.begin().await?;
         let m = credential_grant::ActiveModel {
             id: Set(new_id()),
             credential_id: Set(cred.id),
             client_pk: Set(c.id.clone()),
             created_at: Set(self.now()),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -217,14 +237,21 @@ impl Writ {
                 format!("'{}' already holds this credential", c.client_id),
             )
         })?;
-        Ok(CredentialGrantView {
+        let v = CredentialGrantView {
             id: m.id,
             credential_id: m.credential_id,
             client_pk: c.id,
             client_id: c.client_id,
             client_name: c.name,
             created_at: m.created_at,
-        })
+        };
+        self.record_change(
+            &tx,
+            Change::new("credential_grant", "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(v)
     }
 
     /// The credentials a client may obtain (the flowchart's LLM and
@@ -342,14 +369,32 @@ impl Writ {
     }
 
     pub async fn revoke_credential_grant(&self, credential_id: &str, grant_id: &str) -> Result<()> {
+        let found = credential_grant::Entity::find_by_id(grant_id.to_owned())
+            .filter(credential_grant::Column::CredentialId.eq(credential_id))
+            .one(&self.db)
+            .await?
+            .ok_or(ServiceError::NotFound("grant"))?;
+        let tx = self.db.begin().await?;
         let r = credential_grant::Entity::delete_many()
             .filter(credential_grant::Column::CredentialId.eq(credential_id))
             .filter(credential_grant::Column::Id.eq(grant_id))
-            .exec(&self.db)
+            .exec(&tx)
             .await?;
         if r.rows_affected == 0 {
             return Err(ServiceError::NotFound("grant"));
         }
+        let before = serde_json::json!({
+            "id": found.id,
+            "credential_id": found.credential_id,
+            "client_pk": found.client_pk,
+            "created_at": found.created_at,
+        });
+        self.record_change(
+            &tx,
+            Change::new("credential_grant", "delete", grant_id).before(before),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -2,8 +2,11 @@
 
 use crate::entities::{federated_credential, federated_provider};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot, with_field};
 use crate::service::{Writ, new_id};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use writ_core::federation::expr::{Expression, Produces};
 use writ_core::federation::oidc::OidcProviderConfig;
 use writ_core::federation::pca::PcaProviderConfig;
@@ -15,7 +18,7 @@ use writ_core::names::Description;
 use writ_core::sdk_config::AuthnConfiguration;
 use writ_types::*;
 
-fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
+pub(crate) fn provider_view(m: federated_provider::Model) -> FederatedProviderView {
     let mut v = FederatedProviderView {
         id: m.id,
         kind: m.kind.clone(),
@@ -231,6 +234,7 @@ impl Writ {
         let kind = provider_kind(&input.kind)?;
         let config = provider_config(kind, &input).await?;
         let trust_condition = trust_condition(kind, input.trust_condition.as_deref())?;
+        let tx = self.db.begin().await?;
         let m = federated_provider::ActiveModel {
             id: Set(new_id()),
             kind: Set(kind.as_str().to_owned()),
@@ -241,7 +245,7 @@ impl Writ {
             enabled: Set(true),
             created_at: Set(self.now()),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -249,8 +253,15 @@ impl Writ {
                 format!("a federated credential provider named '{name}' already exists"),
             )
         })?;
+        let v = provider_view(m);
+        self.record_change(
+            &tx,
+            Change::new("federated_provider", "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
+        tx.commit().await?;
         self.changed();
-        Ok(provider_view(m))
+        Ok(v)
     }
 
     pub async fn list_federated_providers(&self) -> Result<Vec<FederatedProviderView>> {
@@ -321,15 +332,20 @@ impl Writ {
         let config = provider_config(kind, &input).await?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
         let trust_condition = trust_condition(kind, input.trust_condition.as_deref())?;
+        let change = Change::new("federated_provider", "update", &m.id)
+            .before(snapshot(&provider_view(m.clone())));
         let mut am: federated_provider::ActiveModel = m.into();
         am.config = Set(config);
         am.description = Set(description.into_inner());
         am.trust_condition = Set(trust_condition);
-        let m = am.update(&self.db).await?;
+        let tx = self.db.begin().await?;
+        let v = provider_view(am.update(&tx).await?);
+        self.record_change(&tx, change.after(snapshot(&v))).await?;
+        tx.commit().await?;
         // Compiled rules and fetched keys of the old settings go.
-        self.forget_remote_keys(&m.id);
+        self.forget_remote_keys(&v.id);
         self.changed();
-        Ok(provider_view(m))
+        Ok(v)
     }
 
     pub async fn delete_federated_provider(&self, id: &str) -> Result<()> {
@@ -361,9 +377,10 @@ impl Writ {
         let mapping = mapping_of(input.attribute_mapping.as_deref());
         // Compiles everything once: a bad expression is refused on save.
         CredentialRules::new(kind, verification.clone(), None, mapping.as_deref())?;
+        let tx = self.db.begin().await?;
         let m = federated_credential::ActiveModel {
             id: Set(new_id()),
-            client_pk: Set(c.id),
+            client_pk: Set(c.id.clone()),
             provider_id: Set(provider.id),
             kind: Set(kind.as_str().to_owned()),
             name: Set(name.clone()),
@@ -376,7 +393,7 @@ impl Writ {
             created_at: Set(self.now()),
             last_used_at: Set(None),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -384,8 +401,16 @@ impl Writ {
                 format!("this client already has a federated credential named '{name}'"),
             )
         })?;
+        let v = credential_view(m);
+        let after = with_field(snapshot(&v), "client_pk", c.id);
+        self.record_change(
+            &tx,
+            Change::new("federated_credential", "create", &v.id).after(after),
+        )
+        .await?;
+        tx.commit().await?;
         self.changed();
-        Ok(credential_view(m))
+        Ok(v)
     }
 
     /// Edits description, verification and attribute mapping; the name and
@@ -407,6 +432,12 @@ impl Writ {
             .client_owned::<federated_credential::Entity>(client_pk, id)
             .await?;
         let (verification, mapping) = self.proposed_rules(&m, &input).await?;
+        let change = Change::new("federated_credential", "update", &m.id).before(with_field(
+            snapshot(&credential_view(m.clone())),
+            "client_pk",
+            m.client_pk.clone(),
+        ));
+        let client_pk = m.client_pk.clone();
         let mut am: federated_credential::ActiveModel = m.into();
         if let Some(d) = &input.description {
             am.description = Set(Description::parse(d)?.into_inner());
@@ -414,9 +445,13 @@ impl Writ {
         am.verification =
             Set(serde_json::to_string(&verification).map_err(|_| ServiceError::Internal)?);
         am.attribute_mapping = Set(mapping);
-        let m = am.update(&self.db).await?;
+        let tx = self.db.begin().await?;
+        let v = credential_view(am.update(&tx).await?);
+        let after = with_field(snapshot(&v), "client_pk", client_pk);
+        self.record_change(&tx, change.after(after)).await?;
+        tx.commit().await?;
         self.changed();
-        Ok(credential_view(m))
+        Ok(v)
     }
 
     /// The verification and mapping an edit would store (fields left out

@@ -5,6 +5,8 @@
 
 pub mod admin_tokens;
 pub mod admins;
+pub mod audit_log;
+pub mod audit_search;
 pub mod clients;
 pub mod credential_providers;
 pub mod credentials;

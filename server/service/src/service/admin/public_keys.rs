@@ -2,12 +2,15 @@
 
 use crate::entities::client_public_key;
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot, with_field};
 use crate::service::{Writ, new_id};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
+};
 use writ_core::public_key::ClientPublicKey;
 use writ_types::{NewPublicKey, PublicKeyView};
 
-fn view(m: client_public_key::Model) -> PublicKeyView {
+pub(crate) fn view(m: client_public_key::Model) -> PublicKeyView {
     PublicKeyView {
         id: m.id,
         kid: m.kid,
@@ -37,9 +40,10 @@ impl Writ {
                 ));
             }
         };
+        let tx = self.db.begin().await?;
         let m = client_public_key::ActiveModel {
             id: Set(new_id()),
-            client_pk: Set(c.id),
+            client_pk: Set(c.id.clone()),
             kid: Set(key.kid().to_owned()),
             jwk: Set(key.to_jwk().to_string()),
             description: Set(key.describe()),
@@ -47,13 +51,18 @@ impl Writ {
             created_at: Set(self.now()),
             last_used_at: Set(None),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(e, "this public key is already registered for this client")
         })?;
+        let v = view(m);
+        let after = with_field(snapshot(&v), "client_pk", c.id);
+        self.record_change(&tx, Change::new("public_key", "create", &v.id).after(after))
+            .await?;
+        tx.commit().await?;
         self.changed();
-        Ok(view(m))
+        Ok(v)
     }
 
     pub async fn list_public_keys(&self, client_pk: &str) -> Result<Vec<PublicKeyView>> {

@@ -2,6 +2,7 @@
 
 use crate::entities::{client, permission_grant, resource_server};
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot};
 use crate::service::{Writ, json_list, new_id};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -18,7 +19,18 @@ fn to_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".into())
 }
 
-fn view(m: resource_server::Model) -> ResourceServerView {
+/// A permission grant as the admin change log keeps it.
+fn grant_snapshot(g: &permission_grant::Model) -> serde_json::Value {
+    serde_json::json!({
+        "id": g.id,
+        "resource_server_id": g.resource_server_id,
+        "client_pk": g.client_pk,
+        "permissions": json_list(&g.permissions),
+        "created_at": g.created_at,
+    })
+}
+
+pub(crate) fn view(m: resource_server::Model) -> ResourceServerView {
     ResourceServerView {
         permissions: json_list(&m.permissions),
         id: m.id,
@@ -147,6 +159,7 @@ impl Writ {
             Some(d) => delegation_policy(DelegationView::default(), d)?,
             None => DelegationView::default(),
         };
+        let tx = self.db.begin().await?;
         let m = resource_server::ActiveModel {
             id: Set(new_id()),
             name: Set(name.into_inner()),
@@ -161,7 +174,7 @@ impl Writ {
             delegation_permissions_expression: Set(delegation.permissions_expression),
             delegation_max_chain_depth: Set(delegation.max_chain_depth),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -172,8 +185,15 @@ impl Writ {
                 ),
             )
         })?;
+        let v = view(m);
+        self.record_change(
+            &tx,
+            Change::new("resource_server", "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
+        tx.commit().await?;
         self.changed();
-        Ok(view(m))
+        Ok(v)
     }
 
     pub async fn list_resource_servers(&self) -> Result<Vec<ResourceServerView>> {
@@ -244,8 +264,12 @@ impl Writ {
             }
             None => None,
         };
+        let change =
+            Change::new("resource_server", "update", &m.id).before(snapshot(&view(m.clone())));
         let tx = self.db.begin().await?;
-        let updated = am.update(&tx).await?;
+        let updated = view(am.update(&tx).await?);
+        self.record_change(&tx, change.after(snapshot(&updated)))
+            .await?;
         if let Some(kept) = kept {
             let grants = permission_grant::Entity::find()
                 .filter(permission_grant::Column::ResourceServerId.eq(m.id.as_str()))
@@ -261,20 +285,31 @@ impl Writ {
                 if still.len() == held.len() {
                     continue;
                 }
+                // The grant narrowed with its resource server is a change too.
+                let before = grant_snapshot(&g);
                 if still.is_empty() {
+                    let change = Change::new("grant", "delete", &g.id).before(before);
                     permission_grant::Entity::delete_by_id(g.id)
                         .exec(&tx)
                         .await?;
+                    self.record_change(&tx, change).await?;
                 } else {
                     let mut ga: permission_grant::ActiveModel = g.into();
                     ga.permissions = Set(to_json(&still));
-                    ga.update(&tx).await?;
+                    let g = ga.update(&tx).await?;
+                    self.record_change(
+                        &tx,
+                        Change::new("grant", "update", &g.id)
+                            .before(before)
+                            .after(grant_snapshot(&g)),
+                    )
+                    .await?;
                 }
             }
         }
         tx.commit().await?;
         self.changed();
-        Ok(view(updated))
+        Ok(updated)
     }
 
     /// Disabled, the resource server's audience is refused at the token
@@ -330,23 +365,38 @@ impl Writ {
             .filter(permission_grant::Column::ClientPk.eq(c.id.clone()))
             .one(&self.db)
             .await?;
-        let m = match existing {
+        // Every transaction here writes first: on SQLite (WAL) one that
+        // read first could not take the write lock once another commit
+        // came in between (SQLITE_BUSY, with no wait).
+        let tx = self.db.begin().await?;
+        let (m, before) = match existing {
             Some(g) => {
+                let before = grant_snapshot(&g);
                 let mut am: permission_grant::ActiveModel = g.into();
                 am.permissions = Set(to_json(&perms));
-                am.update(&self.db).await?
+                (am.update(&tx).await?, Some(before))
             }
-            None => permission_grant::ActiveModel {
-                id: Set(new_id()),
-                resource_server_id: Set(rs.id.clone()),
-                client_pk: Set(c.id.clone()),
-                permissions: Set(to_json(&perms)),
-                created_at: Set(self.now()),
-            }
-            .insert(&self.db)
-            .await
-            .map_err(|e| conflict_on_unique(e, "this client already has a grant here"))?,
+            None => (
+                permission_grant::ActiveModel {
+                    id: Set(new_id()),
+                    resource_server_id: Set(rs.id.clone()),
+                    client_pk: Set(c.id.clone()),
+                    permissions: Set(to_json(&perms)),
+                    created_at: Set(self.now()),
+                }
+                .insert(&tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, "this client already has a grant here"))?,
+                None,
+            ),
         };
+        let change = match before {
+            Some(b) => Change::new("grant", "update", &m.id).before(b),
+            None => Change::new("grant", "create", &m.id),
+        };
+        self.record_change(&tx, change.after(grant_snapshot(&m)))
+            .await?;
+        tx.commit().await?;
         self.changed();
         Ok(GrantView {
             id: m.id,
@@ -422,9 +472,16 @@ impl Writ {
             .await?
             .filter(|g| g.resource_server_id == rs_id)
             .ok_or(ServiceError::NotFound("grant"))?;
-        permission_grant::Entity::delete_by_id(g.id)
-            .exec(&self.db)
+        let change = Change::new("grant", "delete", &g.id).before(grant_snapshot(&g));
+        let tx = self.db.begin().await?;
+        let done = permission_grant::Entity::delete_by_id(g.id)
+            .exec(&tx)
             .await?;
+        if done.rows_affected == 0 {
+            return Err(ServiceError::NotFound("grant"));
+        }
+        self.record_change(&tx, change).await?;
+        tx.commit().await?;
         self.changed();
         Ok(())
     }

@@ -5,15 +5,16 @@
 use super::federation::merge_patch;
 use crate::entities::user_identity_provider;
 use crate::error::{Result, ServiceError, conflict_on_unique};
+use crate::service::admin::audit_log::{Change, snapshot};
 use crate::service::{Writ, new_id};
-use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, EntityTrait, QueryOrder, Set, TransactionTrait};
 use writ_core::federation::expr::{Domain, Expression, Produces};
 use writ_core::federation::oidc::OidcProviderConfig;
 use writ_core::federation::parse_credential_name;
 use writ_core::names::Description;
 use writ_types::{NewUserIdentityProvider, UserIdentityProviderView};
 
-fn view(m: user_identity_provider::Model) -> UserIdentityProviderView {
+pub(crate) fn view(m: user_identity_provider::Model) -> UserIdentityProviderView {
     let cfg = serde_json::from_str::<OidcProviderConfig>(&m.config).ok();
     let key_source = match cfg.as_ref().map(|c| (c.remote(), c.jwks_uri.is_some())) {
         Some((false, _)) => "pasted",
@@ -91,6 +92,7 @@ impl Writ {
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
         let cfg = config(&input).await?;
         let trust_condition = trust_condition(input.trust_condition.as_deref())?;
+        let tx = self.db.begin().await?;
         let m = user_identity_provider::ActiveModel {
             id: Set(new_id()),
             name: Set(name.clone()),
@@ -101,7 +103,7 @@ impl Writ {
             enabled: Set(true),
             created_at: Set(self.now()),
         }
-        .insert(&self.db)
+        .insert(&tx)
         .await
         .map_err(|e| {
             conflict_on_unique(
@@ -109,8 +111,15 @@ impl Writ {
                 format!("a user identity provider named '{name}' already exists"),
             )
         })?;
+        let v = view(m);
+        self.record_change(
+            &tx,
+            Change::new("user_identity_provider", "create", &v.id).after(snapshot(&v)),
+        )
+        .await?;
+        tx.commit().await?;
         self.changed();
-        Ok(view(m))
+        Ok(v)
     }
 
     pub async fn list_user_identity_providers(&self) -> Result<Vec<UserIdentityProviderView>> {
@@ -186,16 +195,21 @@ impl Writ {
         let new_cfg = config(&input).await?;
         let description = Description::parse(input.description.as_deref().unwrap_or_default())?;
         let trust_condition = trust_condition(input.trust_condition.as_deref())?;
+        let change = Change::new("user_identity_provider", "update", &m.id)
+            .before(snapshot(&view(m.clone())));
         let mut am: user_identity_provider::ActiveModel = m.into();
         am.issuer = Set(new_cfg.issuer.clone());
         am.config = Set(serde_json::to_string(&new_cfg).map_err(|_| ServiceError::Internal)?);
         am.description = Set(description.into_inner());
         am.trust_condition = Set(trust_condition);
-        let m = am.update(&self.db).await?;
+        let tx = self.db.begin().await?;
+        let v = view(am.update(&tx).await?);
+        self.record_change(&tx, change.after(snapshot(&v))).await?;
+        tx.commit().await?;
         // Fetched keys of the old settings go.
-        self.forget_remote_keys(&m.id);
+        self.forget_remote_keys(&v.id);
         self.changed();
-        Ok(view(m))
+        Ok(v)
     }
 
     pub async fn set_user_identity_provider_enabled(

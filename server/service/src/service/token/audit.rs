@@ -776,20 +776,7 @@ impl Writ {
             .all(&self.db)
             .await?
             .into_iter()
-            .map(|e| AuditView {
-                at: e.at,
-                client_id: e.client_id,
-                method: e.method,
-                audience: e.audience,
-                scope: e.scope,
-                jti: e.jti,
-                outcome: e.outcome,
-                reason: e.reason,
-                source: e.source,
-                count: e.count,
-                last_at: e.last_at,
-                delegation: e.delegation,
-            })
+            .map(crate::service::admin::audit_search::audit_view)
             .collect())
     }
 
