@@ -9,7 +9,7 @@ use crate::error::Result;
 use crate::service::Writ;
 use crate::service::token::audit::COMMIT_WAIT;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use writ_core::audit_search::{AdminAuditFilter, AuditFilter, Limits, next_cursor};
+use writ_core::audit_search::{AdminAuditFilter, AuditFilter, Limits, Window, next_cursor};
 use writ_types::{
     AdminAuditPage, AdminAuditQuery, AdminAuditView, AuditPage, AuditQuery, AuditView,
 };
@@ -64,30 +64,19 @@ impl Writ {
     pub async fn audit_page(&self, f: &AuditFilter) -> Result<AuditPage> {
         use audit_event::Column as C;
         let w = &f.window;
-        let mut cond = Condition::all();
-        if let Some(v) = &f.client_id {
-            cond = cond.add(C::ClientId.eq(v.as_str()));
-        }
-        if let Some(v) = &f.method {
-            cond = cond.add(C::Method.eq(v.as_str()));
-        }
+        let mut cond = window(w, C::At, C::Id);
         if let Some(v) = &f.outcome {
             cond = cond.add(C::Outcome.eq(v.as_str()));
         }
-        if let Some(v) = &f.reason {
-            cond = cond.add(C::Reason.eq(v.as_str()));
-        }
-        if let Some(v) = &f.source {
-            cond = cond.add(C::Source.eq(v.as_str()));
-        }
-        if let Some(v) = w.since {
-            cond = cond.add(C::At.gte(v));
-        }
-        if let Some(v) = w.until {
-            cond = cond.add(C::At.lte(v));
-        }
-        if let Some(v) = w.cursor {
-            cond = cond.add(C::Id.lt(v));
+        for (col, v) in [
+            (C::ClientId, &f.client_id),
+            (C::Method, &f.method),
+            (C::Reason, &f.reason),
+            (C::Source, &f.source),
+        ] {
+            if let Some(v) = v {
+                cond = cond.add(col.eq(v.as_str()));
+            }
         }
         let mut rows = audit_event::Entity::find()
             .filter(cond)
@@ -109,7 +98,7 @@ impl Writ {
         use admin_audit::Column as C;
         let f = AdminAuditFilter::parse(q)?;
         let w = &f.window;
-        let mut cond = Condition::all();
+        let mut cond = window(w, C::At, C::Id);
         if let Some(v) = &f.actor {
             cond = cond.add(
                 Condition::any()
@@ -117,23 +106,14 @@ impl Writ {
                     .add(C::ActorId.eq(v.as_str())),
             );
         }
-        if let Some(v) = &f.action {
-            cond = cond.add(C::Action.eq(v.as_str()));
-        }
-        if let Some(v) = &f.resource_type {
-            cond = cond.add(C::ResourceType.eq(v.as_str()));
-        }
-        if let Some(v) = &f.resource_id {
-            cond = cond.add(C::ResourceId.eq(v.as_str()));
-        }
-        if let Some(v) = w.since {
-            cond = cond.add(C::At.gte(v));
-        }
-        if let Some(v) = w.until {
-            cond = cond.add(C::At.lte(v));
-        }
-        if let Some(v) = w.cursor {
-            cond = cond.add(C::Id.lt(v));
+        for (col, v) in [
+            (C::Action, &f.action),
+            (C::ResourceType, &f.resource_type),
+            (C::ResourceId, &f.resource_id),
+        ] {
+            if let Some(v) = v {
+                cond = cond.add(col.eq(v.as_str()));
+            }
         }
         let mut rows = admin_audit::Entity::find()
             .filter(cond)
@@ -149,4 +129,19 @@ impl Writ {
             next_cursor: next,
         })
     }
+}
+
+/// The time range and the keyset cursor, the same for both logs.
+fn window<C: ColumnTrait>(w: &Window, at: C, id: C) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(v) = w.since {
+        cond = cond.add(at.gte(v));
+    }
+    if let Some(v) = w.until {
+        cond = cond.add(at.lte(v));
+    }
+    if let Some(v) = w.cursor {
+        cond = cond.add(id.lt(v));
+    }
+    cond
 }
