@@ -16,6 +16,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{free_port, now, pg_admin_url, writ_bin};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::Client;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
@@ -33,30 +36,6 @@ const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 /// Seconds a rotated key is published before it signs (short for the test).
 const PUBLISH_LEAD_SECS: i64 = 2;
 const LOAD_TASKS: usize = 8;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn writ_bin() -> String {
-    std::env::var("WRIT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_writ").to_owned())
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-fn pg_admin_url() -> String {
-    std::env::var("WRIT_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
-}
 
 struct Replica {
     child: Child,

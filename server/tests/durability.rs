@@ -9,6 +9,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
+use common::{free_port, writ_bin};
 use reqwest::Client;
 use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
 use serde_json::{Value, json};
@@ -23,20 +26,6 @@ const ADMIN_TOKEN: &str = "durability-test-admin-token-0123456789";
 const PAM_ALL: &str = "urn:cloud:idaas:pam|.all";
 const TOKEN_TASKS: usize = 8;
 const ADMIN_TASKS: usize = 2;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The `writ` binary: `WRIT_BIN` if set (as `end2end/run.sh` takes it), else
-/// the one Cargo built for this test.
-fn writ_bin() -> String {
-    std::env::var("WRIT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_writ").to_owned())
-}
 
 fn start(dir: &Path, port: u16, log: &str) -> Child {
     let log = std::fs::File::create(dir.join(log)).unwrap();

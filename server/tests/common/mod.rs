@@ -28,7 +28,7 @@ pub struct TestServer {
     pg_db: Option<String>,
 }
 
-fn pg_admin_url() -> String {
+pub fn pg_admin_url() -> String {
     std::env::var("WRIT_TEST_PG_URL")
         .unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/test".into())
 }
@@ -234,4 +234,19 @@ pub fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
+}
+
+/// A free loopback port (for a server this test starts itself).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The `writ` binary: `WRIT_BIN` if set (as `end2end/run.sh` takes it), else
+/// the one Cargo built for this test.
+pub fn writ_bin() -> String {
+    std::env::var("WRIT_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_writ").to_owned())
 }
